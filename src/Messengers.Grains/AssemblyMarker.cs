@@ -1,0 +1,4 @@
+namespace Messengers.Grains;
+
+/// <summary>Placeholder so the project builds until its first types land.</summary>
+internal static class AssemblyMarker;

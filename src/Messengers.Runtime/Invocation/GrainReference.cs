@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Messengers.Runtime.Catalog;
+
+namespace Messengers.Runtime.Invocation;
+
+/// <summary>
+/// A grain reference: a proxy implementing a grain interface whose calls go through placement and the
+/// target activation's mailbox. Created by <see cref="IGrainFactory.GetGrain{TGrainInterface}"/>.
+/// </summary>
+public class GrainReference : DispatchProxy, IAddressable
+{
+    private static readonly ConcurrentDictionary<MethodInfo, GrainMethod> Methods = new();
+
+    private Silo? _silo;
+
+    public GrainId GrainId { get; private set; }
+
+    internal static TGrainInterface Create<TGrainInterface>(Silo silo, GrainId grainId)
+    {
+        var proxy = Create<TGrainInterface, GrainReference>();
+        var reference = (GrainReference)(object)proxy!;
+        reference._silo = silo;
+        reference.GrainId = grainId;
+        return proxy;
+    }
+
+    internal static GrainMethod GetMethod(MethodInfo method) => Methods.GetOrAdd(method, GrainMethod.Create);
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        return GetMethod(targetMethod).Call(_silo!, GrainId, args ?? []);
+    }
+
+    public override string ToString() => $"GrainReference({GrainId})";
+
+    public override bool Equals(object? obj) => obj is GrainReference other && other.GrainId == GrainId;
+
+    public override int GetHashCode() => GrainId.GetHashCode();
+}
