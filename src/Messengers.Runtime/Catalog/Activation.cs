@@ -25,7 +25,8 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
     private static Activation? _constructing;
 
     private readonly GrainClass _class;
-    private Queue<WorkItem>? _waiting;
+    private Queue<WorkItem>? _waiting;             // requests and ticks that wait their turn, in arrival order
+    private Queue<WorkItem>? _waitingInterleaved;  // interleaving ones: they only wait while (de)activating
     private List<WorkItem>? _running;
     private Queue<(SendOrPostCallback Callback, object? State)>? _posted;
     private bool _scheduled;
@@ -138,7 +139,15 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
                 return true;
             }
 
-            (_waiting ??= new()).Enqueue(item);
+            if (item.Interleave)
+            {
+                (_waitingInterleaved ??= new()).Enqueue(item);
+            }
+            else
+            {
+                (_waiting ??= new()).Enqueue(item);
+            }
+
             PumpLocked();
             return true;
         }
@@ -197,6 +206,7 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
                 && _deactivation is null
                 && (_running is null || _running.Count == 0)
                 && (_waiting is null || _waiting.Count == 0)
+                && (_waitingInterleaved is null || _waitingInterleaved.Count == 0)
                 && now >= _keepAliveUntil
                 && Runtime.Time.GetElapsedTime(_lastActivity, now) >= age;
         }
@@ -209,6 +219,7 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
         lock (this)
         {
             Collect(_waiting, cutoff, ref expired);
+            Collect(_waitingInterleaved, cutoff, ref expired);
             Collect(_running, cutoff, ref expired);
         }
 
@@ -283,32 +294,42 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
             return;
         }
 
+        while (_waitingInterleaved is not null && _waitingInterleaved.TryDequeue(out var interleaved))
+        {
+            Admit(interleaved);
+        }
+
         while (_waiting is not null && _waiting.TryPeek(out var next) && MayRun(next))
         {
             _waiting.Dequeue();
-            if (!next.IsPending)
-            {
-                continue; // its caller timed out; nobody waits for the answer
-            }
-
-            (_running ??= new(1)).Add(next);
-            if (!next.Interleave)
-            {
-                _blocking++;
-                if (!next.ReadOnly)
-                {
-                    _blockingWriters++;
-                }
-            }
-
-            if (next.KeepsAlive)
-            {
-                _lastActivity = Runtime.Time.GetTimestamp();
-            }
-
-            next.Target = this;
-            Post(static state => _ = ((WorkItem)state!).Target!.RunItemAsync((WorkItem)state), next);
+            Admit(next);
         }
+    }
+
+    private void Admit(WorkItem next)
+    {
+        if (!next.IsPending)
+        {
+            return; // its caller timed out; nobody waits for the answer
+        }
+
+        (_running ??= new(1)).Add(next);
+        if (!next.Interleave)
+        {
+            _blocking++;
+            if (!next.ReadOnly)
+            {
+                _blockingWriters++;
+            }
+        }
+
+        if (next.KeepsAlive)
+        {
+            _lastActivity = Runtime.Time.GetTimestamp();
+        }
+
+        next.Target = this;
+        Post(static state => _ = ((WorkItem)state!).Target!.RunItemAsync((WorkItem)state), next);
     }
 
     private async Task RunItemAsync(WorkItem item)
@@ -401,8 +422,9 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
         lock (this)
         {
             State = ActivationState.Invalid;
-            leftovers = _waiting is null ? [] : [.. _waiting];
+            leftovers = [.. _waitingInterleaved ?? [], .. _waiting ?? []];
             _waiting = null;
+            _waitingInterleaved = null;
             deactivated = _deactivated;
         }
 

@@ -25,6 +25,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {SiloName} stopping: deactivating {Count} activations")]
     public static partial void SiloStopping(ILogger logger, string siloName, int count);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {SiloName} stopped with {Count} activations still busy after the deactivation timeout")]
+    public static partial void ShutdownIncomplete(ILogger logger, string siloName, int count);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Housekeeping of silo {SiloName} failed")]
     public static partial void HousekeepingFailed(ILogger logger, Exception exception, string siloName);
 }

@@ -155,7 +155,16 @@ public sealed class Silo : IGrainFactory, IHostedService, IAsyncDisposable
         await _stopping.CancelAsync();
         RuntimeLog.SiloStopping(Logger, Options.SiloName, Catalog.Count);
         var reason = new DeactivationReason(DeactivationReasonCode.ShuttingDown, "silo stopping");
-        await Task.WhenAll(Catalog.All.ToList().Select(a => a.DeactivateAsync(reason))).WaitAsync(cancellationToken);
+        try
+        {
+            // A request that never completes would hold its activation forever; shutdown waits a bounded time.
+            await Task.WhenAll(Catalog.All.ToList().Select(a => a.DeactivateAsync(reason)))
+                .WaitAsync(Options.DeactivationTimeout + Options.CallTimeout, Time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            RuntimeLog.ShutdownIncomplete(Logger, Options.SiloName, Catalog.Count);
+        }
         if (_housekeeping is not null)
         {
             await _housekeeping;

@@ -1,7 +1,7 @@
 namespace Messengers.Runtime;
 
 /// <summary>Marker for grain interfaces. Methods return <see cref="Task"/>, <see cref="Task{T}"/>, <see cref="ValueTask"/> or <see cref="ValueTask{T}"/>.</summary>
-public interface IGrain
+public interface IGrain : IAddressable
 {
 }
 

@@ -8,7 +8,7 @@ namespace Messengers.Runtime.Invocation;
 /// A grain reference: a proxy implementing a grain interface whose calls go through placement and the
 /// target activation's mailbox. Created by <see cref="IGrainFactory.GetGrain{TGrainInterface}"/>.
 /// </summary>
-public class GrainReference : DispatchProxy, IAddressable
+public class GrainReference : DispatchProxy
 {
     private static readonly ConcurrentDictionary<MethodInfo, GrainMethod> Methods = new();
 
@@ -30,6 +30,11 @@ public class GrainReference : DispatchProxy, IAddressable
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
+        if (targetMethod.DeclaringType == typeof(IAddressable))
+        {
+            return GrainId; // IGrain extends IAddressable; the proxy answers it without a call
+        }
+
         return GetMethod(targetMethod).Call(_silo!, GrainId, args ?? []);
     }
 
