@@ -33,6 +33,7 @@ public sealed class PostgresDatabase : IMigratedDatabase, IAsyncDisposable
         }
 
         settings.ApplicationName ??= "messengers";
+        settings.NoResetOnClose = true;
         builder.UseLoggerFactory(_loggers);
         DataSource = builder.Build();
         Address = $"{settings.Host}:{settings.Port}/{settings.Database}";
