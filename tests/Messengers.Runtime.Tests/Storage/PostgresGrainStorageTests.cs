@@ -45,4 +45,21 @@ public sealed class PostgresGrainStorageTests(PostgresServer server) : DatabaseG
         Assert.Equal(typeof(Contracts.SampleState).FullName, reader.GetString(2));
         Assert.Equal(state.ETag, reader.GetString(3));
     }
+
+    [Fact]
+    public async Task WriteState_PayloadPostgresRejectsAmongConcurrentWrites_OnlyThatWriteFails()
+    {
+        // JSONB cannot hold U+0000: PostgreSQL rejects the statement, which aborts the batch it was sent in.
+        var bad = new GrainState<Contracts.SampleState>(new() { Text = "nul \0 inside" });
+        var grains = Enumerable.Range(0, 20).Select(_ => new GrainId("sample", Guid.NewGuid().ToString("N"))).ToList();
+        var good = grains.Select(_ => new GrainState<Contracts.SampleState>(new() { Text = "fine" })).ToList();
+
+        var badWrite = Storage.WriteStateAsync("s", new GrainId("sample", Guid.NewGuid().ToString("N")), bad, TestContext.Current.CancellationToken);
+        var goodWrites = grains.Select((g, i) => Storage.WriteStateAsync("s", g, good[i], TestContext.Current.CancellationToken)).ToList();
+
+        var error = await Assert.ThrowsAsync<GrainStorageException>(() => badWrite);
+        Assert.Contains("22P05", error.Message, StringComparison.Ordinal);
+        await Task.WhenAll(goodWrites);
+        Assert.All(good, s => Assert.True(s.RecordExists));
+    }
 }

@@ -50,4 +50,26 @@ public sealed class SqliteGrainStorageTests : DatabaseGrainStorageTests, IAsyncL
         Assert.Equal("kept", read.State.Text);
         Assert.Equal(state.ETag, read.ETag);
     }
+
+    [Fact]
+    public async Task Database_WriteThatThrowsAmongConcurrentWrites_OnlyItFailsAndItsChangesAreUndone()
+    {
+        var grains = Enumerable.Range(0, 20).Select(_ => new GrainId("sample", Guid.NewGuid().ToString("N"))).ToList();
+        var states = grains.Select(_ => new GrainState<Contracts.SampleState>(new())).ToList();
+        var writes = grains.Select((g, i) => Storage.WriteStateAsync("s", g, states[i], TestContext.Current.CancellationToken)).ToList();
+        var failing = _database!.WriteAsync<int>(context =>
+        {
+            var insert = context.Command("INSERT INTO grain_state VALUES ('sample', 'undone', 's', 't', '{}', 'e', 'now')");
+            insert.ExecuteNonQuery();
+            throw new InvalidOperationException("boom");
+        }, TestContext.Current.CancellationToken);
+        writes.AddRange(grains.Take(5).Select(g => Storage.WriteStateAsync("other", g, new GrainState<Contracts.SampleState>(new()), TestContext.Current.CancellationToken)));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failing);
+        await Task.WhenAll(writes);
+        var read = new GrainState<Contracts.SampleState>(new());
+        await Storage.ReadStateAsync("s", new GrainId("sample", "undone"), read, TestContext.Current.CancellationToken);
+        Assert.False(read.RecordExists);
+        Assert.All(states, s => Assert.True(s.RecordExists));
+    }
 }

@@ -1,7 +1,6 @@
 using System.Data;
 using Messengers.Runtime.Serialization;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Messengers.Runtime.Storage.Postgres;
 
@@ -9,24 +8,16 @@ namespace Messengers.Runtime.Storage.Postgres;
 /// Grain storage in the PostgreSQL table <c>grain_state</c> (sql/postgres/001_grain_state.sql): the state as JSONB
 /// serialized with <see cref="GrainJson"/>, an etag that changes on every write, and the etag semantics of
 /// <see cref="MemoryGrainStorage"/>: a write without etag inserts and conflicts with an existing row, a write or
-/// clear with an etag succeeds only while the stored etag is the same.
+/// clear with an etag succeeds only while the stored etag is the same. Concurrent writes are sent together in one
+/// round trip and transaction (<see cref="PostgresStateWriter"/>), each with its own etag check and outcome.
 /// </summary>
-public sealed class PostgresGrainStorage : IGrainStorage
+public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
 {
     private const string ReadSql = "SELECT payload, etag FROM grain_state WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3";
     private const string EtagSql = "SELECT etag FROM grain_state WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3";
-    private const string InsertSql = """
-        INSERT INTO grain_state (grain_type, grain_key, state_name, state_type, payload, etag, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT DO NOTHING
-        """;
-    private const string UpdateSql = """
-        UPDATE grain_state SET state_type = $4, payload = $5, etag = $6, updated_at = $7
-        WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3 AND etag = $8
-        """;
-    private const string DeleteSql = "DELETE FROM grain_state WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3 AND etag = $4";
 
     private readonly PostgresDatabase _database;
+    private readonly PostgresStateWriter _writer;
 
     public PostgresGrainStorage(string name, PostgresDatabase database)
     {
@@ -34,6 +25,7 @@ public sealed class PostgresGrainStorage : IGrainStorage
         ArgumentNullException.ThrowIfNull(database);
         Name = name;
         _database = database;
+        _writer = new PostgresStateWriter(database);
     }
 
     public string Name { get; }
@@ -67,33 +59,11 @@ public sealed class PostgresGrainStorage : IGrainStorage
         ArgumentNullException.ThrowIfNull(stateName);
         ArgumentNullException.ThrowIfNull(grainState);
         await _database.EnsureMigratedAsync(cancellationToken);
-        var payload = GrainJson.Serialize(grainState.State);
-        var stateType = StorageRecordNames.StateType<T>();
         var expected = grainState.ETag;
         var next = StorageRecordNames.NextEtag();
-        var now = _database.Time.GetUtcNow();
-        var (written, stored) = await _database.RunAsync(new StorageOperation("writing", stateName, grainId), async (connection, attempt, ct) =>
-        {
-            await using var command = Command(connection, expected is null ? InsertSql : UpdateSql, stateName, grainId);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stateType });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = payload, NpgsqlDbType = NpgsqlDbType.Jsonb });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = next });
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            if (expected is not null)
-            {
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = expected });
-            }
-
-            if (await command.ExecuteNonQueryAsync(ct) == 1)
-            {
-                return (true, (string?)null);
-            }
-
-            var current = await StoredEtagAsync(connection, stateName, grainId, ct);
-            // On a retry the first attempt may have committed before its connection broke: our own etag proves it.
-            return (attempt > 1 && current == next, current);
-        }, cancellationToken);
-
+        var change = new PostgresStateWriter.StateChange(
+            new StorageOperation("writing", stateName, grainId), expected, next, StorageRecordNames.StateType<T>(), GrainJson.Serialize(grainState.State), _database.Time.GetUtcNow(), cancellationToken);
+        var (written, stored) = await _writer.EnqueueAsync(change);
         if (!written)
         {
             throw InconsistentStateException.Conflict(stateName, grainId, stored, expected);
@@ -109,25 +79,19 @@ public sealed class PostgresGrainStorage : IGrainStorage
         ArgumentNullException.ThrowIfNull(grainState);
         await _database.EnsureMigratedAsync(cancellationToken);
         var expected = grainState.ETag;
-        var (cleared, stored) = await _database.RunAsync(new StorageOperation("clearing", stateName, grainId), async (connection, attempt, ct) =>
+        var operation = new StorageOperation("clearing", stateName, grainId);
+        bool cleared;
+        string? stored;
+        if (expected is null)
         {
-            if (expected is null)
-            {
-                var existing = await StoredEtagAsync(connection, stateName, grainId, ct);
-                return (existing is null, existing);
-            }
-
-            await using var command = Command(connection, DeleteSql, stateName, grainId);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = expected });
-            if (await command.ExecuteNonQueryAsync(ct) == 1)
-            {
-                return (true, (string?)null);
-            }
-
-            var current = await StoredEtagAsync(connection, stateName, grainId, ct);
-            // On a retry a missing row is most likely our own delete from the first attempt.
-            return (attempt > 1 && current is null, current);
-        }, cancellationToken);
+            // Nothing to delete; succeed only if there is no record, as the memory storage does.
+            stored = await _database.RunAsync(operation, (connection, _, ct) => StoredEtagAsync(connection, stateName, grainId, ct), cancellationToken);
+            cleared = stored is null;
+        }
+        else
+        {
+            (cleared, stored) = await _writer.EnqueueAsync(new PostgresStateWriter.StateChange(operation, expected, null, null, null, default, cancellationToken));
+        }
 
         if (!cleared)
         {
@@ -137,6 +101,9 @@ public sealed class PostgresGrainStorage : IGrainStorage
         grainState.ETag = null;
         grainState.RecordExists = false;
     }
+
+    /// <summary>Sends the queued writes and stops the batching loops.</summary>
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
 
     private static async Task<string?> StoredEtagAsync(NpgsqlConnection connection, string stateName, GrainId grainId, CancellationToken cancellationToken)
     {
