@@ -40,11 +40,11 @@ public sealed class SqliteGrainStorage : IGrainStorage
     {
         ArgumentNullException.ThrowIfNull(stateName);
         ArgumentNullException.ThrowIfNull(grainState);
-        await _database.EnsureMigratedAsync(cancellationToken);
         string? payload = null;
         string? etag = null;
         try
         {
+            await _database.EnsureMigratedAsync(cancellationToken);
             using var connection = _database.OpenConnection();
             using var command = connection.CreateCommand();
             command.CommandText = ReadSql;
@@ -77,7 +77,6 @@ public sealed class SqliteGrainStorage : IGrainStorage
     {
         ArgumentNullException.ThrowIfNull(stateName);
         ArgumentNullException.ThrowIfNull(grainState);
-        await _database.EnsureMigratedAsync(cancellationToken);
         var payload = GrainJson.Serialize(grainState.State);
         var stateType = StorageRecordNames.StateType<T>();
         var expected = grainState.ETag;
@@ -86,6 +85,7 @@ public sealed class SqliteGrainStorage : IGrainStorage
         (bool Written, string? Stored) outcome;
         try
         {
+            await _database.EnsureMigratedAsync(cancellationToken);
             outcome = await _database.WriteAsync(context =>
             {
                 var command = context.Command(expected is null ? InsertSql : UpdateSql);
@@ -120,11 +120,11 @@ public sealed class SqliteGrainStorage : IGrainStorage
     {
         ArgumentNullException.ThrowIfNull(stateName);
         ArgumentNullException.ThrowIfNull(grainState);
-        await _database.EnsureMigratedAsync(cancellationToken);
         var expected = grainState.ETag;
         (bool Cleared, string? Stored) outcome;
         try
         {
+            await _database.EnsureMigratedAsync(cancellationToken);
             outcome = await _database.WriteAsync(context =>
             {
                 if (expected is null)
