@@ -47,7 +47,14 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         _folder = Directory.CreateTempSubdirectory("messengers-pg-").FullName;
-        await RunAsync("chown", ["postgres:postgres", _folder], asPostgres: false);
+        if (Environment.IsPrivilegedProcess)
+        {
+            // PostgreSQL refuses to run as root: the server runs as the postgres user (runuser), in a folder it owns.
+            await RunAsync("chown", ["postgres:postgres", _folder], asPostgres: false);
+        }
+
+        // A test run that ends without disposing (crash, timeout) must not leave a server behind.
+        AppDomain.CurrentDomain.ProcessExit += StopOnExit;
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", DataFolder, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"], asPostgres: true);
 
         // Another server (or another fixture) may take the port between probing and starting: try a few.
@@ -133,6 +140,15 @@ public sealed class PostgresServer : IAsyncLifetime
             }
 
             _folder = null;
+            AppDomain.CurrentDomain.ProcessExit -= StopOnExit;
+        }
+    }
+
+    private void StopOnExit(object? sender, EventArgs e)
+    {
+        if (_folder is not null && IsRunning)
+        {
+            StopAsync().Wait(TimeSpan.FromSeconds(10));
         }
     }
 
@@ -153,7 +169,7 @@ public sealed class PostgresServer : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (asPostgres && Environment.UserName == "root")
+        if (asPostgres && Environment.IsPrivilegedProcess)
         {
             start.FileName = "runuser";
             foreach (var argument in (string[])["-u", "postgres", "--", fileName])
