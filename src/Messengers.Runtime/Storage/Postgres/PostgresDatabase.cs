@@ -14,7 +14,7 @@ namespace Messengers.Runtime.Storage.Postgres;
 /// statements per use): code that borrows a connection must not leave session state behind (SET, temporary tables,
 /// advisory locks, LISTEN) or must undo it before disposing the connection.
 /// </summary>
-public sealed class PostgresDatabase : IMigratedDatabase, IAsyncDisposable
+public sealed class PostgresDatabase : IMigratedDatabase, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly ILoggerFactory _loggers;
@@ -149,4 +149,6 @@ public sealed class PostgresDatabase : IMigratedDatabase, IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+
+    public void Dispose() => DataSource.Dispose();
 }

@@ -11,7 +11,7 @@ namespace Messengers.Runtime.Storage.Postgres;
 /// clear with an etag succeeds only while the stored etag is the same. Concurrent writes are sent together in one
 /// round trip and transaction (<see cref="PostgresStateWriter"/>), each with its own etag check and outcome.
 /// </summary>
-public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
+public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable, IDisposable
 {
     private const string ReadSql = "SELECT payload, etag FROM grain_state WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3";
     private const string EtagSql = "SELECT etag FROM grain_state WHERE grain_type = $1 AND grain_key = $2 AND state_name = $3";
@@ -104,6 +104,8 @@ public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable
 
     /// <summary>Sends the queued writes and stops the batching loops.</summary>
     public ValueTask DisposeAsync() => _writer.DisposeAsync();
+
+    public void Dispose() => _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private static async Task<string?> StoredEtagAsync(NpgsqlConnection connection, string stateName, GrainId grainId, CancellationToken cancellationToken)
     {

@@ -13,7 +13,7 @@ namespace Messengers.Runtime.Storage.Sqlite;
 /// undo the others. A write's task completes only after its transaction committed.
 /// Grain storage uses it, and so can later features that keep their tables in the same file.
 /// </summary>
-public sealed class SqliteDatabase : IMigratedDatabase, IAsyncDisposable
+public sealed class SqliteDatabase : IMigratedDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>How long a connection waits for a lock held by another connection or process.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
@@ -255,6 +255,8 @@ public sealed class SqliteDatabase : IMigratedDatabase, IAsyncDisposable
         using var connection = new SqliteConnection(ConnectionString);
         SqliteConnection.ClearPool(connection);
     }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private abstract class WriteItem
     {
