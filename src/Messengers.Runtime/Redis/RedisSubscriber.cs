@@ -66,6 +66,21 @@ public sealed class RedisSubscriber : IAsyncDisposable
     public Task PUnsubscribeAsync(string pattern, CancellationToken cancellationToken = default)
         => RemoveAsync(_patterns, "punsubscribe", pattern, cancellationToken);
 
+    /// <summary>Removes one handler of <paramref name="channel"/>; unsubscribes on the server when it was the last one.</summary>
+    public Task UnsubscribeAsync(string channel, Action<RedisPubSubMessage> handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        lock (_lock)
+        {
+            if (!_channels.TryGetValue(channel, out var handlers) || !handlers.Remove(handler) || handlers.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+        }
+
+        return RemoveAsync(_channels, "unsubscribe", channel, cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposing.IsCancellationRequested)
