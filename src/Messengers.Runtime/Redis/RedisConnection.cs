@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +27,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly TimeProvider _time;
     private readonly Task _writer;
+    private readonly ConcurrentQueue<PendingCommand> _timeouts = new();
+    private readonly ITimer _sweeper;
+    private readonly long _defaultTimeoutTicks;
     private Link? _link;
     private Task<Link>? _connecting;
     private Exception? _lastError;
@@ -39,6 +43,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<RedisConnection>();
         _time = time ?? TimeProvider.System;
+        _defaultTimeoutTicks = (long)(options.CommandTimeout.TotalSeconds * _time.TimestampFrequency);
+        var sweep = TimeSpan.FromTicks(Math.Clamp(options.CommandTimeout.Ticks / 20, TimeSpan.FromMilliseconds(5).Ticks, TimeSpan.FromMilliseconds(250).Ticks));
+        _sweeper = _time.CreateTimer(static state => ((RedisConnection)state!).SweepTimeouts(), this, sweep, sweep);
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -110,7 +117,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
     /// (or <see cref="RedisConnectionException"/> while the server is unreachable). A command that times out or is
     /// cancelled before it was written is never sent.
     /// </summary>
-    public async Task<RedisResult> ExecuteAsync(object[] args, TimeSpan? timeout, CancellationToken cancellationToken)
+    public Task<RedisResult> ExecuteAsync(object[] args, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.Length == 0)
@@ -128,26 +135,71 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
         ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
         var command = new PendingCommand(args);
+        if (timeout is not null)
+        {
+            _queue.Writer.TryWrite(command);
+            return WaitWithTimeoutAsync(command, timeout.Value, cancellationToken);
+        }
+
+        // The default timeout is enforced by one periodic sweep over commands in issue order, not a timer per command.
+        command.Deadline = _time.GetTimestamp() + _defaultTimeoutTicks;
+        _timeouts.Enqueue(command);
         _queue.Writer.TryWrite(command);
-        var wait = timeout ?? Options.CommandTimeout;
+        return cancellationToken.CanBeCanceled ? WaitCancellableAsync(command, cancellationToken) : command.Task;
+    }
+
+    private static async Task<RedisResult> WaitCancellableAsync(PendingCommand command, CancellationToken cancellationToken)
+    {
         try
         {
-            return await command.Task.WaitAsync(wait, _time, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            command.TrySetCanceled(CancellationToken.None);
-            if (!IsConnected)
-            {
-                throw Unreachable();
-            }
-
-            throw new RedisTimeoutException($"No reply to {args[0]} from Redis at {Options} within {wait.TotalMilliseconds:0} ms.");
+            return await command.Task.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             command.TrySetCanceled(cancellationToken);
             throw;
+        }
+    }
+
+    private async Task<RedisResult> WaitWithTimeoutAsync(PendingCommand command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await command.Task.WaitAsync(timeout, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            var exception = TimedOut(command, timeout);
+            command.TrySetException(exception);
+            throw exception;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            command.TrySetCanceled(cancellationToken);
+            throw;
+        }
+    }
+
+    private RedisException TimedOut(PendingCommand command, TimeSpan timeout)
+        => IsConnected
+            ? new RedisTimeoutException($"No reply to {command.Args[0]} from Redis at {Options} within {timeout.TotalMilliseconds:0} ms.")
+            : Unreachable();
+
+    private void SweepTimeouts()
+    {
+        var now = _time.GetTimestamp();
+        while (_timeouts.TryPeek(out var head))
+        {
+            if (!head.Task.IsCompleted && head.Deadline > now)
+            {
+                return;
+            }
+
+            _timeouts.TryDequeue(out _);
+            if (!head.Task.IsCompleted)
+            {
+                head.TrySetException(TimedOut(head, Options.CommandTimeout));
+            }
         }
     }
 
@@ -159,6 +211,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         }
 
         await _disposing.CancelAsync();
+        await _sweeper.DisposeAsync();
         _queue.Writer.TryComplete();
         try
         {
@@ -338,6 +391,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
     private sealed class PendingCommand(object[] args) : TaskCompletionSource<RedisResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public object[] Args { get; } = args;
+
+        /// <summary>When the default timeout expires (TimeProvider timestamp); unused for explicit timeouts.</summary>
+        public long Deadline { get; set; }
     }
 
     /// <summary>One physical connection and the commands written to it that await replies, oldest first.</summary>

@@ -10,8 +10,8 @@ internal static partial class RedisStreamLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis stream consumer {ConsumerName} of group {ConsumerGroup} on {StreamNamespace} resumed")]
     public static partial void ConsumerResumed(ILogger logger, string streamNamespace, string consumerGroup, string consumerName);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Acknowledging {StreamNamespace} entry {EntryId} in group {ConsumerGroup} failed; it will be delivered again: {Error}")]
-    public static partial void AckFailed(ILogger logger, string streamNamespace, string entryId, string consumerGroup, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Acknowledging {Count} entries of {StreamNamespace} in group {ConsumerGroup} failed; they will be delivered again: {Error}")]
+    public static partial void AckFailed(ILogger logger, string streamNamespace, int count, string consumerGroup, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reclaimed {Count} idle entries of {RedisKey} for consumer {ConsumerName}")]
     public static partial void Reclaimed(ILogger logger, int count, string redisKey, string consumerName);

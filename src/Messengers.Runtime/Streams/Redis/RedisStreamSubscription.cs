@@ -80,9 +80,9 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
     public async Task AcknowledgeAsync(StreamId streamId, string entryId, CancellationToken cancellationToken = default)
     {
         var redisKey = _provider.StreamKey(streamId.Namespace, streamId.Key);
-        var ack = new Ack(redisKey, entryId);
+        var ack = new Ack(redisKey, entryId, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _acks.Writer.TryWrite(ack);
-        await ack.Done.Task.WaitAsync(cancellationToken);
+        await ack.Waiter!.Task.WaitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -486,16 +486,8 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
 
         if (_options.AutoAcknowledge)
         {
-            var ack = new Ack(delivery.RedisKey, delivery.EntryId);
-            _acks.Writer.TryWrite(ack);
-            try
-            {
-                await ack.Done.Task;
-            }
-            catch (RedisException exception)
-            {
-                RedisStreamLog.AckFailed(_logger, StreamNamespace, delivery.EntryId, ConsumerGroup, exception.Message);
-            }
+            // Sent by the ack loop in a batch; the next entry of this stream id need not wait for the round trip.
+            _acks.Writer.TryWrite(new Ack(delivery.RedisKey, delivery.EntryId, waiter: null));
         }
     }
 
@@ -558,14 +550,16 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
                     foreach (var ack in group)
                     {
                         _unacked.TryRemove((ack.RedisKey, ack.EntryId), out _);
-                        ack.Done.TrySetResult();
+                        ack.Waiter?.TrySetResult();
                     }
                 }
-                catch (Exception exception)
+                catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
                 {
+                    // Still pending: delivered again after the visibility timeout.
+                    RedisStreamLog.AckFailed(_logger, StreamNamespace, group.Count(), ConsumerGroup, exception.Message);
                     foreach (var ack in group)
                     {
-                        ack.Done.TrySetException(exception);
+                        ack.Waiter?.TrySetException(exception);
                     }
                 }
             }));
@@ -608,12 +602,13 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
 
     private sealed record Delivery(string RedisKey, string StreamKey, string EntryId, byte[] Payload, int DeliveryCount);
 
-    private sealed class Ack(string redisKey, string entryId)
+    private sealed class Ack(string redisKey, string entryId, TaskCompletionSource? waiter)
     {
         public string RedisKey { get; } = redisKey;
 
         public string EntryId { get; } = entryId;
 
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completed when the XACK is done, for explicit <see cref="AcknowledgeAsync"/>; null for automatic acks.</summary>
+        public TaskCompletionSource? Waiter { get; } = waiter;
     }
 }
