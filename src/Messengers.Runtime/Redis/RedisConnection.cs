@@ -349,6 +349,9 @@ public sealed partial class RedisConnection : IAsyncDisposable
                 var output = link.Socket.Output;
                 try
                 {
+                    var written = 0;
+                    var yielded = false;
+                drain:
                     while (carry is not null || reader.TryRead(out carry))
                     {
                         if (carry.Task.IsCompleted)
@@ -363,10 +366,20 @@ public sealed partial class RedisConnection : IAsyncDisposable
                         }
 
                         carry = null;
+                        written++;
                         if (output.UnflushedBytes > 256 * 1024)
                         {
                             await output.FlushAsync(_disposing.Token);
                         }
+                    }
+
+                    if (!yielded && !link.IsFailed && link.PendingCount > written)
+                    {
+                        // Earlier commands still await replies, so the server is busy anyway: let callers that are
+                        // about to issue commands add them to this write instead of paying for a write of their own.
+                        yielded = true;
+                        await Task.Yield();
+                        goto drain;
                     }
 
                     await output.FlushAsync(_disposing.Token);
@@ -408,6 +421,17 @@ public sealed partial class RedisConnection : IAsyncDisposable
         public Task Reader { get; set; } = Task.CompletedTask;
 
         public bool IsFailed => Volatile.Read(ref _failure) is not null;
+
+        public int PendingCount
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _pending.Count;
+                }
+            }
+        }
 
         /// <summary>Queues <paramref name="command"/> for a reply and writes it; false when the link has failed.</summary>
         public bool TryAccept(PendingCommand command)

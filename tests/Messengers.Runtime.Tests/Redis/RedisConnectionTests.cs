@@ -196,6 +196,18 @@ public sealed class RedisConnectionTests(RedisServer server) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Execute_DefaultTimeoutExpires_ThrowsTimeoutFromTheSweep()
+    {
+        await using var dedicated = await RedisConnection.ConnectAsync(server.ConnectionString + ",syncTimeout=150");
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<RedisTimeoutException>(() => dedicated.ExecuteAsync("BLPOP", _prefix + "never", "1"));
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(140), TimeSpan.FromMilliseconds(900));
+
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dedicated.ExecuteAsync(["BLPOP", _prefix + "never", "1"], null, cancel.Token));
+    }
+
+    [Fact]
     public async Task Connect_UserPasswordAndDatabase_AuthenticatesAndSelects()
     {
         var user = "u" + Guid.NewGuid().ToString("N")[..6];
