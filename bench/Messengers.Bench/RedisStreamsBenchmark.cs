@@ -39,15 +39,17 @@ public sealed partial class RedisStreamsBenchmark : IBenchmark
             Console.WriteLine("raw XADD, redis-benchmark:                 (not installed)");
         }
 
-        await RawXAddAsync(redis, payload, 20_000); // warm-up
+        await RawXAddAsync(redis, payload, 100_000); // warm-up (lets tiered compilation settle)
+        var cpu = CpuMeter.Start(server.ProcessId);
         var raw = await RawXAddAsync(redis, payload, Entries);
-        Console.WriteLine($"raw XADD, our client ({Producers} callers, pipelined): {raw,12:N0} entries/s");
+        Console.WriteLine($"raw XADD, our client ({Producers} callers, pipelined): {raw,12:N0} entries/s  {cpu.PerEntry(Entries)}");
 
         await redis.ExecuteAsync("FLUSHALL");
-        await EndToEndAsync(redis, "warmup", 20_000);
+        await EndToEndAsync(redis, "warmup", 100_000);
         await redis.ExecuteAsync("FLUSHALL");
+        cpu = CpuMeter.Start(server.ProcessId);
         var e2e = await EndToEndAsync(redis, "bench", Entries);
-        Console.WriteLine($"end to end produce → consume → ack:        {e2e,12:N0} entries/s");
+        Console.WriteLine($"end to end produce → consume → ack:        {e2e,12:N0} entries/s  {cpu.PerEntry(Entries)}");
         Console.WriteLine($"ratio to raw XADD (our client):            {e2e / raw,12:P0}");
         if (tool is { } baseline)
         {
@@ -136,4 +138,41 @@ public sealed partial class RedisStreamsBenchmark : IBenchmark
     private static partial Regex RequestsPerSecond();
 
     private sealed record BenchEvent(string Chat, int Seq, string Text);
+
+    /// <summary>CPU time used by this process and by redis-server between start and <see cref="PerEntry"/>.</summary>
+    private sealed class CpuMeter
+    {
+        private readonly int _redisPid;
+        private readonly TimeSpan _self;
+        private readonly TimeSpan _redis;
+
+        private CpuMeter(int redisPid)
+        {
+            _redisPid = redisPid;
+            _self = Process.GetCurrentProcess().TotalProcessorTime;
+            _redis = RedisCpu(redisPid);
+        }
+
+        public static CpuMeter Start(int redisPid) => new(redisPid);
+
+        public string PerEntry(int entries)
+        {
+            var self = Process.GetCurrentProcess().TotalProcessorTime - _self;
+            var redis = RedisCpu(_redisPid) - _redis;
+            return FormattableString.Invariant($"(CPU per entry: .NET {self.TotalMicroseconds / entries:0.0} µs, redis-server {redis.TotalMicroseconds / entries:0.0} µs)");
+        }
+
+        private static TimeSpan RedisCpu(int pid)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return process.TotalProcessorTime;
+            }
+            catch (ArgumentException)
+            {
+                return TimeSpan.Zero;
+            }
+        }
+    }
 }

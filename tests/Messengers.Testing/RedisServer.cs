@@ -33,6 +33,9 @@ public class RedisServer : IAsyncLifetime
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The redis-server process id (0 when not running).</summary>
+    public int ProcessId => _process is { HasExited: false } p ? p.Id : 0;
+
     public static async Task<RedisServer> StartAsync(bool persistent = false)
     {
         var server = new RedisServer(persistent);

@@ -310,7 +310,8 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     private async Task ReadLoopAsync(Link link)
     {
-        var cause = await link.Socket.RunReaderAsync(link.OnReply);
+        var cause = await link.Socket.RunReaderAsync(link.OnReply, link.OnBatchEnd);
+        link.OnBatchEnd(); // replies parsed before a protocol error still reach their callers
         link.Fail(cause);
         await link.Socket.DisposeAsync();
         bool reconnect;
@@ -401,7 +402,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
         carry?.TrySetException(new ObjectDisposedException(nameof(RedisConnection)));
     }
 
-    private sealed class PendingCommand(object[] args) : TaskCompletionSource<RedisResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <summary>
+    /// A command awaiting its reply. Continuations run synchronously where the command is completed; the reader never
+    /// completes commands itself but hands each read's replies to one thread-pool work item (<see cref="Link.OnBatchEnd"/>),
+    /// so a slow caller can delay the callers after it in that batch but never the socket.
+    /// </summary>
+    private sealed class PendingCommand(object[] args) : TaskCompletionSource<RedisResult>(TaskCreationOptions.None)
     {
         public object[] Args { get; } = args;
 
@@ -415,6 +421,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         private readonly Queue<PendingCommand> _pending = new();
         private readonly Lock _lock = new();
         private Exception? _failure;
+        private List<(PendingCommand, RedisResult)>? _completions; // replies of the current read, reader thread only
 
         public RedisSocket Socket { get; } = socket;
 
@@ -463,13 +470,33 @@ public sealed partial class RedisConnection : IAsyncDisposable
                 throw new RedisProtocolException("Received a reply with no command waiting for it.");
             }
 
-            if (reply.Type == RedisResultType.Error)
+            (_completions ??= new List<(PendingCommand, RedisResult)>(16)).Add((command, reply));
+        }
+
+        /// <summary>Completes the commands answered by one read on the thread pool, off the reader.</summary>
+        public void OnBatchEnd()
+        {
+            if (_completions is not { Count: > 0 } batch)
             {
-                command.TrySetException(new RedisServerException(reply.AsString()!));
+                return;
             }
-            else
+
+            _completions = null;
+            ThreadPool.UnsafeQueueUserWorkItem(static batch => Complete(batch), batch, preferLocal: false);
+        }
+
+        private static void Complete(List<(PendingCommand Command, RedisResult Reply)> batch)
+        {
+            foreach (var (command, reply) in batch)
             {
-                command.TrySetResult(reply);
+                if (reply.Type == RedisResultType.Error)
+                {
+                    command.TrySetException(new RedisServerException(reply.AsString()!));
+                }
+                else
+                {
+                    command.TrySetResult(reply);
+                }
             }
         }
 
@@ -489,9 +516,18 @@ public sealed partial class RedisConnection : IAsyncDisposable
             }
 
             var exception = cause as RedisConnectionException ?? new RedisConnectionException($"The connection to Redis failed: {cause.Message}", cause);
-            foreach (var command in failed)
+            if (failed.Length > 0)
             {
-                command.TrySetException(exception);
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static state =>
+                    {
+                        foreach (var command in state.Failed)
+                        {
+                            command.TrySetException(state.Exception);
+                        }
+                    },
+                    (Failed: failed, Exception: exception),
+                    preferLocal: false);
             }
         }
     }

@@ -67,8 +67,11 @@ internal sealed class RedisSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Calls <paramref name="onReply"/> for every reply until the connection ends; returns why it ended.</summary>
-    public async Task<Exception> RunReaderAsync(Action<RedisResult> onReply)
+    /// <summary>
+    /// Calls <paramref name="onReply"/> for every reply until the connection ends, and <paramref name="onBatchEnd"/>
+    /// after the replies of each read; returns why the connection ended.
+    /// </summary>
+    public async Task<Exception> RunReaderAsync(Action<RedisResult> onReply, Action? onBatchEnd = null)
     {
         try
         {
@@ -80,6 +83,8 @@ internal sealed class RedisSocket : IAsyncDisposable
                 {
                     onReply(reply);
                 }
+
+                onBatchEnd?.Invoke();
 
                 Input.AdvanceTo(buffer.Start, buffer.End);
                 if (read.IsCompleted || read.IsCanceled)
