@@ -67,18 +67,25 @@ public sealed class RedisSubscriber : IAsyncDisposable
         => RemoveAsync(_patterns, "punsubscribe", pattern, cancellationToken);
 
     /// <summary>Removes one handler of <paramref name="channel"/>; unsubscribes on the server when it was the last one.</summary>
-    public Task UnsubscribeAsync(string channel, Action<RedisPubSubMessage> handler, CancellationToken cancellationToken = default)
+    public async Task UnsubscribeAsync(string channel, Action<RedisPubSubMessage> handler, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
+        Task confirmed;
         lock (_lock)
         {
             if (!_channels.TryGetValue(channel, out var handlers) || !handlers.Remove(handler) || handlers.Count > 0)
             {
-                return Task.CompletedTask;
+                return;
             }
+
+            _channels.Remove(channel);
+            confirmed = AwaitConfirmationLocked("unsubscribe", channel);
         }
 
-        return RemoveAsync(_channels, "unsubscribe", channel, cancellationToken);
+        if (await SendAsync(["UNSUBSCRIBE", channel], cancellationToken))
+        {
+            await WaitAsync(confirmed, "unsubscribe", channel, cancellationToken);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -143,8 +150,10 @@ public sealed class RedisSubscriber : IAsyncDisposable
             confirmed = AwaitConfirmationLocked(kind, name);
         }
 
-        await SendAsync([kind.ToUpperInvariant(), name], cancellationToken);
-        await WaitAsync(confirmed, kind, name, cancellationToken);
+        if (await SendAsync([kind.ToUpperInvariant(), name], cancellationToken))
+        {
+            await WaitAsync(confirmed, kind, name, cancellationToken); // not connected: nothing to undo on the server
+        }
     }
 
     private Task AwaitConfirmationLocked(string kind, string name)
@@ -171,8 +180,8 @@ public sealed class RedisSubscriber : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes a command if connected; otherwise the reconnect will (re)subscribe from the handler maps.</summary>
-    private async Task SendAsync(object[] command, CancellationToken cancellationToken)
+    /// <summary>Writes a command if connected (true); otherwise the reconnect will subscribe from the handler maps.</summary>
+    private async Task<bool> SendAsync(object[] command, CancellationToken cancellationToken)
     {
         RedisSocket? socket;
         lock (_lock)
@@ -182,7 +191,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
 
         if (socket is null)
         {
-            return;
+            return false;
         }
 
         await _writeLock.WaitAsync(cancellationToken);
@@ -190,10 +199,11 @@ public sealed class RedisSubscriber : IAsyncDisposable
         {
             Resp.WriteCommand(socket.Output, command);
             await socket.Output.FlushAsync(cancellationToken);
+            return true;
         }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            // The reader notices the broken connection; the reconnect subscribes again.
+            return false; // the reader notices the broken connection; the reconnect subscribes again
         }
         finally
         {

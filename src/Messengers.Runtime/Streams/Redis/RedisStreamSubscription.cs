@@ -81,7 +81,11 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
     {
         var redisKey = _provider.StreamKey(streamId.Namespace, streamId.Key);
         var ack = new Ack(redisKey, entryId, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        _acks.Writer.TryWrite(ack);
+        if (!_acks.Writer.TryWrite(ack))
+        {
+            throw new ObjectDisposedException(nameof(IStreamSubscription), "The subscription is disposed; the entry stays pending and is delivered again.");
+        }
+
         await ack.Waiter!.Task.WaitAsync(cancellationToken);
     }
 
@@ -120,13 +124,21 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
 
     private void OnAnnounced(RedisPubSubMessage message)
     {
-        if (message.Text is not { } key)
+        if (message.Text is not { } key || Volatile.Read(ref _disposed) == 1)
         {
             return;
         }
 
         _announced.Enqueue(key);
-        _keySignal.Release();
+        try
+        {
+            _keySignal.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
         if (Volatile.Read(ref _reading) == 1)
         {
             _ = UnblockAsync(untilIdle: true);
