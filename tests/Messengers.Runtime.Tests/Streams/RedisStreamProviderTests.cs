@@ -90,6 +90,58 @@ public sealed class RedisStreamProviderTests(RedisServer server) : StreamProvide
     }
 
     [Fact]
+    public async Task Reclaim_EntryAlreadyDeliveredMaxTimes_GoesToDeadLetterStream()
+    {
+        var ns = "exhausted" + Guid.NewGuid().ToString("N")[..8];
+        var options = Fast with { VisibilityTimeout = TimeSpan.FromMilliseconds(300) };
+        var id = await _provider.GetStream<SampleEvent>(StreamId.Create(ns, "a")).OnNextAsync(new SampleEvent("a", 0, "poison"), TestContext.Current.CancellationToken);
+
+        // Consumers kept dying on this entry: it was delivered MaxDeliveryAttempts times and never acknowledged.
+        var key = _provider.StreamKey(ns, "a");
+        await _redis.XGroupCreateAsync(key, "g", "0", cancellationToken: TestContext.Current.CancellationToken);
+        await _redis.XReadGroupAsync("g", "crashed", [key], count: 1, cancellationToken: TestContext.Current.CancellationToken);
+        for (var i = 1; i < options.MaxDeliveryAttempts; i++)
+        {
+            await _redis.XClaimAsync(key, "g", "crashed", TimeSpan.Zero, [id], cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var handled = 0;
+        var dead = new TaskCompletionSource<DeadLetter>();
+        await using var deadLetters = await _provider.SubscribeAsync<DeadLetter>(StreamNames.DeadLetterNamespace(ns), "ops", (e, _) => { dead.TrySetResult(e.Item); return Task.CompletedTask; }, Fast, TestContext.Current.CancellationToken);
+        await using var live = await _provider.SubscribeAsync<SampleEvent>(ns, "g", (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; }, options, TestContext.Current.CancellationToken);
+
+        var letter = await dead.Task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        Assert.Equal(options.MaxDeliveryAttempts, letter.DeliveryCount);
+        Assert.Equal(id, letter.EntryId);
+        Assert.Null(letter.LastError);
+        Assert.Contains("poison", letter.Payload, StringComparison.Ordinal);
+        Assert.Equal(0, Volatile.Read(ref handled));
+        await WaitUntilAsync(() => _redis.XPendingAsync(key, "g").Result.Count == 0);
+    }
+
+    [Fact]
+    public async Task Subscribe_NewStreamIdWhileReaderBlocks_DeliveredWithoutWaitingForTheBlockTimeout()
+    {
+        await using var slowPolling = new RedisStreamProvider("wake", _redis, new RedisStreamOptions { BlockTime = TimeSpan.FromSeconds(10), KeyRefreshInterval = TimeSpan.FromSeconds(30) }, TimeProvider.System, NullLoggerFactory.Instance);
+        var ns = "wake" + Guid.NewGuid().ToString("N")[..8];
+        var arrived = new ConcurrentDictionary<string, TaskCompletionSource>();
+        await using var subscription = await slowPolling.SubscribeAsync<SampleEvent>(ns, "g", (e, _) =>
+        {
+            arrived.GetOrAdd(e.StreamId.Key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            return Task.CompletedTask;
+        }, Fast with { VisibilityTimeout = TimeSpan.FromSeconds(40) }, TestContext.Current.CancellationToken); // reclaim passes every 5 s
+
+        await slowPolling.GetStream<SampleEvent>(StreamId.Create(ns, "first")).OnNextAsync(new SampleEvent("first", 0, "x"), TestContext.Current.CancellationToken);
+        await arrived.GetOrAdd("first", _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        await Task.Delay(200, TestContext.Current.CancellationToken); // the reader is now blocked on "first" for up to 5 s
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await slowPolling.GetStream<SampleEvent>(StreamId.Create(ns, "second")).OnNextAsync(new SampleEvent("second", 0, "y"), TestContext.Current.CancellationToken);
+        await arrived.GetOrAdd("second", _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
     public async Task Subscribe_ThousandStreamIdsInOneNamespace_DeliversAll()
     {
         var ns = "many" + Guid.NewGuid().ToString("N")[..8];
