@@ -111,8 +111,9 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
         {
             await _provider.Subscriber.UnsubscribeAsync(_registry, OnAnnounced);
         }
-        catch (RedisException)
+        catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
         {
+            // Redis unreachable or the provider already disposed: nothing to undo.
         }
 
         await ReleaseAsync();
@@ -604,7 +605,7 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
                 await _redis.ExecuteAsync(["XGROUP", "DELCONSUMER", key, ConsumerGroup, ConsumerName], null, token);
             }));
         }
-        catch (Exception exception) when (exception is RedisException or OperationCanceledException)
+        catch (Exception exception) when (exception is RedisException or OperationCanceledException or ObjectDisposedException)
         {
             RedisStreamLog.ReleaseFailed(_logger, StreamNamespace, ConsumerGroup, ConsumerName, exception.Message);
         }
