@@ -137,14 +137,19 @@ public sealed partial class RedisConnection : IAsyncDisposable
         var command = new PendingCommand(args);
         if (timeout is not null)
         {
-            _queue.Writer.TryWrite(command);
-            return WaitWithTimeoutAsync(command, timeout.Value, cancellationToken);
+            return _queue.Writer.TryWrite(command)
+                ? WaitWithTimeoutAsync(command, timeout.Value, cancellationToken)
+                : Task.FromException<RedisResult>(new ObjectDisposedException(nameof(RedisConnection)));
         }
 
         // The default timeout is enforced by one periodic sweep over commands in issue order, not a timer per command.
         command.Deadline = _time.GetTimestamp() + _defaultTimeoutTicks;
         _timeouts.Enqueue(command);
-        _queue.Writer.TryWrite(command);
+        if (!_queue.Writer.TryWrite(command))
+        {
+            return Task.FromException<RedisResult>(new ObjectDisposedException(nameof(RedisConnection)));
+        }
+
         return cancellationToken.CanBeCanceled ? WaitCancellableAsync(command, cancellationToken) : command.Task;
     }
 
