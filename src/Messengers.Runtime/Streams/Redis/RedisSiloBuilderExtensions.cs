@@ -1,10 +1,12 @@
-using Messengers.Runtime.Hosting;
 using Messengers.Runtime.Redis;
+using Messengers.Runtime.Streams;
+using Messengers.Runtime.Streams.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
-namespace Messengers.Runtime.Streams.Redis;
+// In the Hosting namespace, next to AddMemoryStreams, so that silo configuration finds it without another using.
+namespace Messengers.Runtime.Hosting;
 
 public static class RedisSiloBuilderExtensions
 {
