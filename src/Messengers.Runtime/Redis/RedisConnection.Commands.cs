@@ -78,8 +78,11 @@ public sealed partial class RedisConnection
 
     public Task<long> DelAsync(string key, CancellationToken cancellationToken = default) => DelAsync([key], cancellationToken);
 
+    /// <summary>EXPIRE (PEXPIRE when <paramref name="expiry"/> is not whole seconds); false when the key does not exist.</summary>
     public async Task<bool> ExpireAsync(string key, TimeSpan expiry, CancellationToken cancellationToken = default)
-        => (await Run(cancellationToken, "PEXPIRE", key, (long)expiry.TotalMilliseconds)).AsInt64() == 1;
+        => (expiry.Ticks % TimeSpan.TicksPerSecond == 0
+            ? await Run(cancellationToken, "EXPIRE", key, (long)expiry.TotalSeconds)
+            : await Run(cancellationToken, "PEXPIRE", key, (long)expiry.TotalMilliseconds)).AsInt64() == 1;
 
     public async Task<long> IncrAsync(string key, CancellationToken cancellationToken = default) => (await Run(cancellationToken, "INCR", key)).AsInt64();
 
