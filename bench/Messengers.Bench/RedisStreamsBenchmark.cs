@@ -145,12 +145,14 @@ public sealed partial class RedisStreamsBenchmark : IBenchmark
         private readonly int _redisPid;
         private readonly TimeSpan _self;
         private readonly TimeSpan _redis;
+        private readonly long _allocated;
 
         private CpuMeter(int redisPid)
         {
             _redisPid = redisPid;
             _self = Process.GetCurrentProcess().TotalProcessorTime;
             _redis = RedisCpu(redisPid);
+            _allocated = GC.GetTotalAllocatedBytes(precise: true);
         }
 
         public static CpuMeter Start(int redisPid) => new(redisPid);
@@ -159,7 +161,8 @@ public sealed partial class RedisStreamsBenchmark : IBenchmark
         {
             var self = Process.GetCurrentProcess().TotalProcessorTime - _self;
             var redis = RedisCpu(_redisPid) - _redis;
-            return FormattableString.Invariant($"(CPU per entry: .NET {self.TotalMicroseconds / entries:0.0} µs, redis-server {redis.TotalMicroseconds / entries:0.0} µs)");
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
+            return FormattableString.Invariant($"(per entry: .NET {self.TotalMicroseconds / entries:0.0} µs CPU, {allocated / entries:0} B allocated; redis-server {redis.TotalMicroseconds / entries:0.0} µs CPU)");
         }
 
         private static TimeSpan RedisCpu(int pid)

@@ -402,6 +402,7 @@ public sealed partial class RedisConnection
     private static List<RedisStreamEntry> Entries(RedisResult reply)
     {
         var entries = new List<RedisStreamEntry>(reply.Count);
+        string? lastName = null; // entries of one stream mostly repeat the same field names: decode each once
         foreach (var entry in reply.AsSpan())
         {
             if (entry.IsNull || entry.Count < 2 || entry[1].IsNull)
@@ -413,13 +414,37 @@ public sealed partial class RedisConnection
             var fields = new KeyValuePair<string, RedisResult>[raw.Count / 2];
             for (var i = 0; i < fields.Length; i++)
             {
-                fields[i] = new KeyValuePair<string, RedisResult>(raw[2 * i].AsString()!, raw[(2 * i) + 1]);
+                var name = raw[2 * i];
+                if (lastName is null || !Utf8Equals(name.Span, lastName))
+                {
+                    lastName = name.AsString()!;
+                }
+
+                fields[i] = new KeyValuePair<string, RedisResult>(lastName, raw[(2 * i) + 1]);
             }
 
             entries.Add(new RedisStreamEntry(entry[0].AsString()!, fields));
         }
 
         return entries;
+    }
+
+    private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
+    {
+        if (utf8.Length != text.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < utf8.Length; i++)
+        {
+            if (utf8[i] >= 0x80 || utf8[i] != text[i])
+            {
+                return false; // only ASCII names are compared byte for byte
+            }
+        }
+
+        return true;
     }
 
     internal static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);

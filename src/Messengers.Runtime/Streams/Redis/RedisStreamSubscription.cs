@@ -28,8 +28,10 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
     private readonly ConcurrentQueue<string> _announced = new();
     private readonly SemaphoreSlim _keySignal = new(0);
 
-    // Entries delivered to this consumer and not acknowledged; failed ones waiting for their retry.
-    private readonly ConcurrentDictionary<(string RedisKey, string EntryId), string?> _unacked = new();
+    // The last handler error of entries that failed and are not acknowledged yet (for their dead letter); failed ones
+    // waiting for their retry. (What this consumer holds is read back from XPENDING when it is released.)
+    private readonly ConcurrentDictionary<(string RedisKey, string EntryId), string> _lastErrors = new();
+    private int _anyErrors;
     private readonly PriorityQueue<Delivery, long> _retries = new();
     private readonly Lock _retryLock = new();
     private readonly Channel<Ack> _acks = Channel.CreateUnbounded<Ack>(new UnboundedChannelOptions { SingleReader = true });
@@ -383,7 +385,7 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
             var entry = entries.Count > 0 ? entries[0] : null;
             if (entry is null)
             {
-                _unacked.TryRemove((retry.RedisKey, retry.EntryId), out _); // acknowledged, trimmed, or taken over by another member
+                _lastErrors.TryRemove((retry.RedisKey, retry.EntryId), out _); // acknowledged, trimmed, or taken over by another member
                 continue;
             }
 
@@ -437,7 +439,7 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
         {
             var count = claimedCounts is null ? 1 : (int)claimedCounts.GetValueOrDefault(entry.Id, 1);
             var payload = entry.Get(RedisStreamProvider.PayloadField)?.AsBytes();
-            var lastError = _unacked.GetValueOrDefault((redisKey, entry.Id));
+            var lastError = Volatile.Read(ref _anyErrors) == 0 ? null : _lastErrors.GetValueOrDefault((redisKey, entry.Id));
             var delivery = new Delivery(redisKey, streamKey, entry.Id, payload ?? [], count);
             if (payload is null)
             {
@@ -451,7 +453,6 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
                 continue;
             }
 
-            _unacked[(redisKey, entry.Id)] = lastError;
             deliveries.Add(delivery);
         }
 
@@ -477,7 +478,8 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
         {
             StreamLog.HandlerFailed(_logger, exception, StreamNamespace, delivery.StreamKey, delivery.EntryId, ConsumerGroup, delivery.DeliveryCount);
             var error = $"{exception.GetType().Name}: {exception.Message}";
-            _unacked[(delivery.RedisKey, delivery.EntryId)] = error;
+            Volatile.Write(ref _anyErrors, 1);
+            _lastErrors[(delivery.RedisKey, delivery.EntryId)] = error;
             if (delivery.DeliveryCount >= _options.MaxDeliveryAttempts)
             {
                 try
@@ -539,7 +541,7 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
         StreamLog.DeadLettered(_logger, StreamNamespace, delivery.StreamKey, delivery.EntryId, ConsumerGroup, deliveryCount, lastError);
         await _provider.GetStream<DeadLetter>(new StreamId(StreamNames.DeadLetterNamespace(StreamNamespace), delivery.StreamKey)).OnNextAsync(dead);
         await _redis.XAckAsync(delivery.RedisKey, ConsumerGroup, delivery.EntryId);
-        _unacked.TryRemove((delivery.RedisKey, delivery.EntryId), out _);
+        _lastErrors.TryRemove((delivery.RedisKey, delivery.EntryId), out _);
     }
 
     /// <summary>Sends acknowledgements in batches: whatever queued up while the previous XACKs were in flight, one XACK per key.</summary>
@@ -547,6 +549,7 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
     {
         var reader = _acks.Reader;
         var batch = new List<Ack>();
+        var byKey = new Dictionary<string, List<Ack>>(StringComparer.Ordinal);
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -555,27 +558,50 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
                 batch.Add(ack);
             }
 
-            await Task.WhenAll(batch.GroupBy(a => a.RedisKey, StringComparer.Ordinal).Select(async group =>
+            byKey.Clear();
+            foreach (var ack in batch)
             {
-                try
+                if (!byKey.TryGetValue(ack.RedisKey, out var acks))
                 {
-                    await _redis.XAckAsync(group.Key, ConsumerGroup, [.. group.Select(a => a.EntryId)]);
-                    foreach (var ack in group)
-                    {
-                        _unacked.TryRemove((ack.RedisKey, ack.EntryId), out _);
-                        ack.Waiter?.TrySetResult();
-                    }
+                    byKey[ack.RedisKey] = acks = [];
                 }
-                catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
+
+                acks.Add(ack);
+            }
+
+            await Task.WhenAll(byKey.Select(pair => AcknowledgeBatchAsync(pair.Key, pair.Value)));
+        }
+    }
+
+    private async Task AcknowledgeBatchAsync(string redisKey, List<Ack> acks)
+    {
+        var ids = new string[acks.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = acks[i].EntryId;
+        }
+
+        try
+        {
+            await _redis.XAckAsync(redisKey, ConsumerGroup, ids);
+            foreach (var ack in acks)
+            {
+                if (Volatile.Read(ref _anyErrors) != 0)
                 {
-                    // Still pending: delivered again after the visibility timeout.
-                    RedisStreamLog.AckFailed(_logger, StreamNamespace, group.Count(), ConsumerGroup, exception.Message);
-                    foreach (var ack in group)
-                    {
-                        ack.Waiter?.TrySetException(exception);
-                    }
+                    _lastErrors.TryRemove((ack.RedisKey, ack.EntryId), out _);
                 }
-            }));
+
+                ack.Waiter?.TrySetResult();
+            }
+        }
+        catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
+        {
+            // Still pending: delivered again after the visibility timeout.
+            RedisStreamLog.AckFailed(_logger, StreamNamespace, acks.Count, ConsumerGroup, exception.Message);
+            foreach (var ack in acks)
+            {
+                ack.Waiter?.TrySetException(exception);
+            }
         }
     }
 
