@@ -127,8 +127,13 @@ public sealed partial class RedisConnection
     // ---- streams ----
 
     /// <summary>XADD with one field; <paramref name="maxLength"/> trims with MAXLEN (~ when <paramref name="approximate"/>). Returns the entry id.</summary>
-    public Task<string> XAddAsync(string key, string field, object value, long? maxLength = null, bool approximate = true, CancellationToken cancellationToken = default)
-        => XAddAsync(key, [new KeyValuePair<string, object>(field, value)], maxLength, approximate, "*", cancellationToken);
+    public async Task<string> XAddAsync(string key, string field, object value, long? maxLength = null, bool approximate = true, CancellationToken cancellationToken = default)
+    {
+        object[] args = maxLength is { } max
+            ? ["XADD", key, "MAXLEN", approximate ? "~" : "=", max, "*", field, value]
+            : ["XADD", key, "*", field, value];
+        return (await ExecuteAsync(args, null, cancellationToken)).AsString()!;
+    }
 
     public async Task<string> XAddAsync(string key, IReadOnlyCollection<KeyValuePair<string, object>> fields, long? maxLength = null, bool approximate = true, string id = "*", CancellationToken cancellationToken = default)
     {
