@@ -232,8 +232,9 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
             {
                 MarkAllNeedGroup(); // the stream or group went away (deleted, or Redis restarted without persistence)
             }
-            catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
+            catch (Exception exception)
             {
+                // Redis unreachable, or anything unexpected: the consumer must not die silently. Log and try again.
                 if (token.IsCancellationRequested)
                 {
                     return;
@@ -594,9 +595,9 @@ internal sealed class RedisStreamSubscription<T> : IStreamSubscription
                 ack.Waiter?.TrySetResult();
             }
         }
-        catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
+        catch (Exception exception)
         {
-            // Still pending: delivered again after the visibility timeout.
+            // Still pending: delivered again after the visibility timeout. (Catching everything keeps the ack loop alive.)
             RedisStreamLog.AckFailed(_logger, StreamNamespace, acks.Count, ConsumerGroup, exception.Message);
             foreach (var ack in acks)
             {
