@@ -225,6 +225,38 @@ public sealed class RedisConnectionTests(RedisServer server) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Subscriber_OneOfTwoHandlersRemoved_OtherKeepsReceiving()
+    {
+        await using var subscriber = _redis.CreateSubscriber();
+        var channel = _prefix + "shared";
+        var first = new TaskCompletionSource<string>();
+        var second = new List<string>();
+        var secondGotTwo = new TaskCompletionSource();
+        Action<RedisPubSubMessage> firstHandler = m => first.TrySetResult(m.Text!);
+        await subscriber.SubscribeAsync(channel, firstHandler);
+        await subscriber.SubscribeAsync(channel, m =>
+        {
+            lock (second)
+            {
+                second.Add(m.Text!);
+                if (second.Count == 2)
+                {
+                    secondGotTwo.TrySetResult();
+                }
+            }
+        });
+
+        Assert.Equal(1, await _redis.PublishAsync(channel, "a"));
+        Assert.Equal("a", await first.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        await subscriber.UnsubscribeAsync(channel, firstHandler);
+        first = new TaskCompletionSource<string>();
+        Assert.Equal(1, await _redis.PublishAsync(channel, "b")); // still subscribed on the server
+        await secondGotTwo.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(first.Task.IsCompleted);
+        Assert.Equal(["a", "b"], second);
+    }
+
+    [Fact]
     public async Task Subscriber_PublishToChannelAndPattern_HandlersReceiveUntilUnsubscribed()
     {
         await using var subscriber = _redis.CreateSubscriber();
