@@ -103,6 +103,9 @@ public sealed class FakeAgnoServer : IAsyncDisposable
     /// <summary>Agent ids the server knows; null accepts any id. Unknown ids get 404.</summary>
     public IReadOnlyCollection<string>? KnownAgents { get; set; }
 
+    /// <summary>Agent ids answered with 503 (to break one agent while others on the same server keep working).</summary>
+    public IReadOnlyCollection<string> FailingAgents { get; set; } = [];
+
     /// <summary>"Down" mode: stop listening (connection refused).</summary>
     public Task GoDownAsync() => _server.StopAsync();
 
@@ -132,6 +135,12 @@ public sealed class FakeAgnoServer : IAsyncDisposable
         if (KnownAgents is { } known && !known.Contains(agentId))
         {
             await Problem(context, 404, "Agent not found");
+            return;
+        }
+
+        if (FailingAgents.Contains(agentId))
+        {
+            await Problem(context, 503, "agent unavailable");
             return;
         }
 
