@@ -309,6 +309,58 @@ public sealed class ReliabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Circuit_HalfOpen_LetsOneProbeThroughAndFailsOthersFast()
+    {
+        var time = new FakeTimeProvider();
+        await using var harness = AgentHarness.Create(
+            o =>
+            {
+                o.MaxAttempts = 1;
+                o.CircuitFailureThreshold = 1;
+            },
+            time);
+        _agno.Faults.FailNext(1, 500);
+        await Assert.ThrowsAsync<AgentCallFailedException>(() => harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct));
+        time.Advance(TimeSpan.FromSeconds(31));
+        _agno.Faults.ReplyDelay = TimeSpan.FromMilliseconds(500);
+
+        var probe = harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct);
+        while (_agno.RequestCount < 2)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        var other = await Assert.ThrowsAsync<AgentCallFailedException>(() => harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct));
+        Assert.Equal(AgentFailureReason.CircuitOpen, other.Reason);
+        Assert.Equal("agno:hello world", (await probe).Text);
+        _agno.Faults.ReplyDelay = TimeSpan.Zero;
+        Assert.Equal("agno:hello world", (await harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct)).Text);
+        Assert.Equal(3, _agno.RequestCount);
+    }
+
+    [Fact]
+    public async Task Circuit_NonTransientAnswerBetweenFailures_ResetsTheCount()
+    {
+        await using var harness = AgentHarness.Create(o =>
+        {
+            o.MaxAttempts = 1;
+            o.CircuitFailureThreshold = 2;
+        });
+        _agno.Faults.FailNext(1, 500);
+        _agno.Faults.FailNext(1, 404);
+        _agno.Faults.FailNext(1, 500);
+        for (var i = 0; i < 3; i++)
+        {
+            await Assert.ThrowsAsync<AgentCallFailedException>(() => harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct));
+        }
+
+        var reply = await harness.Agno.RunAsync(AgentHarness.Request(Endpoint), Ct);
+
+        Assert.Equal("agno:hello world", reply.Text);
+        Assert.Equal(4, _agno.RequestCount);
+    }
+
+    [Fact]
     public async Task Run_FailuresWithApiKey_NeverLogOrExposeTheKey()
     {
         await using var harness = AgentHarness.Create();

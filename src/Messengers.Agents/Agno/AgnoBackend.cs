@@ -53,9 +53,7 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
         var reply = endpoint.Shape == AgnoShape.AgentApi
             ? await ReadAgentApiAsync(reader, response.Content.Headers.ContentType?.MediaType, ct)
             : await ReadRunAsync(reader, ct);
-        logger.LogDebug(
-            "Agno agent {AgentId} ({Shape}, stream {Stream}) replied with {Length} chars, run {RunId}",
-            request.AgentId, endpoint.Shape, endpoint.Stream, reply.Text.Length, reply.RunId);
+        logger.Replied(BackendName, request.AgentId, reply.Text.Length, reply.RunId);
         return reply;
     }
 
@@ -63,9 +61,7 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
     {
         if (request.Attachments.Count > 0)
         {
-            logger.LogInformation(
-                "Agno agent {AgentId} uses the AgentApi shape, which takes no files: {Count} attachment(s) of chat {ChatId} not sent",
-                request.AgentId, request.Attachments.Count, request.ChatId);
+            logger.AttachmentsNotSent(BackendName, request.AgentId, request.Attachments.Count, request.ChatId, "the AgentApi shape takes no files");
         }
 
         var body = new Dictionary<string, object?>

@@ -42,7 +42,7 @@ internal sealed class HttpBotBackend(IHttpClientFactory httpClients, AgentCallRu
 
         var body = await response.Content.ReadAsStringAsync(ct);
         var reply = ReadReply(body, response.Content.Headers.ContentType?.MediaType);
-        logger.LogDebug("HTTP bot {AgentId} replied with {Length} chars", request.AgentId, reply.Text.Length);
+        logger.Replied(BackendName, request.AgentId, reply.Text.Length, reply.RunId);
         return reply;
     }
 

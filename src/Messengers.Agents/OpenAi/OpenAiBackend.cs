@@ -47,7 +47,7 @@ internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRun
         using var reader = new StreamReader(body, Encoding.UTF8);
         var isSse = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
         var reply = isSse ? await ReadStreamAsync(reader, ct) : ReadCompletion(await reader.ReadToEndAsync(ct));
-        logger.LogDebug("OpenAI-compatible agent {AgentId} (model {Model}) replied with {Length} chars", request.AgentId, endpoint.Model, reply.Text.Length);
+        logger.Replied(BackendName, request.AgentId, reply.Text.Length, reply.RunId);
         return reply;
     }
 
@@ -67,9 +67,7 @@ internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRun
         var images = request.Attachments.Where(a => a.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase)).ToList();
         if (images.Count < request.Attachments.Count)
         {
-            logger.LogInformation(
-                "OpenAI-compatible agent {AgentId}: {Count} non-image attachment(s) of chat {ChatId} not sent",
-                request.AgentId, request.Attachments.Count - images.Count, request.ChatId);
+            logger.AttachmentsNotSent(BackendName, request.AgentId, request.Attachments.Count - images.Count, request.ChatId, "chat completions take images only");
         }
 
         if (images.Count == 0)

@@ -45,7 +45,7 @@ internal sealed class AgentCallRunner(
                 breaker.OnSuccess();
                 if (n > 1)
                 {
-                    logger.LogInformation("Agent {Backend} {AgentId} at {Endpoint} answered on attempt {Attempt}", backend, request.AgentId, endpoint, n);
+                    logger.AnsweredAfterRetry(backend, request.AgentId, endpoint, n);
                 }
 
                 return reply;
@@ -81,9 +81,7 @@ internal sealed class AgentCallRunner(
 
             if (breaker.OnFailure())
             {
-                logger.LogWarning(
-                    "Circuit of agent {Backend} {AgentId} at {Endpoint} opened for {BreakDuration} after {Threshold} consecutive failures",
-                    backend, request.AgentId, endpoint, _options.CircuitBreakDuration, _options.CircuitFailureThreshold);
+                logger.CircuitOpened(backend, request.AgentId, endpoint, _options.CircuitBreakDuration, _options.CircuitFailureThreshold);
             }
 
             if (n == _options.MaxAttempts)
@@ -111,9 +109,7 @@ internal sealed class AgentCallRunner(
 #pragma warning restore CA5394
             }
 
-            logger.LogWarning(
-                "Agent {Backend} {AgentId} at {Endpoint}: attempt {Attempt} of {MaxAttempts} failed ({Reason} {StatusCode}); retrying in {Delay}",
-                backend, request.AgentId, endpoint, n, _options.MaxAttempts, last.Reason, last.StatusCode, delay);
+            logger.AttemptFailed(backend, request.AgentId, endpoint, n, _options.MaxAttempts, last.Reason, last.StatusCode, delay);
             await Task.Delay(delay, time, ct);
         }
 
@@ -125,9 +121,7 @@ internal sealed class AgentCallRunner(
         var message = string.Create(
             CultureInfo.InvariantCulture,
             $"{Describe(backend, request, endpoint)} failed after {attempts} attempt(s): {failure.Detail}. {Advice(backend, failure)}");
-        logger.LogWarning(
-            "Agent {Backend} {AgentId} at {Endpoint} failed after {Attempts} attempt(s): {Reason} {StatusCode}",
-            backend, request.AgentId, endpoint, attempts, failure.Reason, failure.StatusCode);
+        logger.CallFailed(backend, request.AgentId, endpoint, attempts, failure.Reason, failure.StatusCode);
         return new AgentCallFailedException(backend, request.AgentId, endpoint, failure.Reason, attempts, failure.StatusCode, message, failure.Exception)
         {
             AgentErrorType = failure.AgentErrorType,
@@ -140,7 +134,7 @@ internal sealed class AgentCallRunner(
         var message = string.Create(
             CultureInfo.InvariantCulture,
             $"{Describe(backend, request, endpoint)} was not called: its circuit is open after {_options.CircuitFailureThreshold} consecutive failures{lastDetail}. A probe call will be let through after {retryAt:O}. Check that the agent is running and reachable at {endpoint}.");
-        logger.LogDebug("Agent {Backend} {AgentId} at {Endpoint}: circuit open, failing fast until {RetryAt}", backend, request.AgentId, endpoint, retryAt);
+        logger.CircuitOpenFailFast(backend, request.AgentId, endpoint, retryAt);
         return new AgentCallFailedException(backend, request.AgentId, endpoint, AgentFailureReason.CircuitOpen, attempts, last?.StatusCode, message)
         {
             RetryAt = retryAt,
