@@ -71,6 +71,12 @@ internal sealed class AgentCallRunner(
             {
                 last = new Failure(AgentFailureReason.ConnectionFailed, null, "the connection broke while reading the reply: " + ex.Message, true, null, null, ex);
             }
+            catch (Exception)
+            {
+                // Not a failure this runner understands (a bug, most likely): do not leave a probe slot taken.
+                breaker.OnAbandoned(isProbe);
+                throw;
+            }
 
             if (!last.Transient)
             {
