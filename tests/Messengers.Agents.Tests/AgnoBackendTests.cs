@@ -170,6 +170,21 @@ public sealed class AgnoBackendTests : IAsyncLifetime
         Assert.Equal(1, _agno.RequestCount);
     }
 
+    [Theory]
+    [InlineData(AgnoShape.AgentApi, true)]
+    [InlineData(AgnoShape.AgentOs, false)]
+    public async Task Run_ReplyLongerThanGuard_FailsAsInvalidReplyWithoutRetry(AgnoShape shape, bool stream)
+    {
+        _agno.Reply = _ => new string('x', (1 << 20) + 100);
+        _agno.ChunkSize = 64 * 1024;
+
+        var ex = await Assert.ThrowsAsync<AgentCallFailedException>(
+            () => _harness.Agno.RunAsync(AgentHarness.Request(Endpoint(shape, stream)), TestContext.Current.CancellationToken));
+
+        Assert.Equal(AgentFailureReason.InvalidReply, ex.Reason);
+        Assert.Equal(1, _agno.RequestCount);
+    }
+
     [Fact]
     public async Task Run_NoApiKey_SendsNoAuthorizationHeader()
     {

@@ -48,8 +48,7 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
         var client = httpClients.CreateClient(AgentBackendOptions.HttpClientName);
         using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
         await AgentHttp.EnsureSuccessAsync(response, ct);
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var reader = new StreamReader(body, Encoding.UTF8);
+        using var reader = await AgentHttp.OpenReaderAsync(response, ct);
         var reply = endpoint.Shape == AgnoShape.AgentApi
             ? await ReadAgentApiAsync(reader, response.Content.Headers.ContentType?.MediaType, ct)
             : await ReadRunAsync(reader, ct);
@@ -114,10 +113,12 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
         var events = new List<SseEvent>();
         var objects = new List<string>();
         var raw = new StringBuilder();
+        long total = 0;
 
         int read;
         while (!run.Done && (read = await reader.ReadAsync(buffer, ct)) > 0)
         {
+            AgentHttp.CheckLength(total += read);
             var chunk = buffer.AsMemory(0, read);
             if (mode == Mode.Unknown)
             {
@@ -195,7 +196,7 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
     /// <summary>agent-api: a bare JSON string when not streaming, raw text pieces when streaming.</summary>
     internal static async Task<AgentReply> ReadAgentApiAsync(StreamReader reader, string? mediaType, CancellationToken ct)
     {
-        var text = await reader.ReadToEndAsync(ct);
+        var text = await AgentHttp.ReadAllAsync(reader, ct);
         var trimmed = text.AsSpan().Trim();
         if (mediaType == "application/json" && trimmed.Length > 0 && trimmed[0] == '{')
         {

@@ -8,6 +8,53 @@ internal static class AgentHttp
 {
     private const int ErrorBodyLimit = 300;
 
+    /// <summary>The longest reply body read, in characters: a guard against runaway streams, far above any messenger's message size.</summary>
+    public const int MaxReplyChars = 1 << 20;
+
+    /// <summary>Reads the whole body, failing with <see cref="AgentFailureReason.InvalidReply"/> past <see cref="MaxReplyChars"/>.</summary>
+    public static async Task<string> ReadAllAsync(StreamReader reader, CancellationToken ct)
+    {
+        var text = new StringBuilder();
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, ct)) > 0)
+        {
+            text.Append(buffer, 0, read);
+            CheckLength(text.Length);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>A reader over the response body in the charset the response declares (UTF-8 when none or unknown).</summary>
+    public static async Task<StreamReader> OpenReaderAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var encoding = Encoding.UTF8;
+        if (response.Content.Headers.ContentType?.CharSet is { Length: > 0 } charset)
+        {
+            try
+            {
+                encoding = Encoding.GetEncoding(charset.Trim('"'));
+            }
+            catch (ArgumentException)
+            {
+                // unknown charset: read as UTF-8
+            }
+        }
+
+        var body = await response.Content.ReadAsStreamAsync(ct);
+        return new StreamReader(body, encoding, detectEncodingFromByteOrderMarks: true);
+    }
+
+    /// <summary>Throws once <paramref name="charsRead"/> passes <see cref="MaxReplyChars"/>.</summary>
+    public static void CheckLength(long charsRead)
+    {
+        if (charsRead > MaxReplyChars)
+        {
+            throw new AgentAttemptException(AgentFailureReason.InvalidReply, $"the reply is longer than {MaxReplyChars} characters");
+        }
+    }
+
     /// <summary>Adds the bearer key and the endpoint's extra headers.</summary>
     public static void ApplyHeaders(HttpRequestMessage message, AgentEndpoint endpoint)
     {

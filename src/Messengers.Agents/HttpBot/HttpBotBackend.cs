@@ -40,7 +40,8 @@ internal sealed class HttpBotBackend(IHttpClientFactory httpClients, AgentCallRu
             return AgentReply.Empty;
         }
 
-        var body = await response.Content.ReadAsStringAsync(ct);
+        using var reader = await AgentHttp.OpenReaderAsync(response, ct);
+        var body = await AgentHttp.ReadAllAsync(reader, ct);
         var reply = ReadReply(body, response.Content.Headers.ContentType?.MediaType);
         logger.Replied(BackendName, request.AgentId, reply.Text.Length, reply.RunId);
         return reply;

@@ -43,10 +43,9 @@ internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRun
         var client = httpClients.CreateClient(AgentBackendOptions.HttpClientName);
         using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
         await AgentHttp.EnsureSuccessAsync(response, ct);
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var reader = new StreamReader(body, Encoding.UTF8);
+        using var reader = await AgentHttp.OpenReaderAsync(response, ct);
         var isSse = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
-        var reply = isSse ? await ReadStreamAsync(reader, ct) : ReadCompletion(await reader.ReadToEndAsync(ct));
+        var reply = isSse ? await ReadStreamAsync(reader, ct) : ReadCompletion(await AgentHttp.ReadAllAsync(reader, ct));
         logger.Replied(BackendName, request.AgentId, reply.Text.Length, reply.RunId);
         return reply;
     }
@@ -127,9 +126,11 @@ internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRun
         string? id = null;
         var buffer = new char[4096];
         var done = false;
+        long total = 0;
         int read;
         while (!done && (read = await reader.ReadAsync(buffer, ct)) > 0)
         {
+            AgentHttp.CheckLength(total += read);
             parser.Push(buffer.AsSpan(0, read), events);
             done = Fold(events, text, ref id);
             events.Clear();
