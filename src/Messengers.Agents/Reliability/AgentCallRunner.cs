@@ -80,8 +80,17 @@ internal sealed class AgentCallRunner(
 
             if (!last.Transient)
             {
-                // The endpoint answered: it is alive, whatever it said.
-                breaker.OnSuccess();
+                if (last.Reason == AgentFailureReason.Misconfigured)
+                {
+                    // Nothing was sent: says nothing about the endpoint's health.
+                    breaker.OnAbandoned(isProbe);
+                }
+                else
+                {
+                    // The endpoint answered: it is alive, whatever it said.
+                    breaker.OnSuccess();
+                }
+
                 throw Failed(backend, request, endpoint, n, last);
             }
 
