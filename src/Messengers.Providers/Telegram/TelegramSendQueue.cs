@@ -137,6 +137,7 @@ public sealed class TelegramSendQueue : IAsyncDisposable
         {
             Task wake;
             TimeSpan? wait = null;
+            (ChatLane Lane, SendItem Item)? dispatch = null;
             lock (_lock)
             {
                 _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -151,15 +152,24 @@ public sealed class TelegramSendQueue : IAsyncDisposable
                     item.InFlight = true;
                     next.Window.Record(now);
                     _botWindow.Record(now);
-                    var run = RunAsync(next, item);
-                    _running.Add(run);
-                    continue;
+                    dispatch = (next, item);
                 }
-
-                if (wakeAt is { } at)
+                else if (wakeAt is { } at)
                 {
                     wait = at - now;
                 }
+            }
+
+            if (dispatch is { } d)
+            {
+                // The send's synchronous part (building the request) runs here, right at its dispatch time.
+                var run = RunAsync(d.Lane, d.Item);
+                lock (_lock)
+                {
+                    _running.Add(run);
+                }
+
+                continue;
             }
 
             using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
@@ -231,7 +241,6 @@ public sealed class TelegramSendQueue : IAsyncDisposable
 
     private async Task RunAsync(ChatLane lane, SendItem item)
     {
-        await Task.Yield();
         Message? sent = null;
         Exception? failure = null;
         var retry = false;
