@@ -338,6 +338,22 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task Calls_WithLogger_NeverLogTheToken()
+    {
+        var logger = new ListLogger<TelegramBotClient>();
+        var client = new TelegramBotClient(Http, Token, Fake.BaseUrl, logger);
+        Fake.AddChat(Token, Ann);
+
+        await client.GetMeAsync(Ct);
+        await client.SendMessageAsync(Ann, "hi", cancellationToken: Ct);
+        await Assert.ThrowsAsync<TelegramApiException>(() => client.SendMessageAsync(404, "nobody", cancellationToken: Ct));
+
+        Assert.Equal(3, logger.Lines.Count);
+        Assert.Contains(logger.Lines, l => l.Contains("sendMessage", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Lines, l => l.Contains(Token, StringComparison.Ordinal) || l.Contains("AAHfake", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SendPhoto_Upload_GetFileDownloadsSameBytes()
     {
         Fake.AddChat(Token, Ann);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Messengers.Providers.Telegram;
 using Messengers.Providers.Telegram.BotApi;
 using Messengers.Testing;
+using Messengers.Testing.Fakes.Telegram;
 
 namespace Messengers.Providers.Tests.Telegram;
 
@@ -40,7 +41,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         }
 
         Fake.FloodEveryNthCall(Token, 3, retryAfterSeconds: 2);
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         var sends = new List<Task<Message>>();
@@ -53,7 +54,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
             }
         }
 
-        await DriveAsync(clock, Task.WhenAll(sends), TimeSpan.FromMilliseconds(250));
+        await DriveAsync(clock, Task.WhenAll(sends));
 
         foreach (var chat in chats)
         {
@@ -67,15 +68,81 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task SendQueue_AgainstFakeFloodControl_NeverHits429()
+    {
+        var clock = new SteppingClock();
+        await using var fake = await FakeTelegramServer.StartAsync(clock, Ct);
+        fake.AddBot(Token);
+        fake.AddChat(Token, 111);
+        fake.AddChat(Token, -100222, "supergroup", "Team");
+        fake.EnforceRateLimits(Token);
+        var client = new TelegramBotClient(Http, Token, fake.BaseUrl);
+        await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
+
+        // The clock only moves while no request is in flight, so the fake sees each send at its dispatch time.
+        var inFlight = 0;
+        Task<Message> Send(long chat, string text) => queue.EnqueueAsync(chat, async ct =>
+        {
+            Interlocked.Increment(ref inFlight);
+            try
+            {
+                return await client.SendMessageAsync(chat, text, cancellationToken: ct);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+        }, Ct);
+
+        var sends = new List<Task<Message>>();
+        for (var i = 0; i < 25; i++)
+        {
+            sends.Add(Send(-100222, $"g{i:00}"));
+            if (i < 6)
+            {
+                sends.Add(Send(111, $"p{i}"));
+            }
+        }
+
+        await DriveAsync(clock, Task.WhenAll(sends), () => Volatile.Read(ref inFlight) > 0);
+
+        Assert.DoesNotContain(fake.GetCalls(Token), c => c.StatusCode == 429);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"p{i}"), fake.GetSentMessages(Token, 111).Select(m => m.Text));
+        var group = fake.GetSentMessages(Token, -100222);
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"g{i:00}"), group.Select(m => m.Text));
+        for (var i = 20; i < group.Count; i++)
+        {
+            Assert.True(group[i].At - group[i - 20].At >= TimeSpan.FromMinutes(1));
+        }
+    }
+
+    [Fact]
+    public async Task FakeServer_RateLimitsEnforced_Answers429WithRetryAfter()
+    {
+        Fake.AddChat(Token, 111);
+        Fake.EnforceRateLimits(Token);
+
+        for (var i = 0; i < Fake.PrivateChatBurst; i++)
+        {
+            await Client.SendMessageAsync(111, $"burst {i}", cancellationToken: Ct);
+        }
+
+        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(111, "one too many", cancellationToken: Ct));
+        Assert.Equal(429, ex.ErrorCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
+        Assert.Equal(Fake.PrivateChatBurst, Fake.GetSentMessages(Token, 111).Count);
+    }
+
+    [Fact]
     public async Task SendQueue_ServerErrors_RetriedThenDelivered()
     {
         Fake.AddChat(Token, 111);
         Fake.FailNextCalls(Token, 2, 500);
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         var send = queue.EnqueueAsync(111, ct => Client.SendMessageAsync(111, "once", cancellationToken: ct), Ct);
-        await DriveAsync(clock, send, TimeSpan.FromMilliseconds(250));
+        await DriveAsync(clock, send);
 
         Assert.Equal("once", Assert.Single(Fake.GetSentMessages(Token, 111)).Text);
         Assert.Equal(3, Fake.CallCount(Token, "sendMessage"));
@@ -102,12 +169,12 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_PrivateChat_AtMostOnePerSecond()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var times = new ConcurrentQueue<DateTimeOffset>();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         var sends = Enumerable.Range(0, 5).Select(i => queue.EnqueueAsync(111, _ => Record(clock, times, 111), Ct)).ToArray();
-        await DriveAsync(clock, Task.WhenAll(sends), TimeSpan.FromMilliseconds(100));
+        await DriveAsync(clock, Task.WhenAll(sends));
 
         var t = times.ToArray();
         Assert.Equal(5, t.Length);
@@ -122,12 +189,12 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_GroupChat_AtMostTwentyPerMinute()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var times = new ConcurrentQueue<DateTimeOffset>();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         var sends = Enumerable.Range(0, 25).Select(_ => queue.EnqueueAsync(-100777, _ => Record(clock, times, -100777), Ct)).ToArray();
-        await DriveAsync(clock, Task.WhenAll(sends), TimeSpan.FromSeconds(1));
+        await DriveAsync(clock, Task.WhenAll(sends));
 
         var t = times.ToArray();
         Assert.Equal(25, t.Length);
@@ -140,12 +207,12 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_ManyChats_BotLimitCapsThroughput()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var times = new ConcurrentQueue<DateTimeOffset>();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         var sends = Enumerable.Range(1, 70).Select(chat => queue.EnqueueAsync(chat, _ => Record(clock, times, chat), Ct)).ToArray();
-        await DriveAsync(clock, Task.WhenAll(sends), TimeSpan.FromMilliseconds(50));
+        await DriveAsync(clock, Task.WhenAll(sends));
 
         var t = times.OrderBy(x => x).ToArray();
         Assert.Equal(70, t.Length);
@@ -158,7 +225,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_FloodWaitInOneChat_PausesOnlyThatChat()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var start = clock.GetUtcNow();
         var attempts = new ConcurrentQueue<(long Chat, DateTimeOffset At)>();
         var flooded = 0;
@@ -177,7 +244,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
 
         var paused = Send(111);
         var other = Send(222);
-        await DriveAsync(clock, Task.WhenAll(paused, other), TimeSpan.FromMilliseconds(100));
+        await DriveAsync(clock, Task.WhenAll(paused, other));
 
         var a = attempts.ToArray();
         Assert.Equal(2, a.Count(x => x.Chat == 111));
@@ -188,7 +255,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_FloodWaitInTwoChats_PausesWholeBot()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var start = clock.GetUtcNow();
         var attempts = new ConcurrentQueue<(long Chat, DateTimeOffset At)>();
         var floodedChats = new ConcurrentDictionary<long, bool>();
@@ -209,7 +276,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         var second = Send(222);
         await WaitUntilAsync(() => attempts.Count == 2); // both hit 429 at the start; the clock stands still
         var third = Send(333);
-        await DriveAsync(clock, Task.WhenAll(first, second, third), TimeSpan.FromMilliseconds(100));
+        await DriveAsync(clock, Task.WhenAll(first, second, third));
 
         Assert.True(attempts.Single(x => x.Chat == 333).At - start >= TimeSpan.FromSeconds(3), "an unflooded chat waits out the bot-wide pause");
         Assert.Equal(4, attempts.Count(x => x.Chat != 333));
@@ -218,7 +285,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_CancelledWhileWaiting_CancelsOnlyThatSend()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var sent = new ConcurrentQueue<int>();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
         using var cancel = new CancellationTokenSource();
@@ -228,7 +295,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         var third = queue.EnqueueAsync(111, _ => { sent.Enqueue(3); return Task.FromResult(new Message()); }, Ct);
         await first;
         await cancel.CancelAsync();
-        await DriveAsync(clock, third, TimeSpan.FromMilliseconds(100));
+        await DriveAsync(clock, third);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
         Assert.Equal([1, 3], sent);
@@ -237,7 +304,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     [Fact]
     public async Task SendQueue_Disposed_FailsWaitingSends()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new SteppingClock();
         var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
         var first = queue.EnqueueAsync(111, _ => Task.FromResult(new Message()), Ct);
         await first;
@@ -249,24 +316,31 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         Assert.Throws<ObjectDisposedException>(() => { _ = queue.EnqueueAsync(111, _ => Task.FromResult(new Message()), Ct); });
     }
 
-    private static Task<Message> Record(FakeTimeProvider clock, ConcurrentQueue<DateTimeOffset> times, long chat)
+    private static Task<Message> Record(SteppingClock clock, ConcurrentQueue<DateTimeOffset> times, long chat)
     {
         times.Enqueue(clock.GetUtcNow());
         return Task.FromResult(new Message { Chat = new Chat { Id = chat } });
     }
 
-    /// <summary>Moves the fake clock in steps until <paramref name="until"/> completes, letting the queue run in between.</summary>
-    private static async Task DriveAsync(FakeTimeProvider clock, Task until, TimeSpan step, int maxSteps = 20_000)
+    /// <summary>
+    /// Runs the fake clock until <paramref name="until"/> completes: whenever the queue is parked on a timer (and
+    /// <paramref name="busy"/>, e.g. an HTTP call in flight, is false), jumps to the next due time.
+    /// </summary>
+    private static async Task DriveAsync(SteppingClock clock, Task until, Func<bool>? busy = null)
     {
-        for (var i = 0; i < maxSteps && !until.IsCompleted; i++)
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!until.IsCompleted)
         {
-            await Task.WhenAny(until, Task.Delay(2, Ct));
-            if (!until.IsCompleted)
+            await Task.WhenAny(until, Task.Delay(1, Ct));
+            limit.Token.ThrowIfCancellationRequested();
+            if (until.IsCompleted || busy?.Invoke() == true)
             {
-                clock.Advance(step);
+                continue;
             }
+
+            clock.AdvanceToNextTimer();
         }
 
-        await until.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await until;
     }
 }

@@ -282,11 +282,11 @@ public sealed class TelegramBotClient
         var escaped = string.Join('/', filePath.TrimStart('/').Split('/').Select(Uri.EscapeDataString));
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{_base}/file/bot{_token}/{escaped}"));
         var started = Stopwatch.GetTimestamp();
-        using var response = await SendCoreAsync(method, request, null, cancellationToken);
+        using var response = await SendCoreAsync(method, request, cancellationToken, cancellationToken);
         TelegramClientLog.Call(_logger, method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (!response.IsSuccessStatusCode)
         {
-            var body = await ReadBodyAsync(method, response, cancellationToken);
+            var body = await ReadBodyAsync(method, response, cancellationToken, cancellationToken);
             throw ParseError(method, response, body);
         }
 
@@ -342,9 +342,12 @@ public sealed class TelegramBotClient
         parameters.Rewind();
         using var content = parameters.ToContent();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{_base}/bot{_token}/{method}")) { Content = content };
+        using var timeoutSource = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource?.CancelAfter(timeout!.Value);
+        var token = timeoutSource?.Token ?? cancellationToken;
         var started = Stopwatch.GetTimestamp();
-        using var response = await SendCoreAsync(method, request, timeout, cancellationToken);
-        var body = await ReadBodyAsync(method, response, cancellationToken);
+        using var response = await SendCoreAsync(method, request, token, cancellationToken);
+        var body = await ReadBodyAsync(method, response, token, cancellationToken);
         TelegramClientLog.Call(_logger, method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
         JsonDocument document;
@@ -384,15 +387,15 @@ public sealed class TelegramBotClient
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(string method, HttpRequestMessage request, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <param name="token">Cancels on caller cancellation or the call's timeout.</param>
+    /// <param name="callerToken">The caller's token alone, to tell the two apart.</param>
+    private async Task<HttpResponseMessage> SendCoreAsync(string method, HttpRequestMessage request, CancellationToken token, CancellationToken callerToken)
     {
-        using var timeoutSource = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource?.CancelAfter(timeout!.Value);
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutSource?.Token ?? cancellationToken);
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (callerToken.IsCancellationRequested)
         {
             throw;
         }
@@ -408,13 +411,21 @@ public sealed class TelegramBotClient
         }
     }
 
-    private async Task<string> ReadBodyAsync(string method, HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task<string> ReadBodyAsync(string method, HttpResponseMessage response, CancellationToken token, CancellationToken callerToken)
     {
         try
         {
-            return await response.Content.ReadAsStringAsync(cancellationToken);
+            return await response.Content.ReadAsStringAsync(token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (callerToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException ex)
+        {
+            throw Network(method, "reading the answer timed out", ex, isTimeout: true);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             throw Network(method, "reading the answer failed", ex);
         }

@@ -72,6 +72,10 @@ internal sealed class FakeTelegramBot(string token, long id, string username, st
 
     public HashSet<string>? FloodMethods { get; set; }
 
+    public bool EnforceLimits { get; set; }
+
+    public Queue<DateTimeOffset> RecentSends { get; } = new();
+
     public int FailRemaining { get; set; }
 
     public int FailStatus { get; set; } = 500;
@@ -117,6 +121,13 @@ internal sealed class FakeChat(long id, string type)
     public string? LastName { get; set; }
 
     public bool BotBlocked { get; set; }
+
+    public Queue<DateTimeOffset> RecentSends { get; } = new();
+
+    /// <summary>Private-chat token bucket for the fake's flood control; starts full.</summary>
+    public double SendTokens { get; set; } = 3;
+
+    public DateTimeOffset TokensAt { get; set; } = DateTimeOffset.MinValue;
 
     public long NextMessageId { get; set; } = 1;
 

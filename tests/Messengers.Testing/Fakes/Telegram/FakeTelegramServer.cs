@@ -216,6 +216,23 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Models Telegram's own flood control (protocols.md §1.3) for the send* methods: per private chat a burst of
+    /// <see cref="PrivateChatBurst"/> then one per second, per group or channel 20 per minute, per bot 30 per second.
+    /// A send over a limit answers 429 with the seconds until it would pass as <c>retry_after</c>.
+    /// </summary>
+    public void EnforceRateLimits(string token, bool enabled = true)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            bot.EnforceLimits = enabled;
+        }
+    }
+
+    /// <summary>Sends a private chat may burst above one per second (the FAQ allows "short bursts").</summary>
+    public int PrivateChatBurst { get; set; } = 3;
+
+    /// <summary>
     /// The next <paramref name="count"/> calls of the given methods (default: the sending ones) fail with
     /// <paramref name="statusCode"/>: 500 as a Bot API envelope "Internal Server Error", other 5xx as a proxy's HTML page.
     /// </summary>
@@ -454,6 +471,11 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
             return;
         }
 
+        lock (bot.Gate)
+        {
+            bot.CallCounts[method] = bot.CallCounts.GetValueOrDefault(method) + 1;
+        }
+
         ApiResult result;
         using (var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _shutdown.Token))
         {
@@ -463,13 +485,13 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
+                context.Abort(); // the client went away or the fake is stopping: no answer, like a dropped connection
                 return;
             }
         }
 
         lock (bot.Gate)
         {
-            bot.CallCounts[method] = bot.CallCounts.GetValueOrDefault(method) + 1;
             bot.Calls.Add(new FakeApiCall(method, _time.GetUtcNow(), result.Status));
         }
 
@@ -600,6 +622,68 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Applies <see cref="EnforceRateLimits"/> to a send that is about to succeed; records it when it passes.</summary>
+    private ApiResult? RateLimited(FakeTelegramBot bot, FakeChat chat)
+    {
+        if (!bot.EnforceLimits)
+        {
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        var wait = TimeSpan.Zero;
+        Trim(bot.RecentSends, now - TimeSpan.FromSeconds(1));
+        if (bot.RecentSends.Count >= 30)
+        {
+            wait = bot.RecentSends.Peek() + TimeSpan.FromSeconds(1) - now;
+        }
+
+        if (chat.Id > 0)
+        {
+            // Token bucket: PrivateChatBurst tokens, one back per second.
+            var tokens = Math.Min(PrivateChatBurst, chat.SendTokens + (now - chat.TokensAt).TotalSeconds);
+            chat.SendTokens = tokens;
+            chat.TokensAt = now;
+            if (tokens < 1)
+            {
+                wait = Max(wait, TimeSpan.FromSeconds(1 - tokens));
+            }
+        }
+        else
+        {
+            Trim(chat.RecentSends, now - TimeSpan.FromMinutes(1));
+            if (chat.RecentSends.Count >= 20)
+            {
+                wait = Max(wait, chat.RecentSends.Peek() + TimeSpan.FromMinutes(1) - now);
+            }
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            return Error(429, $"Too Many Requests: retry after {seconds}", new JsonObject { ["retry_after"] = seconds });
+        }
+
+        bot.RecentSends.Enqueue(now);
+        chat.RecentSends.Enqueue(now);
+        if (chat.Id > 0)
+        {
+            chat.SendTokens -= 1;
+        }
+
+        return null;
+
+        static void Trim(Queue<DateTimeOffset> sends, DateTimeOffset before)
+        {
+            while (sends.Count > 0 && sends.Peek() <= before)
+            {
+                sends.Dequeue();
+            }
+        }
+
+        static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    }
+
     private static ApiResult GetMe(FakeTelegramBot bot)
     {
         var user = bot.UserJson();
@@ -728,7 +812,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
             }
 
             bot.ActivePoll?.Conflict.TrySetResult("Conflict: terminated by setWebhook request");
-            if (bot.WebhookLoop is null || bot.WebhookLoop.IsCompleted)
+            if (bot.WebhookStop is null || bot.WebhookStop.IsCancellationRequested)
             {
                 bot.WebhookStop = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
                 var stop = bot.WebhookStop.Token;
@@ -929,6 +1013,11 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                 throw new FakeBadRequestException("Bad Request: message text is empty");
             }
 
+            if (RateLimited(bot, chat) is { } flood)
+            {
+                return flood;
+            }
+
             var shown = parseMode == "HTML" ? WebUtility.HtmlDecode(HtmlTag().Replace(text, "")) : text;
             if (shown.Length > 4096)
             {
@@ -973,6 +1062,11 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         lock (bot.Gate)
         {
             var chat = RequireWritableChat(bot, p);
+            if (RateLimited(bot, chat) is { } flood)
+            {
+                return flood;
+            }
+
             FakeStoredFile file;
             string? url = null;
             var value = p.Get(kind);
