@@ -324,17 +324,41 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     }
 
     [Fact]
-    public async Task Call_ServerUnreachable_ThrowsNetworkExceptionWithoutToken()
+    public async Task Call_ConnectionDropped_ThrowsNetworkExceptionWithoutToken()
     {
-        var port = Fake.BaseUrl.Port;
-        await Fake.DisposeAsync();
-        Fake = await FakeTelegramServer.StartAsync(cancellationToken: Ct);
+        // A loopback server that accepts and closes every connection without answering.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var dropping = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var socket = await listener.AcceptSocketAsync(Ct);
+                socket.Close();
+            }
+        }, Ct);
         var dead = new TelegramBotClient(Http, Token, new Uri($"http://127.0.0.1:{port}"));
 
         var ex = await Assert.ThrowsAsync<TelegramNetworkException>(() => dead.GetMeAsync(Ct));
 
         Assert.Equal("getMe", ex.Method);
+        Assert.False(ex.IsTimeout);
         Assert.DoesNotContain(Token, ex.ToString(), StringComparison.Ordinal);
+        listener.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(() => dropping);
+    }
+
+    [Fact]
+    public async Task Call_ServerTooSlow_ThrowsTimeoutNetworkException()
+    {
+        var impatient = new TelegramBotClient(Http, Token, Fake.BaseUrl) { RequestTimeout = TimeSpan.FromMilliseconds(200) };
+        Fake.SetResponseDelay(Token, TimeSpan.FromSeconds(5));
+
+        var ex = await Assert.ThrowsAsync<TelegramNetworkException>(() => impatient.GetMeAsync(Ct));
+
+        Assert.True(ex.IsTimeout);
+        Assert.Equal("getMe", ex.Method);
     }
 
     [Fact]

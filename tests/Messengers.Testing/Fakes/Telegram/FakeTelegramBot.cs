@@ -74,6 +74,8 @@ internal sealed class FakeTelegramBot(string token, long id, string username, st
 
     public bool EnforceLimits { get; set; }
 
+    public TimeSpan ResponseDelay { get; set; }
+
     public Queue<DateTimeOffset> RecentSends { get; } = new();
 
     public int FailRemaining { get; set; }

@@ -247,6 +247,16 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Every call of the bot waits this long before it is handled (to test client timeouts).</summary>
+    public void SetResponseDelay(string token, TimeSpan delay)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            bot.ResponseDelay = delay;
+        }
+    }
+
     /// <summary>The user blocked the bot: sends to the chat answer 403 "Forbidden: bot was blocked by the user".</summary>
     public void BlockBot(string token, long chatId, bool blocked = true)
     {
@@ -481,6 +491,17 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         {
             try
             {
+                TimeSpan delay;
+                lock (bot.Gate)
+                {
+                    delay = bot.ResponseDelay;
+                }
+
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _time, aborted.Token);
+                }
+
                 result = await InvokeAsync(bot, method, parameters, aborted.Token);
             }
             catch (OperationCanceledException)
