@@ -135,53 +135,71 @@ public sealed class TelegramSendQueue : IAsyncDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            Task wake;
-            TimeSpan? wait = null;
-            (ChatLane Lane, SendItem Item)? dispatch = null;
-            lock (_lock)
-            {
-                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wake = _wake.Task;
-                _running.RemoveWhere(t => t.IsCompleted);
-                var now = _time.GetUtcNow();
-                var (next, wakeAt) = PickNext(now);
-                if (next is not null)
-                {
-                    var item = next.Items.First!.Value;
-                    next.InFlight = true;
-                    item.InFlight = true;
-                    next.Window.Record(now);
-                    _botWindow.Record(now);
-                    dispatch = (next, item);
-                }
-                else if (wakeAt is { } at)
-                {
-                    wait = at - now;
-                }
-            }
-
-            if (dispatch is { } d)
-            {
-                // The send's synchronous part (building the request) runs here, right at its dispatch time.
-                var run = RunAsync(d.Lane, d.Item);
-                lock (_lock)
-                {
-                    _running.Add(run);
-                }
-
-                continue;
-            }
-
-            using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            var delay = wait is { } w ? Task.Delay(w, _time, delayCancel.Token) : Task.Delay(Timeout.Infinite, delayCancel.Token);
             try
             {
-                await Task.WhenAny(wake, delay);
+                await RunOnceAsync();
             }
-            finally
+            catch (Exception ex) when (!_stop.IsCancellationRequested)
             {
-                await delayCancel.CancelAsync();
+                // Defensive: a bug here must not silently stall every pending send.
+                TelegramQueueLog.LoopFailed(_logger, ex);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, CancellationToken.None);
             }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunOnceAsync()
+    {
+        Task wake;
+        TimeSpan? wait = null;
+        (ChatLane Lane, SendItem Item)? dispatch = null;
+        lock (_lock)
+        {
+            _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wake = _wake.Task;
+            _running.RemoveWhere(t => t.IsCompleted);
+            var now = _time.GetUtcNow();
+            var (next, wakeAt) = PickNext(now);
+            if (next is not null)
+            {
+                var item = next.Items.First!.Value;
+                next.InFlight = true;
+                item.InFlight = true;
+                next.Window.Record(now);
+                _botWindow.Record(now);
+                dispatch = (next, item);
+            }
+            else if (wakeAt is { } at)
+            {
+                wait = at - now;
+            }
+        }
+
+        if (dispatch is { } d)
+        {
+            // The send's synchronous part (building the request) runs here, right at its dispatch time.
+            var run = RunAsync(d.Lane, d.Item);
+            lock (_lock)
+            {
+                _running.Add(run);
+            }
+
+            return;
+        }
+
+        using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var delay = wait is { } w ? Task.Delay(w, _time, delayCancel.Token) : Task.Delay(Timeout.Infinite, delayCancel.Token);
+        try
+        {
+            await Task.WhenAny(wake, delay);
+        }
+        finally
+        {
+            await delayCancel.CancelAsync();
         }
     }
 
@@ -411,6 +429,9 @@ internal static partial class TelegramQueueLog
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram flood wait {RetryAfter} after a send to chat {ChatId}; pausing the {Scope}")]
     public static partial void FloodWait(ILogger logger, long chatId, TimeSpan retryAfter, string scope);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telegram send queue loop failed")]
+    public static partial void LoopFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram send to chat {ChatId} failed with {ErrorCode}; retry {Retry} in {Backoff}")]
     public static partial void ServerErrorRetry(ILogger logger, long chatId, int errorCode, int retry, TimeSpan backoff);

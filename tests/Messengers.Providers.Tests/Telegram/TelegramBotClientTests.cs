@@ -425,6 +425,41 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task SendMessage_MigratedGroup_ThrowsWithMigrateToChatId()
+    {
+        Fake.SendUserMessage(Token, -42, "hi", chatType: "group", chatTitle: "Old");
+        Fake.MigrateGroup(Token, -42, -1001000000042);
+
+        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(-42, "hello", cancellationToken: Ct));
+        var moved = await Client.SendMessageAsync(ex.MigrateToChatId!.Value, "hello", cancellationToken: Ct);
+
+        Assert.Equal(400, ex.ErrorCode);
+        Assert.Equal("Bad Request: group chat was upgraded to a supergroup chat", ex.Description);
+        Assert.Equal(-1001000000042, ex.MigrateToChatId);
+        Assert.Equal(ChatType.Supergroup, moved.Chat.Type);
+    }
+
+    [Fact]
+    public async Task FakeServer_MultipartAttachReference_StoresFile()
+    {
+        Fake.AddChat(Token, Ann);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(Ann.ToString(System.Globalization.CultureInfo.InvariantCulture)), "chat_id" },
+            { new StringContent("attach://blob"), "document" },
+            { new StringContent("""{"message_id":999,"allow_sending_without_reply":true}"""), "reply_parameters" },
+            { new ByteArrayContent([7, 7, 7]), "blob", "blob.bin" },
+        };
+
+        using var response = await Http.PostAsync(new Uri(Fake.BaseUrl, $"/bot{Token}/sendDocument"), form, Ct);
+
+        Assert.Equal(200, (int)response.StatusCode);
+        var sent = Assert.Single(Fake.GetSentMessages(Token, Ann));
+        Assert.Equal([7, 7, 7], sent.Content);
+        Assert.Equal("blob.bin", sent.FileName);
+    }
+
+    [Fact]
     public async Task SendPhoto_WrongFileId_ThrowsBadRequest()
     {
         Fake.AddChat(Token, Ann);

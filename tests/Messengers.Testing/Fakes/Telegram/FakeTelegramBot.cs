@@ -124,6 +124,9 @@ internal sealed class FakeChat(long id, string type)
 
     public bool BotBlocked { get; set; }
 
+    /// <summary>Set when the group was upgraded to this supergroup.</summary>
+    public long? MigratedTo { get; set; }
+
     public Queue<DateTimeOffset> RecentSends { get; } = new();
 
     /// <summary>Private-chat token bucket for the fake's flood control; starts full.</summary>

@@ -247,6 +247,26 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The group became a supergroup: from now on sends to <paramref name="groupChatId"/> answer 400
+    /// "Bad Request: group chat was upgraded to a supergroup chat" with <c>parameters.migrate_to_chat_id</c>.
+    /// </summary>
+    public void MigrateGroup(string token, long groupChatId, long supergroupChatId)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            var group = RequireKnownChat(bot, groupChatId);
+            group.MigratedTo = supergroupChatId;
+            if (!bot.Chats.ContainsKey(supergroupChatId))
+            {
+                var supergroup = new FakeChat(supergroupChatId, "supergroup") { Title = group.Title };
+                supergroup.Administrators.AddRange(group.Administrators);
+                bot.Chats.Add(supergroupChatId, supergroup);
+            }
+        }
+    }
+
     /// <summary>Every call of the bot waits this long before it is handled (to test client timeouts).</summary>
     public void SetResponseDelay(string token, TimeSpan delay)
     {
@@ -606,7 +626,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
         catch (FakeBadRequestException ex)
         {
-            return Error(ex.Code, ex.Message);
+            return Error(ex.Code, ex.Message, ex.Parameters);
         }
     }
 
@@ -1550,6 +1570,11 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     private static FakeChat RequireWritableChat(FakeTelegramBot bot, FakeParameters p)
     {
         var chat = RequireChat(bot, p);
+        if (chat.MigratedTo is { } newId)
+        {
+            throw new FakeBadRequestException("Bad Request: group chat was upgraded to a supergroup chat", 400, new JsonObject { ["migrate_to_chat_id"] = newId });
+        }
+
         if (chat.BotBlocked)
         {
             throw new FakeBadRequestException(chat.Type == "private" ? "Forbidden: bot was blocked by the user" : "Forbidden: bot was kicked from the group chat", 403);
@@ -1611,8 +1636,10 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
 
     private readonly record struct ApiResult(int Status, JsonNode? Body, string? RawBody);
 
-    private sealed class FakeBadRequestException(string message, int code = 400) : Exception(message)
+    private sealed class FakeBadRequestException(string message, int code = 400, JsonObject? parameters = null) : Exception(message)
     {
         public int Code { get; } = code;
+
+        public JsonObject? Parameters { get; } = parameters;
     }
 }
