@@ -137,6 +137,19 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task GetUpdates_SetWebhookDuringPoll_Returns409()
+    {
+        var poll = Client.GetUpdatesAsync(timeoutSeconds: 20, cancellationToken: Ct);
+        await WaitUntilAsync(() => Fake.IsLongPollParked(Token));
+
+        await Client.SetWebhookAsync("http://127.0.0.1:9/hook", cancellationToken: Ct);
+
+        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => poll);
+        Assert.Equal(409, ex.ErrorCode);
+        Assert.Equal("Conflict: terminated by setWebhook request", ex.Description);
+    }
+
+    [Fact]
     public async Task GetUpdates_CallerCancels_ThrowsOperationCanceled()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
