@@ -1,0 +1,23 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Messengers.Providers.Telegram.BotApi;
+
+/// <summary>Helpers for the receiving end of a webhook (protocols.md §1.6).</summary>
+public static class TelegramWebhook
+{
+    /// <summary>Carries the <c>secret_token</c> given to setWebhook on every delivery.</summary>
+    public const string SecretTokenHeader = "X-Telegram-Bot-Api-Secret-Token";
+
+    /// <summary>Constant-time comparison of the delivered header with the expected secret.</summary>
+    public static bool IsSecretValid(string expected, string? received)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        if (received is null)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(received));
+    }
+}

@@ -1,0 +1,41 @@
+using Messengers.Providers.Telegram.BotApi;
+using Messengers.Testing.Fakes.Telegram;
+
+namespace Messengers.Providers.Tests.Telegram;
+
+/// <summary>One fake Bot API server per test, with a registered bot and a client pointed at it.</summary>
+public abstract class TelegramFakeTestBase : IAsyncLifetime
+{
+    protected const string Token = "123456789:AAHfakeTokenForTests_abcdefghijklmn";
+
+    protected FakeTelegramServer Fake { get; set; } = null!;
+
+    protected HttpClient Http { get; } = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(60) };
+
+    protected TelegramBotClient Client { get; private set; } = null!;
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        Fake = await FakeTelegramServer.StartAsync(cancellationToken: Ct);
+        Fake.AddBot(Token, "gateway_bot", "GatewayBot");
+        Client = new TelegramBotClient(Http, Token, Fake.BaseUrl);
+    }
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        await Fake.DisposeAsync();
+        Http.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 5000)
+    {
+        using var cts = new CancellationTokenSource(timeoutMs);
+        while (!condition())
+        {
+            await Task.Delay(5, cts.Token);
+        }
+    }
+}
