@@ -1,0 +1,48 @@
+namespace Messengers.Abstractions.Messages;
+
+/// <summary>
+/// Messages and chats of all instances (table <c>messages</c>). PostgreSQL in production, SQLite embedded.
+/// Inserting is the dedupe point: the same (instance, message id) is stored once, atomically.
+/// </summary>
+public interface IMessageStore
+{
+    /// <summary>Stores the message unless one with the same (instance, message id) exists. True when it was inserted.</summary>
+    Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default);
+
+    Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Messages of one chat, newest first; <paramref name="before"/> pages backwards (exclusive, by timestamp then id).</summary>
+    Task<IReadOnlyList<ChatMessage>> GetMessagesAsync(string instanceId, string chatId, int limit, MessageCursor? before = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Chats of one instance, most recently active first.</summary>
+    Task<IReadOnlyList<ChatSummary>> GetChatsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default);
+
+    /// <summary>Everyone who exchanged messages with this instance in private chats, most recent first.</summary>
+    Task<IReadOnlyList<ContactSummary>> GetContactsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default);
+
+    Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks a stored message as published to its stream (the outbox flag).</summary>
+    Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Stored but not yet published messages, oldest first: republished at start-up so a crash loses nothing.</summary>
+    Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default);
+
+    Task<long> CountAsync(string instanceId, CancellationToken cancellationToken = default);
+
+    Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A position in a chat's history: page with the last message of the previous page.</summary>
+public sealed record MessageCursor(DateTimeOffset Timestamp, string MessageId);
+
+/// <summary>Media files of all instances. Files in the data folder now; an S3-compatible store can implement it later.</summary>
+public interface IMediaStore
+{
+    Task<MediaRef> SaveAsync(string instanceId, Stream content, string contentType, string? fileName, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens a stored file, or null when there is none.</summary>
+    Task<(Stream Content, MediaRef Media)?> OpenAsync(string instanceId, string mediaId, CancellationToken cancellationToken = default);
+
+    Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
+}
