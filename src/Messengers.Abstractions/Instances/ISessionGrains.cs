@@ -1,0 +1,61 @@
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using Messengers.Runtime;
+
+namespace Messengers.Abstractions.Instances;
+
+/// <summary>The live connection of one instance (key: instance id); one activation in the cluster.</summary>
+public interface IProviderClientGrain : IGrainWithStringKey
+{
+    Task StartAsync();
+
+    Task StopAsync();
+
+    Task LogoutAsync();
+
+    Task<SendResult> SendAsync(OutgoingMessage message);
+
+    Task MarkReadAsync(string chatId);
+
+    Task SetTypingAsync(string chatId, bool typing);
+
+    [ReadOnly]
+    Task<bool> IsConnectedAsync();
+}
+
+/// <summary>One dialog (key: <c>{instanceId}/{chatId}</c>, see <see cref="ChatKey"/>).</summary>
+public interface IChatSessionGrain : IGrainWithStringKey
+{
+    /// <summary>Stores an incoming message once (dedupe on its id) and publishes it. False for a duplicate.</summary>
+    Task<bool> ReceiveAsync(InboundMessage message);
+
+    /// <summary>Sends through the provider, stores and publishes. A repeated ClientMessageId returns the first result.</summary>
+    Task<ChatMessage> SendAsync(OutgoingMessage message);
+
+    [ReadOnly]
+    Task<IReadOnlyList<ChatMessage>> GetRecentAsync(int count);
+}
+
+public static class ChatKey
+{
+    public static string For(string instanceId, string chatId) => $"{instanceId}/{chatId}";
+
+    public static (string InstanceId, string ChatId) Parse(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        return (key[..slash], key[(slash + 1)..]);
+    }
+}
+
+/// <summary>Stream namespaces of the message path.</summary>
+public static class MessageStreams
+{
+    /// <summary>Stored incoming messages, key = instance id; item <see cref="ChatMessage"/>.</summary>
+    public const string Inbound = "inbound";
+
+    /// <summary>Stored outgoing messages and acks, key = instance id; item <see cref="ChatMessage"/>.</summary>
+    public const string Outbound = "outbound";
+
+    /// <summary>Instance status changes, key = instance id; item <see cref="InstanceInfo"/>.</summary>
+    public const string Status = "status";
+}

@@ -1,0 +1,132 @@
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Runtime;
+
+namespace Messengers.Abstractions.Providers;
+
+/// <summary>What a provider can do; the API answers "not supported by this provider" for the rest.</summary>
+[Flags]
+public enum ProviderCapabilities
+{
+    None = 0,
+    Text = 1,
+    Media = 2,
+    Groups = 4,
+    History = 8,
+    QrPairing = 16,
+    Typing = 32,
+    ReadReceipts = 64,
+    Reactions = 128,
+    Contacts = 256,
+}
+
+public static class ProviderCapabilityNames
+{
+    public static IReadOnlyList<string> Of(ProviderCapabilities capabilities)
+        => Enum.GetValues<ProviderCapabilities>()
+            .Where(c => c != ProviderCapabilities.None && capabilities.HasFlag(c))
+            .Select(c => JsonNamingPolicyCamel(c.ToString()))
+            .ToList();
+
+    private static string JsonNamingPolicyCamel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
+}
+
+/// <summary>A messenger kind ("webchat", "telegram", "whatsapp-web", …): validates configuration and opens connections.</summary>
+public interface IMessengerProvider
+{
+    string Name { get; }
+
+    ProviderCapabilities Capabilities { get; }
+
+    /// <summary>Problems with the credentials and settings, by field name; empty when valid.</summary>
+    IReadOnlyDictionary<string, string[]> Validate(IReadOnlyDictionary<string, string> credentials, IReadOnlyDictionary<string, string> settings);
+
+    /// <summary>Whether <paramref name="chatId"/> is a well-formed chat id for this messenger.</summary>
+    bool IsValidChatId(string chatId);
+
+    IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks);
+}
+
+/// <summary>A live connection of one instance, owned by its ProviderClientGrain.</summary>
+public interface IMessengerConnection : IAsyncDisposable
+{
+    /// <summary>Begins connecting; progress is reported through the callbacks.</summary>
+    Task StartAsync(CancellationToken cancellationToken);
+
+    Task StopAsync(CancellationToken cancellationToken);
+
+    /// <summary>Ends the session with the messenger (forgets the pairing) where that exists.</summary>
+    Task LogoutAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken);
+
+    Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("read receipts");
+
+    Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("typing");
+}
+
+/// <summary>How a connection reports back to its grains.</summary>
+public interface IConnectionCallbacks
+{
+    Task OnStatusAsync(InstanceStatus status, string? reason, AccountInfo? account = null);
+
+    Task OnQrAsync(QrCodeInfo? qr);
+
+    /// <summary>An incoming message. It is acknowledged upstream only after this completes (it is stored by then).</summary>
+    Task OnMessageAsync(InboundMessage message);
+
+    Task OnAckAsync(string messageId, MessageAck ack);
+}
+
+/// <summary>A message as a provider delivers it.</summary>
+[GenerateSerializer, Alias("messengers.InboundMessage")]
+public sealed record InboundMessage
+{
+    public required string MessageId { get; init; }
+    public required string ChatId { get; init; }
+    public string? From { get; init; }
+    public string Body { get; init; } = "";
+    public string Type { get; init; } = MessageTypes.Text;
+    public bool IsFromMe { get; init; }
+    public bool IsGroup { get; init; }
+    public string? GroupId { get; init; }
+    public string? ContactName { get; init; }
+    public string? ReplyToMessageId { get; init; }
+    public MediaRef? Media { get; init; }
+    public DateTimeOffset Timestamp { get; init; }
+}
+
+/// <summary>A message to send. <see cref="ClientMessageId"/> makes a send idempotent: the same id is sent once.</summary>
+[GenerateSerializer, Alias("messengers.OutgoingMessage")]
+public sealed record OutgoingMessage
+{
+    public required string ChatId { get; init; }
+    public string Text { get; init; } = "";
+    public MediaRef? Media { get; init; }
+    public string? ReplyToMessageId { get; init; }
+    public string? ClientMessageId { get; init; }
+    public string? AgentId { get; init; }
+    public string? SessionId { get; init; }
+
+    /// <summary>Provider-specific options (for example Telegram's parse mode or silent sending).</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+}
+
+[GenerateSerializer, Alias("messengers.SendResult")]
+public sealed record SendResult(string MessageId, DateTimeOffset Timestamp);
+
+/// <summary>The provider of this instance cannot do what was asked.</summary>
+public sealed class CapabilityNotSupportedException : Exception
+{
+    public CapabilityNotSupportedException() { }
+    public CapabilityNotSupportedException(string capability) : base($"{capability} is not supported by this provider.") { }
+    public CapabilityNotSupportedException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>The instance is not in a state that can do this (not running, not paired).</summary>
+public sealed class InstanceNotReadyException : Exception
+{
+    public InstanceNotReadyException() { }
+    public InstanceNotReadyException(string message) : base(message) { }
+    public InstanceNotReadyException(string message, Exception inner) : base(message, inner) { }
+}
