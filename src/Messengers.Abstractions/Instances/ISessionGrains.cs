@@ -7,7 +7,8 @@ namespace Messengers.Abstractions.Instances;
 /// <summary>The live connection of one instance (key: instance id); one activation in the cluster.</summary>
 public interface IProviderClientGrain : IGrainWithStringKey
 {
-    Task StartAsync();
+    /// <summary>Opens the connection with <paramref name="config"/> (returns once it is starting; progress is reported to the InstanceGrain).</summary>
+    Task StartAsync(ConnectionConfig config);
 
     Task StopAsync();
 

@@ -1,0 +1,399 @@
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using Messengers.Abstractions.Security;
+using Messengers.Runtime;
+using Messengers.Runtime.Storage;
+using Messengers.Runtime.Streams;
+using Microsoft.Extensions.Logging;
+
+namespace Messengers.Grains.Instances;
+
+[GenerateSerializer]
+public sealed class InstanceState
+{
+    [Id(0)] public string Name { get; set; } = "";
+    [Id(1)] public string Provider { get; set; } = "";
+    [Id(2)] public Dictionary<string, string> ProtectedCredentials { get; set; } = [];
+    [Id(3)] public Dictionary<string, string> Settings { get; set; } = [];
+    [Id(4)] public AgentSettings Agent { get; set; } = new();
+    [Id(5)] public WebChatSettings? WebChat { get; set; }
+    [Id(6)] public DesiredState DesiredState { get; set; }
+    [Id(7)] public InstanceStatus Status { get; set; }
+    [Id(8)] public string? StatusReason { get; set; }
+    [Id(9)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(10)] public DateTimeOffset UpdatedAt { get; set; }
+    [Id(11)] public DateTimeOffset StatusChangedAt { get; set; }
+    [Id(12)] public List<string> ApiKeyHashes { get; set; } = [];
+    [Id(13)] public AccountInfo? Account { get; set; }
+    [Id(14)] public QrCodeInfo? Qr { get; set; }
+    [Id(15)] public long MessagesIn { get; set; }
+    [Id(16)] public long MessagesOut { get; set; }
+}
+
+/// <summary>
+/// One instance: its configuration (credentials encrypted), desired state, observed status and keys.
+/// Status reports from the connection interleave with owner requests, so state writes are chained.
+/// </summary>
+public sealed class InstanceGrain(
+    [PersistentState("instance")] IPersistentState<InstanceState> state,
+    MessengerProviders providers,
+    ISecretProtector secrets,
+    IMessageStore messages,
+    IMediaStore media,
+    TimeProvider time,
+    ILogger<InstanceGrain> logger) : Grain, IInstanceGrain
+{
+    private Task _lastWrite = Task.CompletedTask;
+    private bool _countersDirty;
+    private Runtime.Timers.IGrainTimer? _counterFlush;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private IProviderClientGrain Client => GrainFactory.GetGrain<IProviderClientGrain>(Id);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _counterFlush = RegisterGrainTimer(FlushCountersAsync, new Runtime.Timers.GrainTimerCreationOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)) { Interleave = true });
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _counterFlush?.Dispose();
+        await FlushCountersAsync(cancellationToken);
+    }
+
+    public async Task<InstanceInfo> CreateAsync(InstanceDefinition definition, string apiKeyHash)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (state.RecordExists)
+        {
+            throw new InstanceExistsException($"Instance '{Id}' exists already.");
+        }
+
+        var provider = providers.Get(definition.Provider);
+        var now = time.GetUtcNow();
+        var s = state.State;
+        s.Name = definition.Name;
+        s.Provider = provider.Name;
+        s.ProtectedCredentials = definition.Credentials.ToDictionary(c => c.Key, c => secrets.Protect(c.Value));
+        s.Settings = new Dictionary<string, string>(definition.Settings);
+        s.Agent = definition.Agent;
+        s.WebChat = provider.Name == "webchat" ? definition.WebChat ?? new WebChatSettings() : definition.WebChat;
+        s.DesiredState = DesiredState.Stopped;
+        s.Status = InstanceStatus.Created;
+        s.CreatedAt = s.UpdatedAt = s.StatusChangedAt = now;
+        s.ApiKeyHashes = [apiKeyHash];
+        await SaveAsync();
+        await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).AddAsync(Id);
+        logger.LogInformation("Instance {InstanceId} created with provider {Provider}", Id, s.Provider);
+        return definition.Start ? await StartAsync() : Describe();
+    }
+
+    public Task<InstanceInfo?> GetAsync() => Task.FromResult(state.RecordExists ? Describe() : null);
+
+    public async Task<InstanceInfo> UpdateAsync(InstancePatch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        EnsureExists();
+        var s = state.State;
+        if (patch.Name is not null)
+        {
+            s.Name = patch.Name;
+        }
+
+        if (patch.Credentials is not null)
+        {
+            s.ProtectedCredentials = patch.Credentials.ToDictionary(c => c.Key, c => secrets.Protect(c.Value));
+        }
+
+        if (patch.Settings is not null)
+        {
+            s.Settings = new Dictionary<string, string>(patch.Settings);
+        }
+
+        if (patch.Agent is not null)
+        {
+            s.Agent = patch.Agent;
+        }
+
+        if (patch.WebChat is not null)
+        {
+            s.WebChat = patch.WebChat;
+        }
+
+        s.UpdatedAt = time.GetUtcNow();
+        await SaveAsync();
+        return Describe();
+    }
+
+    public async Task DeleteAsync()
+    {
+        EnsureExists();
+        await Client.StopAsync();
+        await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).RemoveAsync(Id);
+        await messages.DeleteInstanceAsync(Id);
+        await media.DeleteInstanceAsync(Id);
+        await _lastWrite;
+        await state.ClearStateAsync();
+        logger.LogInformation("Instance {InstanceId} deleted", Id);
+        DeactivateOnIdle();
+    }
+
+    public async Task<InstanceInfo> StartAsync()
+    {
+        EnsureExists();
+        state.State.DesiredState = DesiredState.Running;
+        SetStatus(InstanceStatus.Starting, null);
+        await SaveAsync();
+        await PublishStatusAsync();
+        await Client.StartAsync(ConnectionConfig());
+        return Describe();
+    }
+
+    public async Task<InstanceInfo> StopAsync()
+    {
+        EnsureExists();
+        state.State.DesiredState = DesiredState.Stopped;
+        await Client.StopAsync();
+        SetStatus(InstanceStatus.Stopped, null);
+        state.State.Qr = null;
+        await SaveAsync();
+        await PublishStatusAsync();
+        return Describe();
+    }
+
+    public async Task<InstanceInfo> RestartAsync()
+    {
+        await StopAsync();
+        return await StartAsync();
+    }
+
+    public async Task<InstanceInfo> LogoutAsync()
+    {
+        EnsureExists();
+        state.State.DesiredState = DesiredState.Stopped;
+        await Client.LogoutAsync();
+        SetStatus(InstanceStatus.Stopped, "logged out");
+        state.State.Qr = null;
+        state.State.Account = null;
+        await SaveAsync();
+        await PublishStatusAsync();
+        return Describe();
+    }
+
+    public async Task ResumeAsync()
+    {
+        if (state.RecordExists && state.State.DesiredState == DesiredState.Running)
+        {
+            logger.LogInformation("Resuming instance {InstanceId}", Id);
+            await StartAsync();
+        }
+    }
+
+    public Task<bool> VerifyApiKeyAsync(string apiKeyHash)
+        => Task.FromResult(state.RecordExists && state.State.ApiKeyHashes.Any(h => ApiKeys.HashEquals(h, apiKeyHash)));
+
+    public async Task RotateApiKeyAsync(string apiKeyHash)
+    {
+        EnsureExists();
+        state.State.ApiKeyHashes = [apiKeyHash];
+        state.State.UpdatedAt = time.GetUtcNow();
+        await SaveAsync();
+    }
+
+    public Task<QrCodeInfo?> GetQrAsync()
+    {
+        var qr = state.State.Qr;
+        return Task.FromResult(qr is not null && qr.ExpiresAt > time.GetUtcNow() ? qr : null);
+    }
+
+    public Task<ConnectionConfig> GetConnectionConfigAsync()
+    {
+        EnsureExists();
+        return Task.FromResult(ConnectionConfig());
+    }
+
+    public async Task ReportStatusAsync(InstanceStatus status, string? reason, AccountInfo? account)
+    {
+        if (!state.RecordExists)
+        {
+            return;
+        }
+
+        if (status == state.State.Status && reason == state.State.StatusReason && (account is null || account == state.State.Account))
+        {
+            return;
+        }
+
+        SetStatus(status, reason);
+        if (account is not null)
+        {
+            state.State.Account = account;
+        }
+
+        if (status is InstanceStatus.Ready or InstanceStatus.Authenticated or InstanceStatus.Failed or InstanceStatus.Stopped)
+        {
+            state.State.Qr = null;
+        }
+
+        await SaveAsync();
+        await PublishStatusAsync();
+    }
+
+    public async Task ReportQrAsync(QrCodeInfo? qr)
+    {
+        if (!state.RecordExists)
+        {
+            return;
+        }
+
+        state.State.Qr = qr;
+        if (qr is not null)
+        {
+            SetStatus(InstanceStatus.QrReady, null);
+        }
+
+        await SaveAsync();
+        await PublishStatusAsync();
+    }
+
+    public Task CountMessageAsync(bool outgoing)
+    {
+        if (outgoing)
+        {
+            state.State.MessagesOut++;
+        }
+        else
+        {
+            state.State.MessagesIn++;
+        }
+
+        _countersDirty = true;
+        return Task.CompletedTask;
+    }
+
+    private async Task FlushCountersAsync(CancellationToken cancellationToken)
+    {
+        if (_countersDirty && state.RecordExists)
+        {
+            _countersDirty = false;
+            await SaveAsync();
+        }
+    }
+
+    private void SetStatus(InstanceStatus status, string? reason)
+    {
+        if (status != state.State.Status || reason != state.State.StatusReason)
+        {
+            state.State.StatusChangedAt = time.GetUtcNow();
+        }
+
+        state.State.Status = status;
+        state.State.StatusReason = reason;
+        if (status != InstanceStatus.Failed && status != InstanceStatus.Disconnected && reason is null)
+        {
+            state.State.StatusReason = null;
+        }
+
+        if (status is InstanceStatus.Failed)
+        {
+            logger.LogWarning("Instance {InstanceId} failed: {Reason}", Id, reason);
+        }
+    }
+
+    /// <summary>Chains writes so that interleaved turns never write with the same etag at once.</summary>
+    private Task SaveAsync()
+    {
+        var previous = _lastWrite;
+        _lastWrite = WriteAfterAsync(previous);
+        return _lastWrite;
+
+        async Task WriteAfterAsync(Task before)
+        {
+            try
+            {
+                await before;
+            }
+            catch (Exception)
+            {
+                // the earlier write's caller saw its failure; this write carries the latest state anyway
+            }
+
+            await state.WriteStateAsync();
+        }
+    }
+
+    private async Task PublishStatusAsync()
+        => await GetStreamProvider(StreamNames.DefaultProvider).GetStream<InstanceInfo>(StreamId.Create(MessageStreams.Status, Id)).OnNextAsync(Describe());
+
+    private void EnsureExists()
+    {
+        if (!state.RecordExists)
+        {
+            throw new InstanceNotFoundException($"Instance '{Id}' does not exist.");
+        }
+    }
+
+    private ConnectionConfig ConnectionConfig()
+        => new(Id, state.State.Provider,
+            state.State.ProtectedCredentials.ToDictionary(c => c.Key, c => secrets.Unprotect(c.Value)),
+            state.State.Settings,
+            state.State.Agent);
+
+    private InstanceInfo Describe()
+    {
+        var s = state.State;
+        providers.TryGet(s.Provider, out var provider);
+        return new InstanceInfo
+        {
+            Id = Id,
+            Name = s.Name,
+            Provider = s.Provider,
+            Status = s.Status,
+            StatusReason = s.StatusReason,
+            DesiredState = s.DesiredState,
+            CreatedAt = s.CreatedAt,
+            UpdatedAt = s.UpdatedAt,
+            StatusChangedAt = s.StatusChangedAt,
+            Agent = s.Agent,
+            Capabilities = provider is null ? [] : ProviderCapabilityNames.Of(provider.Capabilities),
+            Counters = new InstanceCounters(s.MessagesIn, s.MessagesOut),
+            Account = s.Account,
+            WebChat = s.WebChat,
+            CredentialNames = [.. s.ProtectedCredentials.Keys.Order(StringComparer.Ordinal)],
+        };
+    }
+}
+
+[GenerateSerializer]
+public sealed class InstanceRegistryState
+{
+    [Id(0)] public SortedSet<string> Ids { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The ids of all instances (one grain, key "all").</summary>
+[CollectionAgeLimit(AlwaysActive = true)]
+public sealed class InstanceRegistryGrain([PersistentState("registry")] IPersistentState<InstanceRegistryState> state) : Grain, IInstanceRegistryGrain
+{
+    public const string Key = "all";
+
+    public async Task AddAsync(string instanceId)
+    {
+        if (state.State.Ids.Add(instanceId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task RemoveAsync(string instanceId)
+    {
+        if (state.State.Ids.Remove(instanceId))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Ids]);
+}
