@@ -1,4 +1,0 @@
-namespace Messengers.Providers;
-
-/// <summary>Placeholder so the project builds until its first types land.</summary>
-internal static class AssemblyMarker;

@@ -1,0 +1,18 @@
+using Messengers.Abstractions.Providers;
+using Messengers.Providers.WebChat;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Messengers.Providers;
+
+public static class ProviderServiceCollectionExtensions
+{
+    /// <summary>Registers the messenger providers of this assembly.</summary>
+    public static IServiceCollection AddMessengerProviders(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WebChatHub>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
+        return services;
+    }
+}

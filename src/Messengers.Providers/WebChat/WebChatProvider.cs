@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Providers;
+
+namespace Messengers.Providers.WebChat;
+
+/// <summary>
+/// The built-in web chat (provider "webchat"): each visitor of <c>/webchat/{instanceId}</c> is a chat whose id is
+/// the visitor id. Sending to a chat pushes an event to the visitor's open pages.
+/// </summary>
+public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) : IMessengerProvider
+{
+    public const string ProviderName = "webchat";
+
+    public string Name => ProviderName;
+
+    public ProviderCapabilities Capabilities => ProviderCapabilities.Text | ProviderCapabilities.Typing | ProviderCapabilities.History;
+
+    public IReadOnlyDictionary<string, string[]> Validate(IReadOnlyDictionary<string, string> credentials, IReadOnlyDictionary<string, string> settings)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        return credentials.Count == 0
+            ? new Dictionary<string, string[]>()
+            : new Dictionary<string, string[]> { ["credentials"] = ["The web chat takes no credentials."] };
+    }
+
+    public bool IsValidChatId(string chatId) => chatId is not null && VisitorIdPattern().IsMatch(chatId);
+
+    public IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new Connection(hub, time, config.InstanceId, callbacks);
+    }
+
+    /// <summary>Visitor ids: 1–64 letters, digits, '-' or '_' (a UUID fits).</summary>
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    public static partial Regex VisitorIdPattern();
+
+    private sealed class Connection(WebChatHub hub, TimeProvider time, string instanceId, IConnectionCallbacks callbacks) : IMessengerConnection
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => callbacks.OnStatusAsync(InstanceStatus.Ready, null, new AccountInfo(instanceId, "Web chat"));
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+        {
+            var id = "wco-" + (message.ClientMessageId is { } clientId ? clientId : Guid.NewGuid().ToString("N"));
+            var now = time.GetUtcNow();
+            hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now));
+            hub.Publish(instanceId, message.ChatId, new WebChatEvent("typing", null, null, null, now, Typing: false));
+            return Task.FromResult(new SendResult(id, now));
+        }
+
+        public Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken)
+        {
+            hub.Publish(instanceId, chatId, new WebChatEvent("typing", null, null, null, time.GetUtcNow(), Typing: typing));
+            return Task.CompletedTask;
+        }
+
+        public Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
