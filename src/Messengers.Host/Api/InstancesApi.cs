@@ -1,0 +1,283 @@
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Security;
+using Messengers.Agents;
+using Messengers.Grains.Instances;
+using Messengers.Host.Hosting;
+using Messengers.Runtime;
+using Microsoft.AspNetCore.Http.HttpResults;
+using QRCoder;
+
+namespace Messengers.Host.Api;
+
+public sealed record CreateInstanceRequest(
+    string? Name,
+    string? Provider,
+    Dictionary<string, string>? Credentials,
+    Dictionary<string, string>? Settings,
+    AgentSettings? Agent,
+    WebChatSettings? WebChat,
+    bool? Start);
+
+public sealed record UpdateInstanceRequest(
+    string? Name,
+    Dictionary<string, string>? Credentials,
+    Dictionary<string, string>? Settings,
+    AgentSettings? Agent,
+    WebChatSettings? WebChat);
+
+/// <summary>An instance as answered once at creation or key rotation: with its API key, never shown again.</summary>
+public sealed record InstanceWithKey(InstanceInfo Instance, string ApiKey);
+
+public sealed record InstanceList(IReadOnlyList<InstanceInfo> Items, int Total);
+
+public sealed record InstanceStatusView(string Id, InstanceStatus Status, string? StatusReason, DateTimeOffset StatusChangedAt, DesiredState DesiredState);
+
+public sealed record QrView(string Qr, DateTimeOffset ExpiresAt, string Format);
+
+/// <summary>The Instance Manager routes: <c>/api/v1/instances</c>.</summary>
+public static class InstancesApi
+{
+    private const int MaxNameLength = 100;
+
+    public static RouteGroupBuilder MapInstancesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/instances").WithTags("Instances");
+        api.MapGet("", ListAsync).RequireAdmin();
+        api.MapPost("", CreateAsync).RequireAdmin();
+
+        var one = api.MapGroup("/{id}").RequireInstanceAccess();
+        one.MapGet("", GetAsync);
+        one.MapPatch("", UpdateAsync);
+        one.MapDelete("", DeleteAsync);
+        one.MapPost("/start", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.StartAsync()));
+        one.MapPost("/stop", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.StopAsync()));
+        one.MapPost("/restart", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.RestartAsync()));
+        one.MapPost("/logout", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.LogoutAsync()));
+        one.MapGet("/status", GetStatusAsync);
+        one.MapGet("/qr", GetQrAsync);
+        one.MapPost("/apikey", RotateKeyAsync);
+        return api;
+    }
+
+    public static async Task<Ok<InstanceList>> ListAsync(IGrainFactory grains)
+    {
+        var ids = await grains.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).ListAsync();
+        var infos = await Task.WhenAll(ids.Select(id => grains.GetGrain<IInstanceGrain>(id).GetAsync()));
+        var items = infos.OfType<InstanceInfo>().OrderBy(i => i.CreatedAt).ToList();
+        return TypedResults.Ok(new InstanceList(items, items.Count));
+    }
+
+    public static async Task<Results<Created<InstanceWithKey>, ValidationProblem>> CreateAsync(
+        CreateInstanceRequest request, IGrainFactory grains, MessengerProviders providers, AgentBackends backends)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            errors["name"] = ["A name is required."];
+        }
+        else if (request.Name.Length > MaxNameLength)
+        {
+            errors["name"] = [$"The name is longer than {MaxNameLength} characters."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Provider))
+        {
+            errors["provider"] = [$"A provider is required: one of {string.Join(", ", providers.Names)}."];
+        }
+        else if (!providers.TryGet(request.Provider, out var provider))
+        {
+            errors["provider"] = [$"Unknown provider '{request.Provider}': use one of {string.Join(", ", providers.Names)}."];
+        }
+        else
+        {
+            foreach (var (field, messages) in provider.Validate(request.Credentials ?? [], request.Settings ?? []))
+            {
+                errors[field] = messages;
+            }
+        }
+
+        ValidateAgent(request.Agent, backends, errors);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The instance is not valid.");
+        }
+
+        var id = Ids.NewInstanceId();
+        var key = ApiKeys.NewInstanceKey(id);
+        var info = await grains.GetGrain<IInstanceGrain>(id).CreateAsync(new InstanceDefinition
+        {
+            Name = request.Name!.Trim(),
+            Provider = request.Provider!,
+            Credentials = request.Credentials ?? [],
+            Settings = request.Settings ?? [],
+            Agent = request.Agent ?? new AgentSettings(),
+            WebChat = request.WebChat,
+            Start = request.Start ?? true,
+        }, ApiKeys.Hash(key));
+        return TypedResults.Created($"/api/v1/instances/{id}", new InstanceWithKey(info, key));
+    }
+
+    public static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> GetAsync(string id, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        return info is null ? TypedResults.NotFound(ProblemDetailsBody.NotFound(id)) : TypedResults.Ok(info);
+    }
+
+    public static async Task<Results<Ok<InstanceInfo>, ValidationProblem, NotFound<ProblemDetailsBody>>> UpdateAsync(
+        string id, UpdateInstanceRequest request, IGrainFactory grains, MessengerProviders providers, AgentBackends backends)
+    {
+        var grain = grains.GetGrain<IInstanceGrain>(id);
+        var current = Ids.IsValidInstanceId(id) ? await grain.GetAsync() : null;
+        if (current is null)
+        {
+            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (request.Name is not null && (request.Name.Trim().Length == 0 || request.Name.Length > MaxNameLength))
+        {
+            errors["name"] = [$"The name must have 1 to {MaxNameLength} characters."];
+        }
+
+        if (request.Credentials is not null || request.Settings is not null)
+        {
+            foreach (var (field, messages) in providers.Get(current.Provider).Validate(request.Credentials ?? [], request.Settings ?? []))
+            {
+                errors[field] = messages;
+            }
+        }
+
+        ValidateAgent(request.Agent, backends, errors);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The change is not valid.");
+        }
+
+        return TypedResults.Ok(await grain.UpdateAsync(new InstancePatch
+        {
+            Name = request.Name?.Trim(),
+            Credentials = request.Credentials,
+            Settings = request.Settings,
+            Agent = request.Agent,
+            WebChat = request.WebChat,
+        }));
+    }
+
+    public static async Task<Results<NoContent, NotFound<ProblemDetailsBody>>> DeleteAsync(string id, IGrainFactory grains)
+    {
+        var grain = grains.GetGrain<IInstanceGrain>(id);
+        if (!Ids.IsValidInstanceId(id) || await grain.GetAsync() is null)
+        {
+            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+        }
+
+        await grain.DeleteAsync();
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<InstanceStatusView>, NotFound<ProblemDetailsBody>>> GetStatusAsync(string id, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        return info is null
+            ? TypedResults.NotFound(ProblemDetailsBody.NotFound(id))
+            : TypedResults.Ok(new InstanceStatusView(info.Id, info.Status, info.StatusReason, info.StatusChangedAt, info.DesiredState));
+    }
+
+    /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
+    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        if (info is null)
+        {
+            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+        }
+
+        var qr = await grains.GetGrain<IInstanceGrain>(id).GetQrAsync();
+        if (qr is null)
+        {
+            return TypedResults.Problem(
+                title: "No QR code",
+                detail: info.Capabilities.Contains("qrPairing")
+                    ? $"Instance '{id}' has no valid QR code now (status {info.Status})."
+                    : $"Provider '{info.Provider}' does not pair by QR code.",
+                statusCode: StatusCodes.Status404NotFound);
+        }
+
+        switch ((format ?? "raw").ToLowerInvariant())
+        {
+            case "raw":
+            case "json":
+                return TypedResults.Ok(new QrView(qr.Code, qr.ExpiresAt, "raw"));
+            case "png":
+                return TypedResults.File(PngByteQRCodeHelper.GetQRCode(qr.Code, QRCodeGenerator.ECCLevel.M, 8), "image/png");
+            case "svg":
+                using (var data = QRCodeGenerator.GenerateQrCode(qr.Code, QRCodeGenerator.ECCLevel.M))
+                {
+                    return TypedResults.Text(new SvgQRCode(data).GetGraphic(8), "image/svg+xml");
+                }
+
+            case "dataurl":
+                return TypedResults.Ok(new QrView("data:image/png;base64," + Convert.ToBase64String(PngByteQRCodeHelper.GetQRCode(qr.Code, QRCodeGenerator.ECCLevel.M, 8)), qr.ExpiresAt, "dataurl"));
+            default:
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = ["Use raw, png, svg or dataurl."] });
+        }
+    }
+
+    public static async Task<Results<Ok<InstanceWithKey>, NotFound<ProblemDetailsBody>>> RotateKeyAsync(string id, IGrainFactory grains)
+    {
+        var grain = grains.GetGrain<IInstanceGrain>(id);
+        var info = Ids.IsValidInstanceId(id) ? await grain.GetAsync() : null;
+        if (info is null)
+        {
+            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+        }
+
+        var key = ApiKeys.NewInstanceKey(id);
+        await grain.RotateApiKeyAsync(ApiKeys.Hash(key));
+        return TypedResults.Ok(new InstanceWithKey(info, key));
+    }
+
+    private static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> ChangeAsync(string id, IGrainFactory grains, Func<IInstanceGrain, Task<InstanceInfo>> change)
+    {
+        var grain = grains.GetGrain<IInstanceGrain>(id);
+        if (!Ids.IsValidInstanceId(id) || await grain.GetAsync() is null)
+        {
+            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+        }
+
+        return TypedResults.Ok(await change(grain));
+    }
+
+    private static void ValidateAgent(AgentSettings? agent, AgentBackends backends, Dictionary<string, string[]> errors)
+    {
+        if (agent is null)
+        {
+            return;
+        }
+
+        if (!backends.TryGet(agent.Backend, out _))
+        {
+            errors["agent.backend"] = [$"Unknown agent backend '{agent.Backend}': use one of {string.Join(", ", backends.Names)}."];
+        }
+        else if (agent.Backend is not "echo" && string.IsNullOrWhiteSpace(agent.BaseUrl))
+        {
+            errors["agent.baseUrl"] = [$"The '{agent.Backend}' backend needs a baseUrl."];
+        }
+        else if (agent.BaseUrl is not null && !Uri.TryCreate(agent.BaseUrl, UriKind.Absolute, out _))
+        {
+            errors["agent.baseUrl"] = ["The baseUrl must be an absolute http(s) URL."];
+        }
+
+        if (agent.TimeoutSeconds is < 1 or > 600)
+        {
+            errors["agent.timeoutSeconds"] = ["The timeout must be between 1 and 600 seconds."];
+        }
+    }
+}
+
+/// <summary>A problem+json body for typed 404 results.</summary>
+public sealed record ProblemDetailsBody(string Type, string Title, int Status, string Detail)
+{
+    public static ProblemDetailsBody NotFound(string id)
+        => new("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not found", 404, $"There is no instance '{id}'.");
+}
