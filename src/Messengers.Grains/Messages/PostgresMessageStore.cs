@@ -1,0 +1,309 @@
+using Messengers.Abstractions.Messages;
+using Messengers.Runtime.Storage.Postgres;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Messengers.Grains.Messages;
+
+/// <summary>
+/// <see cref="IMessageStore"/> in the PostgreSQL table <c>messages</c> (sql/postgres/002_messages.sql) of the silo's
+/// <see cref="PostgresDatabase"/>. Inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c>: the unique key
+/// (instance_id, message_id) decides atomically which of concurrent inserts of one message wins.
+/// Failures surface as <see cref="Runtime.Storage.GrainStorageException"/> (server address, never credentials).
+/// </summary>
+public sealed class PostgresMessageStore : IMessageStore
+{
+    private const string Columns =
+        "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
+        "contact_name, agent_id, session_id, reply_to_message_id, media::text, ack, timestamp, created_at";
+
+    private const string InsertSql = """
+        INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
+                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, published)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, FALSE)
+        ON CONFLICT (instance_id, message_id) DO NOTHING
+        """;
+
+    private const string OwnInsertSql = "SELECT created_at = $3 AND message_body = $4 AND chat_id = $5 FROM messages WHERE instance_id = $1 AND message_id = $2";
+
+    private const string GetSql = $"SELECT {Columns} FROM messages WHERE instance_id = $1 AND message_id = $2";
+
+    private const string HistorySql = $"""
+        SELECT {Columns} FROM messages WHERE instance_id = $1 AND chat_id = $2
+        ORDER BY timestamp DESC, message_id DESC LIMIT $3
+        """;
+
+    private const string HistoryBeforeSql = $"""
+        SELECT {Columns} FROM messages WHERE instance_id = $1 AND chat_id = $2 AND (timestamp, message_id) < ($4, $5)
+        ORDER BY timestamp DESC, message_id DESC LIMIT $3
+        """;
+
+    private const string ChatsSql = """
+        SELECT chat_id, CASE WHEN is_group THEN NULL ELSE name END, is_group, n, timestamp, message_body, is_from_me FROM (
+            SELECT chat_id, is_group, timestamp, message_body, is_from_me,
+                   count(*) OVER (PARTITION BY chat_id) AS n,
+                   row_number() OVER (PARTITION BY chat_id ORDER BY timestamp DESC, message_id DESC) AS rn,
+                   first_value(CASE WHEN is_from_me THEN NULL ELSE contact_name END) OVER (
+                       PARTITION BY chat_id ORDER BY (is_from_me OR contact_name IS NULL), timestamp DESC, message_id DESC) AS name
+            FROM messages WHERE instance_id = $1
+        ) chats
+        WHERE rn = 1
+        ORDER BY timestamp DESC, chat_id
+        LIMIT $2 OFFSET $3
+        """;
+
+    private const string ContactsSql = """
+        SELECT contact, name, timestamp FROM (
+            SELECT COALESCE(from_number, chat_id) AS contact, timestamp,
+                   row_number() OVER (PARTITION BY COALESCE(from_number, chat_id) ORDER BY timestamp DESC, message_id DESC) AS rn,
+                   first_value(contact_name) OVER (
+                       PARTITION BY COALESCE(from_number, chat_id) ORDER BY (contact_name IS NULL), timestamp DESC, message_id DESC) AS name
+            FROM messages WHERE instance_id = $1 AND NOT is_group AND NOT is_from_me
+        ) contacts
+        WHERE rn = 1
+        ORDER BY timestamp DESC, contact
+        LIMIT $2 OFFSET $3
+        """;
+
+    private const string AckSql = $"""
+        UPDATE messages SET ack = $3
+        WHERE instance_id = $1 AND message_id = $2 AND ack <> $3 AND ($4 OR {MessageRows.StoredAckRankSql} < $5)
+        """;
+
+    private const string PublishedSql = "UPDATE messages SET published = TRUE WHERE instance_id = $1 AND message_id = $2 AND NOT published";
+    private const string UnpublishedSql = $"SELECT {Columns} FROM messages WHERE NOT published ORDER BY id LIMIT $1";
+    private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $1";
+    private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $1";
+
+    private readonly PostgresDatabase _database;
+
+    public PostgresMessageStore(PostgresDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+    }
+
+    public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
+    {
+        MessageRows.Validate(message);
+        var createdAt = MessageRows.Normalize(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync("inserting a message", async (connection, attempt, ct) =>
+        {
+            await using (var insert = new NpgsqlCommand(InsertSql, connection))
+            {
+                Add(insert, message.InstanceId);
+                Add(insert, message.MessageId);
+                Add(insert, message.ChatId);
+                Add(insert, message.From);
+                Add(insert, message.To);
+                Add(insert, message.Body);
+                Add(insert, message.Type);
+                Add(insert, message.IsFromMe);
+                Add(insert, message.IsGroup);
+                Add(insert, message.GroupId);
+                Add(insert, message.ContactName);
+                Add(insert, message.AgentId);
+                Add(insert, message.SessionId);
+                Add(insert, message.ReplyToMessageId);
+                insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = (object?)MessageRows.MediaJson(message.Media) ?? DBNull.Value });
+                Add(insert, MessageRows.AckText(message.Ack));
+                Add(insert, MessageRows.Normalize(message.Timestamp));
+                Add(insert, createdAt);
+                if (await insert.ExecuteNonQueryAsync(ct) == 1)
+                {
+                    return true;
+                }
+            }
+
+            if (attempt == 1)
+            {
+                return false;
+            }
+
+            // A retry after a lost connection: the first attempt may have committed our own row.
+            await using var own = new NpgsqlCommand(OwnInsertSql, connection);
+            Add(own, message.InstanceId);
+            Add(own, message.MessageId);
+            Add(own, createdAt);
+            Add(own, message.Body);
+            Add(own, message.ChatId);
+            return await own.ExecuteScalarAsync(ct) is true;
+        }, cancellationToken);
+    }
+
+    public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        var found = await QueryAsync("reading a message", GetSql, [instanceId, messageId], cancellationToken);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> GetMessagesAsync(string instanceId, string chatId, int limit, MessageCursor? before = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(chatId);
+        var take = MessageRows.ClampLimit(limit);
+        return before is null
+            ? QueryAsync("reading a chat's messages", HistorySql, [instanceId, chatId, take], cancellationToken)
+            : QueryAsync("reading a chat's messages", HistoryBeforeSql, [instanceId, chatId, take, MessageRows.Normalize(before.Timestamp), before.MessageId], cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ChatSummary>> GetChatsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync("listing chats", async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(ChatsSql, connection);
+            Add(command, instanceId);
+            Add(command, MessageRows.ClampLimit(limit));
+            Add(command, MessageRows.ClampOffset(offset));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var chats = new List<ChatSummary>();
+            while (await reader.ReadAsync(ct))
+            {
+                chats.Add(new ChatSummary(
+                    reader.GetString(0),
+                    reader.IsDBNull(1) ? null : reader.GetString(1),
+                    reader.GetBoolean(2),
+                    checked((int)reader.GetInt64(3)),
+                    reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.GetString(5),
+                    reader.GetBoolean(6)));
+            }
+
+            return (IReadOnlyList<ChatSummary>)chats;
+        }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ContactSummary>> GetContactsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync("listing contacts", async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(ContactsSql, connection);
+            Add(command, instanceId);
+            Add(command, MessageRows.ClampLimit(limit));
+            Add(command, MessageRows.ClampOffset(offset));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var contacts = new List<ContactSummary>();
+            while (await reader.ReadAsync(ct))
+            {
+                contacts.Add(new ContactSummary(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            }
+
+            return (IReadOnlyList<ContactSummary>)contacts;
+        }, cancellationToken);
+    }
+
+    public Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        return ExecuteAsync("updating a message's ack", AckSql,
+            [instanceId, messageId, MessageRows.AckText(ack), ack == MessageAck.Failed, MessageRows.AckRank(ack)], cancellationToken);
+    }
+
+    public Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        return ExecuteAsync("marking a message published", PublishedSql, [instanceId, messageId], cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default)
+        => QueryAsync("reading unpublished messages", UnpublishedSql, [MessageRows.ClampLimit(limit)], cancellationToken);
+
+    public async Task<long> CountAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync("counting messages", async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(CountSql, connection);
+            Add(command, instanceId);
+            return (long)(await command.ExecuteScalarAsync(ct))!;
+        }, cancellationToken);
+    }
+
+    public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        return ExecuteAsync("deleting an instance's messages", DeleteSql, [instanceId], cancellationToken);
+    }
+
+    private async Task ExecuteAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
+    {
+        await _database.EnsureMigratedAsync(cancellationToken);
+        await _database.RunAsync(operation, async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            foreach (var value in values)
+            {
+                Add(command, value);
+            }
+
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<ChatMessage>> QueryAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
+    {
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync(operation, async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            foreach (var value in values)
+            {
+                Add(command, value);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var messages = new List<ChatMessage>();
+            while (await reader.ReadAsync(ct))
+            {
+                messages.Add(Read(reader));
+            }
+
+            return (IReadOnlyList<ChatMessage>)messages;
+        }, cancellationToken);
+    }
+
+    private static void Add(NpgsqlCommand command, object? value)
+    {
+        var parameter = value switch
+        {
+            null => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = DBNull.Value },
+            DateTimeOffset time => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = time.UtcDateTime },
+            _ => new NpgsqlParameter { Value = value },
+        };
+        command.Parameters.Add(parameter);
+    }
+
+    private static ChatMessage Read(NpgsqlDataReader reader) => new()
+    {
+        InstanceId = reader.GetString(0),
+        MessageId = reader.GetString(1),
+        ChatId = reader.GetString(2),
+        From = Text(reader, 3),
+        To = Text(reader, 4),
+        Body = reader.GetString(5),
+        Type = reader.GetString(6),
+        IsFromMe = reader.GetBoolean(7),
+        IsGroup = reader.GetBoolean(8),
+        GroupId = Text(reader, 9),
+        ContactName = Text(reader, 10),
+        AgentId = Text(reader, 11),
+        SessionId = Text(reader, 12),
+        ReplyToMessageId = Text(reader, 13),
+        Media = MessageRows.ParseMedia(Text(reader, 14)),
+        Ack = MessageRows.ParseAck(reader.GetString(15)),
+        Timestamp = reader.GetFieldValue<DateTimeOffset>(16),
+        CreatedAt = reader.GetFieldValue<DateTimeOffset>(17),
+    };
+
+    private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

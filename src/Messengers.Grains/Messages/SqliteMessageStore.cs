@@ -1,0 +1,283 @@
+using Messengers.Abstractions.Messages;
+using Messengers.Runtime.Storage;
+using Messengers.Runtime.Storage.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Messengers.Grains.Messages;
+
+/// <summary>
+/// <see cref="IMessageStore"/> in the SQLite table <c>messages</c> (sql/sqlite/002_messages.sql) of the silo's
+/// <see cref="SqliteDatabase"/>. Reads use pooled reader connections; every change goes through the database's
+/// single writer (like grain storage), and inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c> on the unique key
+/// (instance_id, message_id). Failures surface as <see cref="GrainStorageException"/>.
+/// </summary>
+public sealed class SqliteMessageStore : IMessageStore
+{
+    private const string Columns =
+        "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
+        "contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at";
+
+    private const string InsertSql = """
+        INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
+                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, published)
+        VALUES ($instance, $message, $chat, $from, $to, $body, $type, $fromMe, $group, $groupId, $contactName, $agentId, $sessionId,
+                $replyTo, $media, $ack, $timestamp, $createdAt, 0)
+        ON CONFLICT (instance_id, message_id) DO NOTHING
+        """;
+
+    private const string GetSql = $"SELECT {Columns} FROM messages WHERE instance_id = $instance AND message_id = $message";
+
+    private const string HistorySql = $"""
+        SELECT {Columns} FROM messages WHERE instance_id = $instance AND chat_id = $chat
+        ORDER BY timestamp DESC, message_id DESC LIMIT $limit
+        """;
+
+    private const string HistoryBeforeSql = $"""
+        SELECT {Columns} FROM messages WHERE instance_id = $instance AND chat_id = $chat AND (timestamp, message_id) < ($beforeTime, $beforeId)
+        ORDER BY timestamp DESC, message_id DESC LIMIT $limit
+        """;
+
+    private const string ChatsSql = """
+        SELECT chat_id, CASE WHEN is_group THEN NULL ELSE name END, is_group, n, timestamp, message_body, is_from_me FROM (
+            SELECT chat_id, is_group, timestamp, message_body, is_from_me,
+                   count(*) OVER (PARTITION BY chat_id) AS n,
+                   row_number() OVER (PARTITION BY chat_id ORDER BY timestamp DESC, message_id DESC) AS rn,
+                   first_value(CASE WHEN is_from_me THEN NULL ELSE contact_name END) OVER (
+                       PARTITION BY chat_id ORDER BY (is_from_me OR contact_name IS NULL), timestamp DESC, message_id DESC) AS name
+            FROM messages WHERE instance_id = $instance
+        ) chats
+        WHERE rn = 1
+        ORDER BY timestamp DESC, chat_id
+        LIMIT $limit OFFSET $offset
+        """;
+
+    private const string ContactsSql = """
+        SELECT contact, name, timestamp FROM (
+            SELECT COALESCE(from_number, chat_id) AS contact, timestamp,
+                   row_number() OVER (PARTITION BY COALESCE(from_number, chat_id) ORDER BY timestamp DESC, message_id DESC) AS rn,
+                   first_value(contact_name) OVER (
+                       PARTITION BY COALESCE(from_number, chat_id) ORDER BY (contact_name IS NULL), timestamp DESC, message_id DESC) AS name
+            FROM messages WHERE instance_id = $instance AND NOT is_group AND NOT is_from_me
+        ) contacts
+        WHERE rn = 1
+        ORDER BY timestamp DESC, contact
+        LIMIT $limit OFFSET $offset
+        """;
+
+    private const string AckSql = $"""
+        UPDATE messages SET ack = $ack
+        WHERE instance_id = $instance AND message_id = $message AND ack <> $ack AND ($failed OR {MessageRows.StoredAckRankSql} < $rank)
+        """;
+
+    private const string PublishedSql = "UPDATE messages SET published = 1 WHERE instance_id = $instance AND message_id = $message AND published = 0";
+    private const string UnpublishedSql = $"SELECT {Columns} FROM messages WHERE published = 0 ORDER BY id LIMIT $limit";
+    private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $instance";
+    private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $instance";
+
+    private readonly SqliteDatabase _database;
+
+    public SqliteMessageStore(SqliteDatabase database)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
+    }
+
+    public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
+    {
+        MessageRows.Validate(message);
+        var createdAt = MessageRows.ToSqliteTime(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
+        var timestamp = MessageRows.ToSqliteTime(message.Timestamp);
+        var media = MessageRows.MediaJson(message.Media);
+        var ack = MessageRows.AckText(message.Ack);
+        return await WriteAsync("inserting a message", context =>
+        {
+            var command = context.Command(InsertSql);
+            Add(command, "$instance", message.InstanceId);
+            Add(command, "$message", message.MessageId);
+            Add(command, "$chat", message.ChatId);
+            Add(command, "$from", message.From);
+            Add(command, "$to", message.To);
+            Add(command, "$body", message.Body);
+            Add(command, "$type", message.Type);
+            Add(command, "$fromMe", message.IsFromMe);
+            Add(command, "$group", message.IsGroup);
+            Add(command, "$groupId", message.GroupId);
+            Add(command, "$contactName", message.ContactName);
+            Add(command, "$agentId", message.AgentId);
+            Add(command, "$sessionId", message.SessionId);
+            Add(command, "$replyTo", message.ReplyToMessageId);
+            Add(command, "$media", media);
+            Add(command, "$ack", ack);
+            Add(command, "$timestamp", timestamp);
+            Add(command, "$createdAt", createdAt);
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        var found = await QueryAsync("reading a message", GetSql, [("$instance", instanceId), ("$message", messageId)], ReadMessage, cancellationToken);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> GetMessagesAsync(string instanceId, string chatId, int limit, MessageCursor? before = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(chatId);
+        var take = MessageRows.ClampLimit(limit);
+        return before is null
+            ? QueryAsync("reading a chat's messages", HistorySql, [("$instance", instanceId), ("$chat", chatId), ("$limit", take)], ReadMessage, cancellationToken)
+            : QueryAsync("reading a chat's messages", HistoryBeforeSql,
+                [("$instance", instanceId), ("$chat", chatId), ("$limit", take), ("$beforeTime", MessageRows.ToSqliteTime(before.Timestamp)), ("$beforeId", before.MessageId)],
+                ReadMessage, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ChatSummary>> GetChatsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        return QueryAsync("listing chats", ChatsSql,
+            [("$instance", instanceId), ("$limit", MessageRows.ClampLimit(limit)), ("$offset", MessageRows.ClampOffset(offset))],
+            reader => new ChatSummary(
+                reader.GetString(0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.GetBoolean(2),
+                checked((int)reader.GetInt64(3)),
+                MessageRows.FromSqliteTime(reader.GetString(4)),
+                reader.GetString(5),
+                reader.GetBoolean(6)),
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ContactSummary>> GetContactsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        return QueryAsync("listing contacts", ContactsSql,
+            [("$instance", instanceId), ("$limit", MessageRows.ClampLimit(limit)), ("$offset", MessageRows.ClampOffset(offset))],
+            reader => new ContactSummary(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), MessageRows.FromSqliteTime(reader.GetString(2))),
+            cancellationToken);
+    }
+
+    public Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        var text = MessageRows.AckText(ack);
+        var rank = MessageRows.AckRank(ack);
+        return WriteAsync("updating a message's ack", context =>
+        {
+            var command = context.Command(AckSql);
+            Add(command, "$instance", instanceId);
+            Add(command, "$message", messageId);
+            Add(command, "$ack", text);
+            Add(command, "$failed", ack == MessageAck.Failed);
+            Add(command, "$rank", rank);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    public Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        return WriteAsync("marking a message published", context =>
+        {
+            var command = context.Command(PublishedSql);
+            Add(command, "$instance", instanceId);
+            Add(command, "$message", messageId);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default)
+        => QueryAsync("reading unpublished messages", UnpublishedSql, [("$limit", MessageRows.ClampLimit(limit))], ReadMessage, cancellationToken);
+
+    public async Task<long> CountAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        var counts = await QueryAsync("counting messages", CountSql, [("$instance", instanceId)], reader => reader.GetInt64(0), cancellationToken);
+        return counts[0];
+    }
+
+    public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        return WriteAsync("deleting an instance's messages", context =>
+        {
+            var command = context.Command(DeleteSql);
+            Add(command, "$instance", instanceId);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    private async Task<T> WriteAsync<T>(string operation, Func<SqliteWriteContext, T> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _database.EnsureMigratedAsync(cancellationToken);
+            return await _database.WriteAsync(work, cancellationToken);
+        }
+        catch (SqliteException ex)
+        {
+            throw Failed(ex, operation);
+        }
+    }
+
+    private async Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, (string Name, object? Value)[] values, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _database.EnsureMigratedAsync(cancellationToken);
+            using var connection = _database.OpenConnection();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in values)
+            {
+                Add(command, name, value);
+            }
+
+            using var reader = command.ExecuteReader();
+            var rows = new List<T>();
+            while (reader.Read())
+            {
+                rows.Add(read(reader));
+            }
+
+            return rows;
+        }
+        catch (SqliteException ex)
+        {
+            throw Failed(ex, operation);
+        }
+    }
+
+    private static void Add(SqliteCommand command, string name, object? value) => command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+
+    private static ChatMessage ReadMessage(SqliteDataReader reader) => new()
+    {
+        InstanceId = reader.GetString(0),
+        MessageId = reader.GetString(1),
+        ChatId = reader.GetString(2),
+        From = Text(reader, 3),
+        To = Text(reader, 4),
+        Body = reader.GetString(5),
+        Type = reader.GetString(6),
+        IsFromMe = reader.GetBoolean(7),
+        IsGroup = reader.GetBoolean(8),
+        GroupId = Text(reader, 9),
+        ContactName = Text(reader, 10),
+        AgentId = Text(reader, 11),
+        SessionId = Text(reader, 12),
+        ReplyToMessageId = Text(reader, 13),
+        Media = MessageRows.ParseMedia(Text(reader, 14)),
+        Ack = MessageRows.ParseAck(reader.GetString(15)),
+        Timestamp = MessageRows.FromSqliteTime(reader.GetString(16)),
+        CreatedAt = MessageRows.FromSqliteTime(reader.GetString(17)),
+    };
+
+    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private GrainStorageException Failed(SqliteException exception, string operation)
+        => new($"SQLite {_database.DatabasePath} failed while {operation}: {exception.Message}", exception);
+}
