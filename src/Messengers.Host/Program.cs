@@ -1,4 +1,8 @@
+using Messengers.Host.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddMessengers();
+
 var app = builder.Build();
-app.MapGet("/health", () => "ok");
+app.UseMessengers();
 app.Run();

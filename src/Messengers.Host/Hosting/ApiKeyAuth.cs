@@ -80,10 +80,10 @@ public static class ApiKeyAuth
         return caller;
     }
 
-    private static IResult Unauthorized()
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Unauthorized()
         => TypedResults.Problem(title: "Unauthorized", detail: "Send a valid API key as 'Authorization: Bearer <key>'.", statusCode: StatusCodes.Status401Unauthorized);
 
-    private static IResult Forbidden(string detail)
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Forbidden(string detail)
         => TypedResults.Problem(title: "Forbidden", detail: detail, statusCode: StatusCodes.Status403Forbidden);
 }
 

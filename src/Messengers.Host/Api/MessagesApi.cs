@@ -1,0 +1,199 @@
+using System.Globalization;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using Messengers.Grains.Instances;
+using Messengers.Host.Hosting;
+using Messengers.Runtime;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Messengers.Host.Api;
+
+public sealed record SendMessageRequest(string? ChatId, string? Text, string? ReplyTo, string? ClientMessageId);
+
+public sealed record MessageView(string Id, string ChatId, string Body, bool FromMe, DateTimeOffset Timestamp, string Type, string? From, string? ContactName, string? ReplyTo, MessageAck Ack)
+{
+    public static MessageView Of(ChatMessage m) => new(m.MessageId, m.ChatId, m.Body, m.IsFromMe, m.Timestamp, m.Type, m.From, m.ContactName, m.ReplyToMessageId, m.Ack);
+}
+
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+public sealed record TypingRequest(bool Typing);
+
+/// <summary>Per-instance messaging routes under <c>/api/v1/instances/{id}</c>, answered per the provider's capabilities.</summary>
+public static class MessagesApi
+{
+    private const int MaxTextLength = 4096 * 4;
+
+    public static RouteGroupBuilder MapMessagesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/instances/{id}").WithTags("Messages").RequireInstanceAccess();
+        api.MapPost("/messages", SendAsync);
+        api.MapGet("/chats", ListChatsAsync);
+        api.MapGet("/chats/{chatId}/messages", ListMessagesAsync);
+        api.MapGet("/contacts", ListContactsAsync);
+        api.MapPost("/chats/{chatId}/read", MarkReadAsync);
+        api.MapPost("/chats/{chatId}/typing", TypingAsync);
+        return api;
+    }
+
+    public static async Task<IResult> SendAsync(string id, SendMessageRequest request, IGrainFactory grains, MessengerProviders providers)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var provider = providers.Get(info.Provider);
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.ChatId))
+        {
+            errors["chatId"] = ["A chatId is required."];
+        }
+        else if (!provider.IsValidChatId(request.ChatId))
+        {
+            errors["chatId"] = [$"'{request.ChatId}' is not a valid chat id for provider '{info.Provider}'."];
+        }
+
+        if (string.IsNullOrEmpty(request.Text))
+        {
+            errors["text"] = ["A text is required."];
+        }
+        else if (request.Text.Length > MaxTextLength)
+        {
+            errors["text"] = [$"The text is longer than {MaxTextLength} characters."];
+        }
+
+        if (request.ClientMessageId is { Length: > 100 })
+        {
+            errors["clientMessageId"] = ["The clientMessageId is longer than 100 characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
+        }
+
+        var sent = await grains.GetGrain<IChatSessionGrain>(ChatKey.For(id, request.ChatId!)).SendAsync(new OutgoingMessage
+        {
+            ChatId = request.ChatId!,
+            Text = request.Text!,
+            ReplyToMessageId = request.ReplyTo,
+            ClientMessageId = request.ClientMessageId,
+        });
+        return TypedResults.Created($"/api/v1/instances/{id}/chats/{Uri.EscapeDataString(sent.ChatId)}/messages", MessageView.Of(sent));
+    }
+
+    public static async Task<IResult> ListChatsAsync(string id, int? limit, int? offset, IGrainFactory grains, IMessageStore store)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var chats = await store.GetChatsAsync(id, Math.Clamp(limit ?? 50, 1, 500), Math.Max(0, offset ?? 0));
+        return TypedResults.Ok(new Page<ChatSummary>(chats, null));
+    }
+
+    /// <summary>Newest first; pass <c>before</c> = the <c>next</c> of the previous page to go back in time.</summary>
+    public static async Task<IResult> ListMessagesAsync(string id, string chatId, int? limit, string? before, IGrainFactory grains, IMessageStore store)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        MessageCursor? cursor = null;
+        if (before is not null && !TryParseCursor(before, out cursor))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["Pass the 'next' value of the previous page."] });
+        }
+
+        var size = Math.Clamp(limit ?? 50, 1, 500);
+        var messages = await store.GetMessagesAsync(id, chatId, size, cursor);
+        var next = messages.Count == size ? FormatCursor(messages[^1]) : null;
+        return TypedResults.Ok(new Page<MessageView>([.. messages.Select(MessageView.Of)], next));
+    }
+
+    public static async Task<IResult> ListContactsAsync(string id, int? limit, int? offset, IGrainFactory grains, IMessageStore store)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var contacts = await store.GetContactsAsync(id, Math.Clamp(limit ?? 100, 1, 1000), Math.Max(0, offset ?? 0));
+        return TypedResults.Ok(new Page<ContactSummary>(contacts, null));
+    }
+
+    public static async Task<IResult> MarkReadAsync(string id, string chatId, IGrainFactory grains, MessengerProviders providers)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        if (!providers.Get(info.Provider).Capabilities.HasFlag(ProviderCapabilities.ReadReceipts))
+        {
+            return NotSupported(info, "read receipts");
+        }
+
+        await grains.GetGrain<IProviderClientGrain>(id).MarkReadAsync(chatId);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<IResult> TypingAsync(string id, string chatId, TypingRequest request, IGrainFactory grains, MessengerProviders providers)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        if (!providers.Get(info.Provider).Capabilities.HasFlag(ProviderCapabilities.Typing))
+        {
+            return NotSupported(info, "typing indicators");
+        }
+
+        await grains.GetGrain<IProviderClientGrain>(id).SetTypingAsync(chatId, request.Typing);
+        return TypedResults.NoContent();
+    }
+
+    internal static IResult NotSupported(InstanceInfo info, string what)
+        => TypedResults.Problem(title: "Not supported by this provider", detail: $"Provider '{info.Provider}' does not support {what}.", statusCode: StatusCodes.Status422UnprocessableEntity);
+
+    private static async Task<(InstanceInfo? Info, IResult? Problem)> FindAsync(string id, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        return info is null ? (null, TypedResults.NotFound(ProblemDetailsBody.NotFound(id))) : (info, null);
+    }
+
+    private static string FormatCursor(ChatMessage last)
+        => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{last.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{last.MessageId}"));
+
+    private static bool TryParseCursor(string value, out MessageCursor? cursor)
+    {
+        cursor = null;
+        try
+        {
+            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(value));
+            var bar = text.IndexOf('|', StringComparison.Ordinal);
+            if (bar <= 0 || !long.TryParse(text[..bar], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
+            {
+                return false;
+            }
+
+            cursor = new MessageCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using Messengers.Host.Hosting;
+using Messengers.Providers.WebChat;
+using Messengers.Runtime;
+
+namespace Messengers.Host.Api;
+
+public sealed record VisitorMessageRequest(string? VisitorId, string? Text);
+
+public sealed record VisitorMessageAccepted(string MessageId, DateTimeOffset Timestamp);
+
+public sealed record VisitorMessageView(string MessageId, string Text, string Direction, DateTimeOffset Timestamp);
+
+/// <summary>The visitor side of the built-in web chat: no key, only for web-chat instances that enable it.</summary>
+public static class WebChatApi
+{
+    private const int MaxTextLength = 4000;
+
+    public static RouteGroupBuilder MapWebChatApi(this IEndpointRouteBuilder app)
+    {
+        var chat = app.MapGroup("/webchat/{instanceId}").WithTags("Web chat");
+        chat.MapGet("", PageAsync).ExcludeFromDescription();
+        chat.MapPost("/messages", PostAsync);
+        chat.MapGet("/events", EventsAsync);
+        chat.MapGet("/history", HistoryAsync);
+        return chat;
+    }
+
+    public static async Task<IResult> PageAsync(string instanceId, IWebHostEnvironment environment)
+    {
+        await Task.CompletedTask;
+        var page = environment.WebRootFileProvider.GetFileInfo("webchat/index.html");
+        return page.Exists
+            ? TypedResults.File(page.CreateReadStream(), "text/html; charset=utf-8")
+            : TypedResults.Content($"<!doctype html><title>Chat</title><p>Web chat {System.Net.WebUtility.HtmlEncode(instanceId)}</p>", "text/html; charset=utf-8");
+    }
+
+    public static async Task<IResult> PostAsync(string instanceId, VisitorMessageRequest request, HttpContext http, IGrainFactory grains, WebChatHub hub, VisitorRateLimiter limiter, TimeProvider time)
+    {
+        var (info, problem) = await FindAsync(instanceId, http, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (request.VisitorId is null || !WebChatProvider.VisitorIdPattern().IsMatch(request.VisitorId))
+        {
+            errors["visitorId"] = ["A visitorId of 1-64 letters, digits, '-' or '_' is required."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Text))
+        {
+            errors["text"] = ["A text is required."];
+        }
+        else if (request.Text.Length > MaxTextLength)
+        {
+            errors["text"] = [$"The text is longer than {MaxTextLength} characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
+        }
+
+        if (!limiter.TryAcquire(instanceId, request.VisitorId!, info.WebChat!.MessagesPerMinute, out var retryAfter))
+        {
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "Too many messages", detail: $"This visitor may send {info.WebChat.MessagesPerMinute} messages per minute.", statusCode: StatusCodes.Status429TooManyRequests);
+        }
+
+        var now = time.GetUtcNow();
+        var message = new InboundMessage
+        {
+            MessageId = "wci-" + Guid.NewGuid().ToString("N"),
+            ChatId = request.VisitorId!,
+            From = request.VisitorId,
+            Body = request.Text!,
+            Timestamp = now,
+        };
+        await grains.GetGrain<IChatSessionGrain>(ChatKey.For(instanceId, request.VisitorId!)).ReceiveAsync(message);
+        hub.Publish(instanceId, request.VisitorId!, new WebChatEvent("message", message.MessageId, message.Body, "in", now));
+        return TypedResults.Accepted((string?)null, new VisitorMessageAccepted(message.MessageId, now));
+    }
+
+    /// <summary>Server-sent events: <c>message</c> and <c>typing</c>, with a comment line every 15 s to keep proxies open.</summary>
+    public static async Task EventsAsync(string instanceId, string? visitorId, HttpContext http, IGrainFactory grains, WebChatHub hub)
+    {
+        var (info, problem) = await FindAsync(instanceId, http, grains);
+        if (info is null)
+        {
+            await problem!.ExecuteAsync(http);
+            return;
+        }
+
+        if (visitorId is null || !WebChatProvider.VisitorIdPattern().IsMatch(visitorId))
+        {
+            await TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["visitorId"] = ["A visitorId query parameter is required."] }).ExecuteAsync(http);
+            return;
+        }
+
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache,no-store";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        using var subscription = hub.Subscribe(instanceId, visitorId);
+        await http.Response.WriteAsync(": connected\n\n", http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+        var events = subscription.Events;
+        try
+        {
+            while (!http.RequestAborted.IsCancellationRequested)
+            {
+                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
+                bool more;
+                try
+                {
+                    more = await events.WaitToReadAsync(keepAlive.Token);
+                }
+                catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+                {
+                    await http.Response.WriteAsync(": keep-alive\n\n", http.RequestAborted);
+                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                    continue;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                while (events.TryRead(out var chatEvent))
+                {
+                    var data = chatEvent.Kind == "typing"
+                        ? JsonSerializer.Serialize(new { typing = chatEvent.Typing ?? false })
+                        : JsonSerializer.Serialize(new VisitorMessageView(chatEvent.MessageId!, chatEvent.Text ?? "", chatEvent.Direction!, chatEvent.Timestamp), JsonSerializerOptions.Web);
+                    await http.Response.WriteAsync($"event: {chatEvent.Kind}\ndata: {data}\n\n", http.RequestAborted);
+                }
+
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the visitor left
+        }
+    }
+
+    public static async Task<IResult> HistoryAsync(string instanceId, string? visitorId, int? limit, HttpContext http, IGrainFactory grains, IMessageStore store)
+    {
+        var (info, problem) = await FindAsync(instanceId, http, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        if (visitorId is null || !WebChatProvider.VisitorIdPattern().IsMatch(visitorId))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["visitorId"] = ["A visitorId query parameter is required."] });
+        }
+
+        var messages = await store.GetMessagesAsync(instanceId, visitorId, Math.Clamp(limit ?? 50, 1, 200));
+        return TypedResults.Ok(new { items = messages.Select(m => new VisitorMessageView(m.MessageId, m.Body, m.IsFromMe ? "out" : "in", m.Timestamp)) });
+    }
+
+    private static async Task<(InstanceInfo? Info, IResult? Problem)> FindAsync(string instanceId, HttpContext http, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(instanceId) ? await grains.GetGrain<IInstanceGrain>(instanceId).GetAsync() : null;
+        if (info is null || info.Provider != WebChatProvider.ProviderName || info.WebChat is not { Enabled: true })
+        {
+            return (null, TypedResults.Problem(title: "Chat not available", detail: "This chat is not available.", statusCode: StatusCodes.Status404NotFound));
+        }
+
+        var origin = http.Request.Headers.Origin.ToString();
+        if (info.WebChat.AllowedOrigins.Count > 0 && origin.Length > 0 && !info.WebChat.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        {
+            return (null, TypedResults.Problem(title: "Origin not allowed", detail: $"Origin '{origin}' may not use this chat.", statusCode: StatusCodes.Status403Forbidden));
+        }
+
+        return (info, null);
+    }
+}
+
+/// <summary>A per-visitor sliding one-minute window.</summary>
+public sealed class VisitorRateLimiter(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<(string, string), Queue<DateTimeOffset>> _windows = new();
+
+    public bool TryAcquire(string instanceId, string visitorId, int perMinute, out TimeSpan retryAfter)
+    {
+        var now = time.GetUtcNow();
+        var window = _windows.GetOrAdd((instanceId, visitorId), _ => new Queue<DateTimeOffset>());
+        lock (window)
+        {
+            while (window.Count > 0 && now - window.Peek() >= TimeSpan.FromMinutes(1))
+            {
+                window.Dequeue();
+            }
+
+            if (window.Count >= Math.Max(1, perMinute))
+            {
+                retryAfter = window.Peek() + TimeSpan.FromMinutes(1) - now;
+                return false;
+            }
+
+            window.Enqueue(now);
+            retryAfter = TimeSpan.Zero;
+            return true;
+        }
+    }
+}
