@@ -5,9 +5,11 @@ const KEY_STORAGE = 'messengers.adminKey';
 const API = '/api/v1';
 const POLL_MS = 2000;
 const STATUSES = ['Created', 'Starting', 'QrReady', 'Authenticated', 'Ready', 'Disconnected', 'Failed', 'Stopped'];
-const STATUS_LABELS = {
-  Created: 'Created', Starting: 'Starting', QrReady: 'Scan QR', Authenticated: 'Authenticated',
-  Ready: 'Ready', Disconnected: 'Disconnected', Failed: 'Failed', Stopped: 'Stopped',
+// The badge text is the exact status value (browser tests match on it); hints add the human explanation.
+const STATUS_HINTS = {
+  Created: 'Created, not started yet', Starting: 'Connecting to the messenger', QrReady: 'Waiting for the QR code to be scanned',
+  Authenticated: 'Logged in, finishing start-up', Ready: 'Connected and processing messages',
+  Disconnected: 'Connection lost, will retry', Failed: 'Stopped because of an error', Stopped: 'Stopped by an operator',
 };
 const PROVIDER_LABELS = { webchat: 'Web chat', telegram: 'Telegram', 'whatsapp-web': 'WhatsApp Web' };
 const BACKEND_LABELS = { echo: 'Echo', agno: 'Agno', openai: 'OpenAI', http: 'HTTP' };
@@ -206,17 +208,17 @@ function buildRow(inst) {
   const actions = el('div', { class: 'actions' },
     actionBtn('start', 'Start'),
     actionBtn('stop', 'Stop'),
-    actionBtn('restart', 'Restart'),
-    el('button', {
-      type: 'button', class: 'btn btn-sm btn-danger', dataset: { testid: 'delete' },
-      onclick: (ev) => deleteInstance(id, ev.currentTarget),
-    }, 'Delete'));
+    actionBtn('restart', 'Restart'));
   if (inst.provider === 'webchat' || (inst.webChat && inst.webChat.enabled)) {
     const href = (inst.webChat && inst.webChat.url) || `/webchat/${encodeURIComponent(id)}`;
     actions.append(el('a', {
       class: 'btn btn-sm', href, target: '_blank', rel: 'noopener noreferrer', dataset: { testid: 'open-chat' },
     }, 'Open chat', el('span', { class: 'visually-hidden', text: ' (opens in a new tab)' })));
   }
+  actions.append(el('button', {
+    type: 'button', class: 'btn btn-sm btn-danger', dataset: { testid: 'delete' },
+    onclick: (ev) => deleteInstance(id, ev.currentTarget),
+  }, 'Delete'));
   const actionsCell = el('td', { 'data-label': 'Actions' }, actions);
   row.append(nameCell, providerCell, statusCell, agentCell, countersCell, updatedCell, actionsCell);
   // Accessible names for the row buttons include the instance name.
@@ -233,8 +235,9 @@ function updateRow(row, inst, prev) {
   const status = STATUSES.includes(inst.status) ? inst.status : (inst.status || 'Created');
   const badge = $('[data-testid=status]', row);
   badge.dataset.status = status;
-  badge.textContent = STATUS_LABELS[status] || status;
-  badge.title = inst.statusChangedAt ? `Since ${fmtDate(inst.statusChangedAt)}` : '';
+  badge.textContent = status;
+  badge.title = [STATUS_HINTS[status], inst.statusChangedAt ? `since ${fmtDate(inst.statusChangedAt)}` : '']
+    .filter(Boolean).join(', ');
   const reason = $('[data-testid=status-reason]', row);
   const showReason = (status === 'Failed' || status === 'Disconnected') && inst.statusReason;
   reason.hidden = !showReason;
@@ -257,7 +260,7 @@ function updateRow(row, inst, prev) {
 
   row.querySelectorAll('button[data-testid]').forEach((b) => b.setAttribute('aria-label', `${b.textContent} ${name}`));
 
-  if (prev && prev.status !== inst.status) announce(`${name} is now ${STATUS_LABELS[status] || status}.`);
+  if (prev && prev.status !== inst.status) announce(`${name} is now ${status}.`);
   syncQrRow(inst);
 }
 
