@@ -221,6 +221,12 @@ function updateSendState() {
 function startCooldown(seconds) {
   cooldownUntil = Date.now() + seconds * 1000;
   clearInterval(cooldownTimer);
+  // Announce once; the per-second countdown lives in a nested aria-live="off" span so it is not re-read.
+  showNotice('You are sending too fast. Please wait ', 'warn');
+  const count = document.createElement('span');
+  count.setAttribute('aria-live', 'off');
+  count.dataset.testid = 'retry-after';
+  noticeEl.append(count, ' s before sending again.');
   const tick = () => {
     const left = Math.ceil((cooldownUntil - Date.now()) / 1000);
     if (left <= 0) {
@@ -229,7 +235,7 @@ function startCooldown(seconds) {
       updateSendState();
       return;
     }
-    showNotice(`You are sending too fast. Please wait ${left} s before sending again.`, 'warn');
+    count.textContent = String(left);
   };
   tick();
   cooldownTimer = setInterval(tick, 1000);
