@@ -250,8 +250,9 @@ function updateRow(row, inst, prev) {
   $('.agent-id', row).textContent = agent.agentId || '';
 
   const c = inst.counters || {};
-  $('.counters', row).textContent = `↓ ${fmtNum(c.messagesIn)}  ↑ ${fmtNum(c.messagesOut)}`;
-  $('.counters', row).setAttribute('aria-label', `${fmtNum(c.messagesIn)} in, ${fmtNum(c.messagesOut)} out`);
+  const counters = $('.counters', row);
+  const ctext = `${fmtNum(c.messagesIn)} in · ${fmtNum(c.messagesOut)} out`;
+  if (counters.textContent !== ctext) counters.textContent = ctext;
 
   const updated = $('.updated', row);
   const when = inst.statusChangedAt || inst.updatedAt || inst.createdAt;
@@ -469,6 +470,7 @@ async function connectEvents(gen, attempt = 0) {
       buf += value;
       let nl;
       while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+        if (buf[nl] === '\r' && nl === buf.length - 1) break; // maybe a CRLF split across chunks
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
         if (line === '') {

@@ -51,7 +51,7 @@
       '@media (max-width:480px){.panel{' + side + ':0;bottom:0;top:0;width:100vw;max-width:none;height:auto;max-height:none;border-radius:0}' +
       '.btn[aria-expanded="true"]{bottom:auto;top:10px;' + side + ':10px;height:40px;padding:0 14px}}' +
       '</style>' +
-      '<div class="panel" id="' + panelId + '" role="dialog" aria-label="' + label.replace(/"/g, '&quot;') + '" hidden></div>' +
+      '<div class="panel" id="' + panelId + '" role="dialog" hidden></div>' +
       '<button class="btn" type="button" aria-expanded="false" aria-controls="' + panelId + '">' +
       '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
       '<span class="lbl"></span></button>';
@@ -59,6 +59,7 @@
     var lbl = root.querySelector('.lbl');
     var panel = root.querySelector('.panel');
     lbl.textContent = label;
+    panel.setAttribute('aria-label', title || label);
     var frame = null;
 
     function setOpen(open) {
