@@ -22,7 +22,8 @@ public static class WebChatApi
 
     public static RouteGroupBuilder MapWebChatApi(this IEndpointRouteBuilder app)
     {
-        var chat = app.MapGroup("/webchat/{instanceId}").WithTags("Web chat");
+        // The constraint keeps the page's own files (webchat.js, embed.js) to the static file middleware.
+        var chat = app.MapGroup("/webchat/{instanceId:regex(^[a-z0-9][a-z0-9-]{{2,39}}$)}").WithTags("Web chat");
         chat.MapGet("", PageAsync).ExcludeFromDescription();
         chat.MapPost("/messages", PostAsync);
         chat.MapGet("/events", EventsAsync);
