@@ -197,7 +197,9 @@ function buildRow(inst) {
   const agentCell = el('td', { 'data-label': 'Agent' },
     el('div', { class: 'agent-backend' }),
     el('div', { class: 'muted mono agent-id', style: 'font-size:12px;overflow-wrap:anywhere' }));
-  const countersCell = el('td', { 'data-label': 'Messages', class: 'counters' });
+  const countersCell = el('td', { 'data-label': 'Messages', class: 'counters' },
+    el('div', { class: 'count-in', dataset: { testid: 'messages-in' } }),
+    el('div', { class: 'count-out muted', dataset: { testid: 'messages-out' } }));
   const updatedCell = el('td', { 'data-label': 'Updated', class: 'muted updated' });
 
   const label = () => state.instances.get(id)?.name || id;
@@ -250,9 +252,8 @@ function updateRow(row, inst, prev) {
   $('.agent-id', row).textContent = agent.agentId || '';
 
   const c = inst.counters || {};
-  const counters = $('.counters', row);
-  const ctext = `${fmtNum(c.messagesIn)} in · ${fmtNum(c.messagesOut)} out`;
-  if (counters.textContent !== ctext) counters.textContent = ctext;
+  $('.count-in', row).textContent = `${fmtNum(c.messagesIn)} in`;
+  $('.count-out', row).textContent = `${fmtNum(c.messagesOut)} out`;
 
   const updated = $('.updated', row);
   const when = inst.statusChangedAt || inst.updatedAt || inst.createdAt;
