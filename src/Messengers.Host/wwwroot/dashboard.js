@@ -53,8 +53,10 @@ async function api(path, { method = 'GET', body, accept = 'application/json', si
     method, headers, signal, cache: 'no-store', credentials: 'same-origin',
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
-  if (res.status === 401) {
-    handleUnauthorized();
+  if (res.status === 401 || res.status === 403) {
+    handleUnauthorized(res.status === 403
+      ? 'This key does not have admin access. Sign in with the admin API key.'
+      : undefined);
     throw new AuthError('Unauthorized');
   }
   if (!res.ok) {
@@ -120,11 +122,11 @@ function showApp() {
   $('#signout').hidden = false;
   $('#live-indicator').hidden = false;
 }
-function handleUnauthorized() {
+function handleUnauthorized(message) {
   const hadKey = !!getKey();
   setKey(null);
   clearInstances();
-  showSignIn(hadKey ? 'The API key was rejected or has expired. Please sign in again.' : 'Please sign in.');
+  showSignIn(message || (hadKey ? 'The API key was rejected or has expired. Please sign in again.' : 'Please sign in.'));
 }
 function signOut() {
   setKey(null);
@@ -196,8 +198,10 @@ function buildRow(inst) {
     el('span', { class: 'status-reason', dataset: { testid: 'status-reason' }, hidden: '' }));
   const agentCell = el('td', { 'data-label': 'Agent' },
     el('div', { class: 'agent-backend' }),
-    el('div', { class: 'muted mono agent-id', style: 'font-size:12px;overflow-wrap:anywhere' }));
-  const countersCell = el('td', { 'data-label': 'Messages', class: 'counters' });
+    el('div', { class: 'muted mono agent-id' }));
+  const countersCell = el('td', { 'data-label': 'Messages', class: 'counters' },
+    el('div', { class: 'count-in', dataset: { testid: 'messages-in' } }),
+    el('div', { class: 'count-out muted', dataset: { testid: 'messages-out' } }));
   const updatedCell = el('td', { 'data-label': 'Updated', class: 'muted updated' });
 
   const label = () => state.instances.get(id)?.name || id;
@@ -250,9 +254,8 @@ function updateRow(row, inst, prev) {
   $('.agent-id', row).textContent = agent.agentId || '';
 
   const c = inst.counters || {};
-  const counters = $('.counters', row);
-  const ctext = `${fmtNum(c.messagesIn)} in · ${fmtNum(c.messagesOut)} out`;
-  if (counters.textContent !== ctext) counters.textContent = ctext;
+  $('.count-in', row).textContent = `${fmtNum(c.messagesIn)} in`;
+  $('.count-out', row).textContent = `${fmtNum(c.messagesOut)} out`;
 
   const updated = $('.updated', row);
   const when = inst.statusChangedAt || inst.updatedAt || inst.createdAt;
@@ -761,7 +764,7 @@ async function onSignIn(ev) {
       showApp();
       startLive();
       toast(`Signed in, but the instance list could not be loaded: ${err.message}`);
-    } else {
+    } else if (!$('#signin-message').textContent.includes('admin access')) {
       $('#signin-message').textContent = 'The API key was rejected. Check it and try again.';
     }
   } finally {
