@@ -25,8 +25,16 @@ public sealed record UpdateInstanceRequest(
     AgentSettings? Agent,
     WebChatSettings? WebChat);
 
-/// <summary>An instance as answered once at creation or key rotation: with its API key, never shown again.</summary>
-public sealed record InstanceWithKey(InstanceInfo Instance, string ApiKey);
+/// <summary>An instance as answered once at creation or key rotation: its fields plus <c>apiKey</c>, never shown again.</summary>
+public static class InstanceWithKey
+{
+    public static System.Text.Json.Nodes.JsonObject Of(InstanceInfo info, string apiKey, System.Text.Json.JsonSerializerOptions options)
+    {
+        var node = System.Text.Json.JsonSerializer.SerializeToNode(info, options)!.AsObject();
+        node["apiKey"] = apiKey;
+        return node;
+    }
+}
 
 public sealed record InstanceList(IReadOnlyList<InstanceInfo> Items, int Total);
 
@@ -67,8 +75,8 @@ public static class InstancesApi
         return TypedResults.Ok(new InstanceList(items, items.Count));
     }
 
-    public static async Task<Results<Created<InstanceWithKey>, ValidationProblem>> CreateAsync(
-        CreateInstanceRequest request, IGrainFactory grains, MessengerProviders providers, AgentBackends backends)
+    public static async Task<Results<Created<System.Text.Json.Nodes.JsonObject>, ValidationProblem>> CreateAsync(
+        CreateInstanceRequest request, IGrainFactory grains, MessengerProviders providers, AgentBackends backends, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.Name))
@@ -114,7 +122,7 @@ public static class InstancesApi
             WebChat = request.WebChat,
             Start = request.Start ?? true,
         }, ApiKeys.Hash(key));
-        return TypedResults.Created($"/api/v1/instances/{id}", new InstanceWithKey(info, key));
+        return TypedResults.Created($"/api/v1/instances/{id}", InstanceWithKey.Of(info, key, json.Value.SerializerOptions));
     }
 
     public static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> GetAsync(string id, IGrainFactory grains)
@@ -223,7 +231,8 @@ public static class InstancesApi
         }
     }
 
-    public static async Task<Results<Ok<InstanceWithKey>, NotFound<ProblemDetailsBody>>> RotateKeyAsync(string id, IGrainFactory grains)
+    public static async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, NotFound<ProblemDetailsBody>>> RotateKeyAsync(
+        string id, IGrainFactory grains, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         var grain = grains.GetGrain<IInstanceGrain>(id);
         var info = Ids.IsValidInstanceId(id) ? await grain.GetAsync() : null;
@@ -234,7 +243,7 @@ public static class InstancesApi
 
         var key = ApiKeys.NewInstanceKey(id);
         await grain.RotateApiKeyAsync(ApiKeys.Hash(key));
-        return TypedResults.Ok(new InstanceWithKey(info, key));
+        return TypedResults.Ok(InstanceWithKey.Of(info, key, json.Value.SerializerOptions));
     }
 
     private static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> ChangeAsync(string id, IGrainFactory grains, Func<IInstanceGrain, Task<InstanceInfo>> change)
