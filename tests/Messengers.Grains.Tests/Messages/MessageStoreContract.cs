@@ -255,7 +255,7 @@ public abstract class MessageStoreContract
     }
 
     [Fact]
-    public async Task UpdateAck_Forward_MovesAndBackward_IsIgnored()
+    public async Task UpdateAck_BackwardAfterForward_IsIgnored()
     {
         var instance = NewInstance();
         await Store.TryInsertAsync(Message(instance, "m1", fromMe: true) with { Ack = MessageAck.Pending }, Cancel);
