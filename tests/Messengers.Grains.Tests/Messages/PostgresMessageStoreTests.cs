@@ -96,6 +96,19 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
         Assert.Contains("inserting a message", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TryInsert_AfterServerRestart_RetriesOnFreshConnectionAndStillDedupes()
+    {
+        var instance = NewInstance();
+        Assert.True(await Store.TryInsertAsync(Message(instance, "before"), Cancel)); // leaves a pooled connection behind
+
+        await server.RestartAsync(); // the pooled connection is dead now
+
+        Assert.True(await Store.TryInsertAsync(Message(instance, "after"), Cancel));
+        Assert.False(await Store.TryInsertAsync(Message(instance, "before"), Cancel));
+        Assert.Equal(2, await Store.CountAsync(instance, Cancel));
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
