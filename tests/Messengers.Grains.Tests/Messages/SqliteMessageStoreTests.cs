@@ -1,0 +1,95 @@
+using Messengers.Abstractions.Messages;
+using Messengers.Grains.Messages;
+using Messengers.Runtime.Storage;
+using Messengers.Runtime.Storage.Sqlite;
+
+namespace Messengers.Grains.Tests.Messages;
+
+public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifetime
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-msgstore-");
+    private SqliteDatabase? _database;
+    private SqliteMessageStore? _store;
+
+    protected override IMessageStore Store => _store!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "data", "silo.db"), Clock, fullSync: false);
+        await _database.EnsureMigratedAsync(Cancel);
+        _store = new SqliteMessageStore(_database);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+
+        _folder.Delete(recursive: true);
+    }
+
+    protected override Task<string?> AppliedMigrationAsync(int version)
+    {
+        using var connection = _database!.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM schema_migrations WHERE version = $version";
+        command.Parameters.AddWithValue("$version", version);
+        return Task.FromResult((string?)command.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Migrations_002Messages_CreatesUniqueKeyAndIndexes()
+    {
+        using var connection = _database!.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var indexes = new Dictionary<string, string?>();
+        while (reader.Read())
+        {
+            indexes[reader.GetString(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+        }
+
+        Assert.Contains(indexes.Keys, k => k.StartsWith("sqlite_autoindex_messages", StringComparison.Ordinal)); // UNIQUE(instance_id, message_id)
+        Assert.Contains("timestamp DESC, message_id DESC", indexes["ix_messages_chat_history"], StringComparison.Ordinal);
+        Assert.Contains("WHERE published = 0", indexes["ix_messages_unpublished"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TryInsert_Always_StoresFixedWidthUtcTextTimestampsAndMediaJson()
+    {
+        var message = Message(NewInstance(), "m1", at: new DateTimeOffset(2026, 1, 2, 5, 4, 5, TimeSpan.FromHours(2))) with
+        {
+            Media = new MediaRef("id1", "audio/ogg", null, 42, "ab"),
+        };
+        await Store.TryInsertAsync(message, Cancel);
+
+        using var connection = _database!.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT timestamp, json_extract(media, '$.media_id'), json_extract(media, '$.size'), published FROM messages WHERE instance_id = $i";
+        command.Parameters.AddWithValue("$i", message.InstanceId);
+        using var reader = command.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Equal("2026-01-02T03:04:05.000000Z", reader.GetString(0));
+        Assert.Equal("id1", reader.GetString(1));
+        Assert.Equal(42, reader.GetInt64(2));
+        Assert.Equal(0, reader.GetInt64(3));
+    }
+
+    [Fact]
+    public async Task Store_DatabaseUnusable_ThrowsGrainStorageException()
+    {
+        using (var connection = _database!.OpenConnection())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "DROP TABLE messages";
+            command.ExecuteNonQuery();
+        }
+
+        var error = await Assert.ThrowsAsync<GrainStorageException>(() => Store.GetChatsAsync(NewInstance(), 10, 0, Cancel));
+        Assert.Contains("listing chats", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<GrainStorageException>(() => Store.TryInsertAsync(Message(NewInstance(), "m1"), Cancel));
+    }
+}
