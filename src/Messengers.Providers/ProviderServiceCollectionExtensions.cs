@@ -1,4 +1,5 @@
 using Messengers.Abstractions.Providers;
+using Messengers.Providers.Telegram;
 using Messengers.Providers.WebChat;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -13,6 +14,8 @@ public static class ProviderServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WebChatHub>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
+        services.AddOptions<TelegramOptions>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, TelegramProvider>());
         return services;
     }
 }

@@ -41,6 +41,7 @@ public static class MessengersHostExtensions
         builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessengerProviders();
+        builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
         builder.Services.AddAgentBackends();
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddHostedService<AgentBridge>();
