@@ -14,21 +14,36 @@ namespace Messengers.Agents.Bridge;
 /// instance's agent backend and the reply is sent through the chat's grain. The reply's client id is derived from the
 /// incoming message id, so a redelivered entry never produces a second reply.
 /// </summary>
-public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains, AgentBackends backends, ILogger<AgentBridge> logger) : IHostedService
+/// <remarks>
+/// The inbound stream is keyed by instance, but agent calls only need order within a chat: entries are handed to a
+/// queue ordered per chat, many chats in flight at once, and each entry is acknowledged only when its reply was sent.
+/// An entry whose call failed stays unacknowledged and is delivered again after the visibility timeout.
+/// </remarks>
+public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains, AgentBackends backends, ILogger<AgentBridge> logger) : IHostedService, IDisposable
 {
     public const string ConsumerGroup = "agents";
     private const int HistoryTurns = 20;
+    private const int MaxCallsInFlight = 256;
+    private readonly TaskCompletionSource<IStreamSubscription> _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private OrderedDispatcher<StreamEntry<ChatMessage>>? _work;
     private IStreamSubscription? _subscription;
+
+    public void Dispose()
+    {
+        _work?.Dispose();
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var streams = services.GetRequiredKeyedService<IStreamProvider>(StreamNames.DefaultProvider);
+        _work = new OrderedDispatcher<StreamEntry<ChatMessage>>(MaxCallsInFlight, e => new StreamId(e.Item.InstanceId, e.Item.ChatId), RunAndAcknowledgeAsync);
         _subscription = await streams.SubscribeAsync<ChatMessage>(
             MessageStreams.Inbound,
             ConsumerGroup,
-            HandleAsync,
-            new StreamSubscriptionOptions { MaxConcurrency = 64, VisibilityTimeout = TimeSpan.FromMinutes(5), RetryDelay = TimeSpan.FromSeconds(2), MaxDeliveryAttempts = 5 },
+            (entry, ct) => _work.EnqueueAsync(entry, ct).AsTask(),
+            new StreamSubscriptionOptions { MaxConcurrency = 64, AutoAcknowledge = false, VisibilityTimeout = TimeSpan.FromMinutes(5), RetryDelay = TimeSpan.FromSeconds(2), MaxDeliveryAttempts = 5 },
             cancellationToken);
+        _subscribed.TrySetResult(_subscription);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -36,6 +51,25 @@ public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains,
         if (_subscription is not null)
         {
             await _subscription.DisposeAsync();
+        }
+
+        if (_work is not null)
+        {
+            await _work.DrainAsync().WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task RunAndAcknowledgeAsync(StreamEntry<ChatMessage> entry)
+    {
+        try
+        {
+            await HandleAsync(entry, CancellationToken.None);
+            var subscription = await _subscribed.Task; // an entry can arrive before SubscribeAsync has returned
+            await subscription.AcknowledgeAsync(entry.StreamId, entry.EntryId);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Agent call for {InstanceId}/{MessageId} failed (delivery {DeliveryCount}); it will be delivered again", entry.Item.InstanceId, entry.Item.MessageId, entry.DeliveryCount);
         }
     }
 
