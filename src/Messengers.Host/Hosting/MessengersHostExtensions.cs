@@ -46,6 +46,8 @@ public static class MessengersHostExtensions
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddHostedService<AgentBridge>();
         builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddSingleton<LiveFeed>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
 
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
@@ -90,6 +92,7 @@ public static class MessengersHostExtensions
         app.MapInstancesApi();
         app.MapMessagesApi();
         app.MapWebChatApi();
+        app.MapEventsApi();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
