@@ -35,6 +35,12 @@ public interface IChatSessionGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<IReadOnlyList<ChatMessage>> GetRecentAsync(int count);
+
+    /// <summary>Pauses or resumes the agent in this chat (a human takes over, then hands back).</summary>
+    Task SetAgentPausedAsync(bool paused);
+
+    [ReadOnly]
+    Task<bool> IsAgentPausedAsync();
 }
 
 public static class ChatKey

@@ -39,6 +39,12 @@ public sealed record AgentSettings
 
     /// <summary>Answer group chats too (private chats are always answered).</summary>
     public bool AnswerGroups { get; init; }
+
+    /// <summary>A message that is exactly this (sent by the operator from the account itself) pauses the agent in that chat.</summary>
+    public string PauseKeyword { get; init; } = "#human";
+
+    /// <summary>A message that is exactly this resumes the agent in that chat.</summary>
+    public string ResumeKeyword { get; init; } = "#bot";
 }
 
 /// <summary>Visitor-side settings of web-chat instances.</summary>

@@ -38,6 +38,9 @@ public interface IMessengerProvider
 
     ProviderCapabilities Capabilities { get; }
 
+    /// <summary>The longest text one message may carry; longer agent replies are split.</summary>
+    int MaxTextLength => 4096;
+
     /// <summary>Problems with the credentials and settings, by field name; empty when valid.</summary>
     IReadOnlyDictionary<string, string[]> Validate(IReadOnlyDictionary<string, string> credentials, IReadOnlyDictionary<string, string> settings);
 

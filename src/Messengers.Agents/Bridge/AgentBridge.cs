@@ -19,7 +19,7 @@ namespace Messengers.Agents.Bridge;
 /// queue ordered per chat, many chats in flight at once, and each entry is acknowledged only when its reply was sent.
 /// An entry whose call failed stays unacknowledged and is delivered again after the visibility timeout.
 /// </remarks>
-public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains, AgentBackends backends, ILogger<AgentBridge> logger) : IHostedService, IDisposable
+public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains, AgentBackends backends, Grains.Instances.MessengerProviders providers, ILogger<AgentBridge> logger) : IHostedService, IDisposable
 {
     public const string ConsumerGroup = "agents";
     private const int HistoryTurns = 20;
@@ -76,11 +76,6 @@ public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains,
     private async Task HandleAsync(StreamEntry<ChatMessage> entry, CancellationToken cancellationToken)
     {
         var message = entry.Item;
-        if (message.IsFromMe)
-        {
-            return;
-        }
-
         ConnectionConfig config;
         try
         {
@@ -93,12 +88,24 @@ public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains,
         }
 
         var agent = config.Agent;
-        if (!agent.Enabled || (message.IsGroup && !agent.AnswerGroups) || !backends.TryGet(agent.Backend, out var backend))
+        var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(message.InstanceId, message.ChatId));
+        if (message.IsFromMe)
+        {
+            // The operator writing from the account itself can hand the chat to a human and back.
+            var body = message.Body.Trim();
+            if (string.Equals(body, agent.PauseKeyword, StringComparison.OrdinalIgnoreCase) || string.Equals(body, agent.ResumeKeyword, StringComparison.OrdinalIgnoreCase))
+            {
+                await chat.SetAgentPausedAsync(string.Equals(body, agent.PauseKeyword, StringComparison.OrdinalIgnoreCase));
+            }
+
+            return;
+        }
+
+        if (!agent.Enabled || (message.IsGroup && !agent.AnswerGroups) || !backends.TryGet(agent.Backend, out var backend) || await chat.IsAgentPausedAsync())
         {
             return;
         }
 
-        var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(message.InstanceId, message.ChatId));
         var recent = await chat.GetRecentAsync(HistoryTurns + 1);
         var history = recent
             .Where(m => m.MessageId != message.MessageId && !string.IsNullOrEmpty(m.Body))
@@ -130,14 +137,20 @@ public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains,
         }
 
         var text = reply.Urls.Count == 0 ? reply.Text : string.Join("\n", [reply.Text, .. reply.Urls]);
-        await chat.SendAsync(new OutgoingMessage
+        var limit = providers.TryGet(config.Provider, out var provider) ? provider.MaxTextLength : 4096;
+        var parts = ReplySplitter.Split(text, limit);
+        for (var i = 0; i < parts.Count; i++)
         {
-            ChatId = message.ChatId,
-            Text = text,
-            ClientMessageId = "reply-" + message.MessageId,
-            AgentId = agentId,
-            SessionId = sessionId,
-        });
+            // Each part has its own stable client id, so a redelivery resends none of the parts already sent.
+            await chat.SendAsync(new OutgoingMessage
+            {
+                ChatId = message.ChatId,
+                Text = parts[i],
+                ClientMessageId = i == 0 ? "reply-" + message.MessageId : $"reply-{message.MessageId}-{i}",
+                AgentId = agentId,
+                SessionId = sessionId,
+            });
+        }
     }
 
     private async Task SetTypingAsync(ChatMessage message, bool typing)

@@ -13,6 +13,7 @@ public sealed class ChatSessionState
     /// <summary>Recent client message ids and the message each produced, so a repeated send is answered, not sent again.</summary>
     [Id(0)] public Dictionary<string, string> SentByClientId { get; set; } = [];
     [Id(1)] public Queue<string> ClientIdOrder { get; set; } = new();
+    [Id(2)] public bool AgentPaused { get; set; }
 }
 
 /// <summary>
@@ -135,6 +136,17 @@ public sealed class ChatSessionGrain(
 
         return [.. _recent.Skip(Math.Max(0, _recent.Count - count))];
     }
+
+    public async Task SetAgentPausedAsync(bool paused)
+    {
+        if (state.State.AgentPaused != paused)
+        {
+            state.State.AgentPaused = paused;
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<bool> IsAgentPausedAsync() => Task.FromResult(state.State.AgentPaused);
 
     private void Remember(ChatMessage message)
     {

@@ -34,6 +34,8 @@ public static class MessagesApi
         api.MapGet("/contacts", ListContactsAsync);
         api.MapPost("/chats/{chatId}/read", MarkReadAsync);
         api.MapPost("/chats/{chatId}/typing", TypingAsync);
+        api.MapPost("/chats/{chatId}/agent/pause", (string id, string chatId, IGrainFactory grains) => SetAgentPausedAsync(id, chatId, true, grains));
+        api.MapPost("/chats/{chatId}/agent/resume", (string id, string chatId, IGrainFactory grains) => SetAgentPausedAsync(id, chatId, false, grains));
         return api;
     }
 
@@ -162,6 +164,19 @@ public static class MessagesApi
 
         await grains.GetGrain<IProviderClientGrain>(id).SetTypingAsync(chatId, request.Typing);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Hands one chat to a human (the agent stays silent there) or back to the agent.</summary>
+    public static async Task<IResult> SetAgentPausedAsync(string id, string chatId, bool paused, IGrainFactory grains)
+    {
+        var (info, problem) = await FindAsync(id, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        await grains.GetGrain<IChatSessionGrain>(ChatKey.For(id, chatId)).SetAgentPausedAsync(paused);
+        return TypedResults.Ok(new { chatId, agentPaused = paused });
     }
 
     internal static IResult NotSupported(InstanceInfo info, string what)

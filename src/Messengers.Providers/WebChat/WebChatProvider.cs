@@ -16,6 +16,8 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
 
     public ProviderCapabilities Capabilities => ProviderCapabilities.Text | ProviderCapabilities.Typing | ProviderCapabilities.History;
 
+    public int MaxTextLength => 4000;
+
     public IReadOnlyDictionary<string, string[]> Validate(IReadOnlyDictionary<string, string> credentials, IReadOnlyDictionary<string, string> settings)
     {
         ArgumentNullException.ThrowIfNull(credentials);
