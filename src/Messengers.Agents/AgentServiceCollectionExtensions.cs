@@ -46,6 +46,7 @@ public static class AgentServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentBackend, OpenAiBackend>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentBackend, HttpBotBackend>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentBackend, EchoBackend>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentBackend, Messengers.Agents.RedisChannel.RedisChannelBackend>());
         services.TryAddSingleton<AgentBackends>();
         return services;
     }
