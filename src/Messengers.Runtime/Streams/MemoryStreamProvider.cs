@@ -18,7 +18,7 @@ public sealed class MemoryStreamProvider(string name, TimeProvider time, ILogger
     public string Name { get; } = name;
 
     /// <summary>Entries kept per namespace at most; older ones are trimmed (as Redis' MAXLEN ~).</summary>
-    public int MaxLength { get; init; } = 1_000_000;
+    public int MaxLength { get; init; } = 100_000;
 
     public IAsyncStream<T> GetStream<T>(StreamId streamId) => new MemoryStream<T>(this, streamId);
 
