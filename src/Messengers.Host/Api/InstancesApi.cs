@@ -194,6 +194,12 @@ public static class InstancesApi
     /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
     public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
     {
+        format = (format ?? "raw").ToLowerInvariant();
+        if (format is not ("raw" or "json" or "png" or "svg" or "dataurl"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = [$"Unknown format '{format}': use raw, png, svg or dataurl."] });
+        }
+
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
         if (info is null)
         {
@@ -211,7 +217,7 @@ public static class InstancesApi
                 statusCode: StatusCodes.Status404NotFound);
         }
 
-        switch ((format ?? "raw").ToLowerInvariant())
+        switch (format)
         {
             case "raw":
             case "json":
