@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
@@ -41,8 +42,12 @@ public abstract class HostApiTests(HostFixture fixture)
         Assert.Equal("Echo: hello there", reply.GetProperty("text").GetString());
         Assert.Equal("out", reply.GetProperty("direction").GetString());
 
-        // The visitor's history (newest first) has both.
-        var history = await (await visitor.GetAsync($"/webchat/{created.Id}/history?visitorId={visitorId}", Ct)).ExpectAsync(HttpStatusCode.OK);
+        // The visitor's history (newest first) has both. The reply is pushed to the page as it is sent and stored
+        // right after, so the history may lag the event by a moment.
+        var history = await Eventually.UntilAsync(
+            async () => await (await visitor.GetAsync($"/webchat/{created.Id}/history?visitorId={visitorId}", Ct)).ExpectAsync(HttpStatusCode.OK),
+            h => h.Items().Count() == 2,
+            what: "both messages in the history");
         var turns = history.Items().Select(m => (m.GetProperty("direction").GetString(), m.GetProperty("text").GetString())).ToList();
         Assert.Equal([("out", "Echo: hello there"), ("in", "hello there")], turns);
         Assert.Equal(inboundId, history.Items().Last().GetProperty("messageId").GetString());
@@ -299,7 +304,6 @@ public abstract class HostApiTests(HostFixture fixture)
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, fragments);
         Assert.False(string.IsNullOrEmpty(label));
         var after = (await (await admin.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32();
-        Assert.True(after <= before + 1, "no instance was created by a bad request"); // other tests of this class run one at a time
         Assert.Equal(before, after);
     }
 

@@ -65,7 +65,8 @@ public static class Api
             webChat,
         }), Ct);
         var body = await response.ExpectAsync(HttpStatusCode.Created);
-        var instance = body.GetProperty("instance");
+        // The instance's fields with "apiKey" beside them (the dashboard's contract).
+        var instance = body;
         var id = instance.GetProperty("id").GetString()!;
         Assert.Equal($"/api/v1/instances/{id}", response.Headers.Location?.OriginalString);
         return new Created(id, body.GetProperty("apiKey").GetString()!, instance);
