@@ -37,8 +37,17 @@ public abstract class HostApiTests(HostFixture fixture)
         var accepted = await visitor.PostVisitorMessageAsync(created.Id, visitorId, "hello there");
         var inboundId = accepted.GetProperty("messageId").GetString()!;
 
-        var echoed = await events.NextAsync(e => e.Event == "message" && e.Data.Contains("\"out\"", StringComparison.Ordinal), EventTimeout, Ct);
-        var reply = JsonDocument.Parse(echoed.Data).RootElement;
+        // The stream carries the visitor's own message ("in", same id), the agent's typing and its reply ("out").
+        var seen = await events.CollectUntilAsync(
+            list => list.Any(e => e.Event == "message" && e.Data.Contains("\"direction\":\"out\"", StringComparison.Ordinal))
+                && list.Any(e => e.Event == "message" && e.Data.Contains("\"direction\":\"in\"", StringComparison.Ordinal)),
+            EventTimeout, Ct);
+        var messagesSeen = seen.Where(e => e.Event == "message").Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        var own = Assert.Single(messagesSeen, m => m.GetProperty("direction").GetString() == "in");
+        Assert.Equal(inboundId, own.GetProperty("messageId").GetString());
+        Assert.Equal("hello there", own.GetProperty("text").GetString());
+        Assert.Contains(seen, e => e.Event == "typing" && e.Data == """{"typing":true}""");
+        var reply = Assert.Single(messagesSeen, m => m.GetProperty("direction").GetString() == "out");
         Assert.Equal("Echo: hello there", reply.GetProperty("text").GetString());
         Assert.Equal("out", reply.GetProperty("direction").GetString());
 
@@ -366,10 +375,52 @@ public abstract class HostApiTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task ApiKey_OverRequestsPerMinute_Returns429WithRetryAfter()
+    {
+        var settings = await Fixture.NewBackendAsync();
+        settings["Messengers:RequestsPerMinute"] = "3";
+        await using var factory = new MessengersFactory(settings);
+        using var admin = HostFixture.Client(factory, HostFixture.AdminKey);
+        for (var i = 0; i < 3; i++)
+        {
+            await (await admin.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK);
+        }
+
+        var limited = await admin.GetAsync(Instances, Ct);
+        await limited.ExpectProblemAsync(HttpStatusCode.TooManyRequests, "3 requests per minute");
+        Assert.InRange(limited.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+
+        // The limit is per key: another key (even a wrong one) has its own window, and the visitor routes have none.
+        using var other = HostFixture.Client(factory, "msk_someone_else");
+        await (await other.GetAsync(Instances, Ct)).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+        using var visitor = HostFixture.Client(factory, null);
+        await (await visitor.GetAsync("/health", Ct)).ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task InstanceRoutes_UnknownOrMalformedId_Return404()
+    {
+        using var admin = Admin();
+        foreach (var id in new[] { "nosuchinstance", "UPPER-case", "x" })
+        {
+            await (await admin.GetAsync($"{Instances}/{id}", Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.PatchAsync($"{Instances}/{id}", Json(new { name = "n" }), Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.PostAsync($"{Instances}/{id}/stop", null, Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.PostAsync($"{Instances}/{id}/apikey", null, Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.GetAsync($"{Instances}/{id}/chats", Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.PostAsync($"{Instances}/{id}/messages", Json(new { chatId = "v1", text = "hi" }), Ct)).ExpectAsync(HttpStatusCode.NotFound);
+        }
+
+        using var visitor = Anonymous();
+        await (await visitor.GetAsync("/webchat/nosuchinstance/events?visitorId=v1", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "not available");
+        await (await visitor.GetAsync("/webchat/nosuchinstance/history?visitorId=v1", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "not available");
+    }
+
+    [Fact]
     public async Task HostRestart_SameStorage_InstanceResumedWithHistoryAndKey()
     {
         var settings = await Fixture.NewBackendAsync();
-        string id, key, visitorId = "returning";
+        string id, key, stoppedId, visitorId = "returning";
         await using (var first = new MessengersFactory(settings))
         {
             using var admin = HostFixture.Client(first, HostFixture.AdminKey);
@@ -379,14 +430,25 @@ public abstract class HostApiTests(HostFixture fixture)
             using var visitor = HostFixture.Client(first, null);
             await visitor.PostVisitorMessageAsync(id, visitorId, "remember me");
             await Eventually.UntilAsync(() => admin.GetInstanceAsync(id), i => i.Counters() == (1, 1), what: "the echo to be counted");
+            var parked = await admin.CreateWebChatAsync("parked");
+            stoppedId = parked.Id;
+            await (await admin.PostAsync($"{Instances}/{stoppedId}/stop", null, Ct)).ExpectAsync(HttpStatusCode.OK);
         }
 
+        var restartedAt = DateTimeOffset.UtcNow;
         await using var second = new MessengersFactory(settings);
         using var admin2 = HostFixture.Client(second, HostFixture.AdminKey);
         var list = await (await admin2.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK);
-        Assert.Contains(list.Items(), i => i.GetProperty("id").GetString() == id);
-        var resumed = await admin2.WaitForStatusAsync(id, "Ready");
+        Assert.Equal([id, stoppedId], list.Items().Select(i => i.GetProperty("id").GetString()));
+
+        // Resumed by this host: its status changed (Starting, then Ready) after the restart.
+        var resumed = await Eventually.UntilAsync(
+            () => admin2.GetInstanceAsync(id),
+            i => i.Status() == "Ready" && i.GetProperty("statusChangedAt").GetDateTimeOffset() >= restartedAt,
+            what: "the instance to be resumed");
         Assert.Equal("Running", resumed.GetProperty("desiredState").GetString());
+        var parkedAfter = await admin2.GetInstanceAsync(stoppedId);
+        Assert.Equal(("Stopped", "Stopped"), (parkedAfter.Status(), parkedAfter.GetProperty("desiredState").GetString()));
         Assert.Equal((1, 1), resumed.Counters());
 
         using var owner = HostFixture.Client(second, key);

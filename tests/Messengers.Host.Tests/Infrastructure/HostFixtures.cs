@@ -74,7 +74,7 @@ public abstract class HostFixture : IAsyncLifetime
     public static HttpClient Client(MessengersFactory factory, string? key)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        var client = factory.CreateClient();
+        var client = factory.CreateDefaultClient(new ServerErrorGuard());
         if (key is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -136,5 +136,21 @@ public sealed class ProductionHostFixture : HostFixture
         }
 
         await _postgres.DisposeAsync();
+    }
+}
+
+/// <summary>Fails the test on any 5xx but the deliberate 503 of an offline chat: the API must never answer a bare 500.</summary>
+public sealed class ServerErrorGuard : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if ((int)response.StatusCode >= 500 && response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            var body = response.Content is null ? "" : await response.Content.ReadAsStringAsync(cancellationToken);
+            Assert.Fail($"{request.Method} {request.RequestUri} answered {(int)response.StatusCode}: {body}");
+        }
+
+        return response;
     }
 }

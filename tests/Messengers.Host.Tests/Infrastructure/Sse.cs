@@ -80,6 +80,28 @@ public sealed class SseReader : IDisposable
         }
     }
 
+    /// <summary>Reads events until <paramref name="done"/> holds for all read so far; returns them in order.</summary>
+    public async Task<IReadOnlyList<SseEvent>> CollectUntilAsync(Func<IReadOnlyList<SseEvent>, bool> done, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(done);
+        var seen = new List<SseEvent>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (!done(seen))
+        {
+            var left = deadline - DateTime.UtcNow;
+            try
+            {
+                seen.Add(await NextAsync(_ => true, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), cancellationToken));
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"Events so far: {string.Join(" | ", seen.Select(e => $"{e.Event}: {e.Data}"))}");
+            }
+        }
+
+        return seen;
+    }
+
     public void Dispose()
     {
         _reader.Dispose();
