@@ -160,9 +160,9 @@ public abstract class HostApiTests(HostFixture fixture)
         Assert.Equal("Stopped", status.Status());
 
         await (await admin.DeleteAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.NoContent);
-        await (await admin.GetAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.NotFound);
-        await (await admin.PostAsync($"{Instances}/{created.Id}/start", null, Ct)).ExpectAsync(HttpStatusCode.NotFound);
-        await (await admin.DeleteAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.NotFound);
+        await (await admin.GetAsync($"{Instances}/{created.Id}", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+        await (await admin.PostAsync($"{Instances}/{created.Id}/start", null, Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+        await (await admin.DeleteAsync($"{Instances}/{created.Id}", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
         var list = await (await admin.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK);
         Assert.DoesNotContain(list.Items(), i => i.GetProperty("id").GetString() == created.Id);
 
@@ -403,12 +403,12 @@ public abstract class HostApiTests(HostFixture fixture)
         using var admin = Admin();
         foreach (var id in new[] { "nosuchinstance", "UPPER-case", "x" })
         {
-            await (await admin.GetAsync($"{Instances}/{id}", Ct)).ExpectAsync(HttpStatusCode.NotFound);
-            await (await admin.PatchAsync($"{Instances}/{id}", Json(new { name = "n" }), Ct)).ExpectAsync(HttpStatusCode.NotFound);
-            await (await admin.PostAsync($"{Instances}/{id}/stop", null, Ct)).ExpectAsync(HttpStatusCode.NotFound);
-            await (await admin.PostAsync($"{Instances}/{id}/apikey", null, Ct)).ExpectAsync(HttpStatusCode.NotFound);
-            await (await admin.GetAsync($"{Instances}/{id}/chats", Ct)).ExpectAsync(HttpStatusCode.NotFound);
-            await (await admin.PostAsync($"{Instances}/{id}/messages", Json(new { chatId = "v1", text = "hi" }), Ct)).ExpectAsync(HttpStatusCode.NotFound);
+            await (await admin.GetAsync($"{Instances}/{id}", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+            await (await admin.PatchAsync($"{Instances}/{id}", Json(new { name = "n" }), Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+            await (await admin.PostAsync($"{Instances}/{id}/stop", null, Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+            await (await admin.PostAsync($"{Instances}/{id}/apikey", null, Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+            await (await admin.GetAsync($"{Instances}/{id}/chats", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
+            await (await admin.PostAsync($"{Instances}/{id}/messages", Json(new { chatId = "v1", text = "hi" }), Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "no instance");
         }
 
         using var visitor = Anonymous();
