@@ -125,20 +125,20 @@ public static class InstancesApi
         return TypedResults.Created($"/api/v1/instances/{id}", InstanceWithKey.Of(info, key, json.Value.SerializerOptions));
     }
 
-    public static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> GetAsync(string id, IGrainFactory grains)
+    public static async Task<Results<Ok<InstanceInfo>, ProblemHttpResult>> GetAsync(string id, IGrainFactory grains)
     {
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
-        return info is null ? TypedResults.NotFound(ProblemDetailsBody.NotFound(id)) : TypedResults.Ok(info);
+        return info is null ? InstanceProblems.NotFound(id) : TypedResults.Ok(info);
     }
 
-    public static async Task<Results<Ok<InstanceInfo>, ValidationProblem, NotFound<ProblemDetailsBody>>> UpdateAsync(
+    public static async Task<Results<Ok<InstanceInfo>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         string id, UpdateInstanceRequest request, IGrainFactory grains, MessengerProviders providers, AgentBackends backends)
     {
         var grain = grains.GetGrain<IInstanceGrain>(id);
         var current = Ids.IsValidInstanceId(id) ? await grain.GetAsync() : null;
         if (current is null)
         {
-            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+            return InstanceProblems.NotFound(id);
         }
 
         var errors = new Dictionary<string, string[]>();
@@ -171,33 +171,39 @@ public static class InstancesApi
         }));
     }
 
-    public static async Task<Results<NoContent, NotFound<ProblemDetailsBody>>> DeleteAsync(string id, IGrainFactory grains)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string id, IGrainFactory grains)
     {
         var grain = grains.GetGrain<IInstanceGrain>(id);
         if (!Ids.IsValidInstanceId(id) || await grain.GetAsync() is null)
         {
-            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+            return InstanceProblems.NotFound(id);
         }
 
         await grain.DeleteAsync();
         return TypedResults.NoContent();
     }
 
-    public static async Task<Results<Ok<InstanceStatusView>, NotFound<ProblemDetailsBody>>> GetStatusAsync(string id, IGrainFactory grains)
+    public static async Task<Results<Ok<InstanceStatusView>, ProblemHttpResult>> GetStatusAsync(string id, IGrainFactory grains)
     {
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
         return info is null
-            ? TypedResults.NotFound(ProblemDetailsBody.NotFound(id))
+            ? InstanceProblems.NotFound(id)
             : TypedResults.Ok(new InstanceStatusView(info.Id, info.Status, info.StatusReason, info.StatusChangedAt, info.DesiredState));
     }
 
     /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
     public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
     {
+        format = (format ?? "raw").ToLowerInvariant();
+        if (format is not ("raw" or "json" or "png" or "svg" or "dataurl"))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = [$"Unknown format '{format}': use raw, png, svg or dataurl."] });
+        }
+
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
         if (info is null)
         {
-            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+            return InstanceProblems.NotFound(id);
         }
 
         var qr = await grains.GetGrain<IInstanceGrain>(id).GetQrAsync();
@@ -211,7 +217,7 @@ public static class InstancesApi
                 statusCode: StatusCodes.Status404NotFound);
         }
 
-        switch ((format ?? "raw").ToLowerInvariant())
+        switch (format)
         {
             case "raw":
             case "json":
@@ -231,14 +237,14 @@ public static class InstancesApi
         }
     }
 
-    public static async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, NotFound<ProblemDetailsBody>>> RotateKeyAsync(
+    public static async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, ProblemHttpResult>> RotateKeyAsync(
         string id, IGrainFactory grains, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
     {
         var grain = grains.GetGrain<IInstanceGrain>(id);
         var info = Ids.IsValidInstanceId(id) ? await grain.GetAsync() : null;
         if (info is null)
         {
-            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+            return InstanceProblems.NotFound(id);
         }
 
         var key = ApiKeys.NewInstanceKey(id);
@@ -246,12 +252,12 @@ public static class InstancesApi
         return TypedResults.Ok(InstanceWithKey.Of(info, key, json.Value.SerializerOptions));
     }
 
-    private static async Task<Results<Ok<InstanceInfo>, NotFound<ProblemDetailsBody>>> ChangeAsync(string id, IGrainFactory grains, Func<IInstanceGrain, Task<InstanceInfo>> change)
+    private static async Task<Results<Ok<InstanceInfo>, ProblemHttpResult>> ChangeAsync(string id, IGrainFactory grains, Func<IInstanceGrain, Task<InstanceInfo>> change)
     {
         var grain = grains.GetGrain<IInstanceGrain>(id);
         if (!Ids.IsValidInstanceId(id) || await grain.GetAsync() is null)
         {
-            return TypedResults.NotFound(ProblemDetailsBody.NotFound(id));
+            return InstanceProblems.NotFound(id);
         }
 
         return TypedResults.Ok(await change(grain));
@@ -284,9 +290,9 @@ public static class InstancesApi
     }
 }
 
-/// <summary>A problem+json body for typed 404 results.</summary>
-public sealed record ProblemDetailsBody(string Type, string Title, int Status, string Detail)
+/// <summary>The problem+json 404 for an instance that does not exist.</summary>
+public static class InstanceProblems
 {
-    public static ProblemDetailsBody NotFound(string id)
-        => new("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not found", 404, $"There is no instance '{id}'.");
+    public static ProblemHttpResult NotFound(string id)
+        => TypedResults.Problem(type: "https://tools.ietf.org/html/rfc9110#section-15.5.5", title: "Not found", detail: $"There is no instance '{id}'.", statusCode: StatusCodes.Status404NotFound);
 }

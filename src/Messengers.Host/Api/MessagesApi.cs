@@ -185,7 +185,7 @@ public static class MessagesApi
     private static async Task<(InstanceInfo? Info, IResult? Problem)> FindAsync(string id, IGrainFactory grains)
     {
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
-        return info is null ? (null, TypedResults.NotFound(ProblemDetailsBody.NotFound(id))) : (info, null);
+        return info is null ? (null, InstanceProblems.NotFound(id)) : (info, null);
     }
 
     private static string FormatCursor(ChatMessage last)

@@ -48,6 +48,13 @@ public static class WebChatApi
             return problem!;
         }
 
+        if (info.DesiredState != DesiredState.Running)
+        {
+            // A stopped chat takes nothing: a stored message would never be answered (the agent's reply cannot be sent).
+            http.Response.Headers.RetryAfter = "60";
+            return TypedResults.Problem(title: "Chat offline", detail: "This chat is offline right now; try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         var errors = new Dictionary<string, string[]>();
         if (request.VisitorId is null || !WebChatProvider.VisitorIdPattern().IsMatch(request.VisitorId))
         {
