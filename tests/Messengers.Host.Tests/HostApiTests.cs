@@ -351,7 +351,7 @@ public abstract class HostApiTests(HostFixture fixture)
         var before = (await (await admin.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32();
         var response = await admin.PostAsync(Instances, Json(body), Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, fragments);
-        Assert.False(string.IsNullOrEmpty(label));
+        _ = label; // names the case in the test list
         var after = (await (await admin.GetAsync(Instances, Ct)).ExpectAsync(HttpStatusCode.OK)).GetProperty("total").GetInt32();
         Assert.Equal(before, after);
     }
@@ -371,7 +371,7 @@ public abstract class HostApiTests(HostFixture fixture)
         await (await owner.PostAsync(url, Json("""{"chatId":"v1","""), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "not valid");
 
         await (await owner.GetAsync($"{Instances}/{created.Id}/chats/v1/messages?before=not-a-cursor", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "before");
-        await (await owner.GetAsync($"{Instances}/{created.Id}/chats/v1/messages?before=" + Uri.EscapeDataString(Convert.ToBase64String("12|"u8.ToArray()[..2])), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "before");
+        await (await owner.GetAsync($"{Instances}/{created.Id}/chats/v1/messages?before=" + Uri.EscapeDataString(Convert.ToBase64String("no separator"u8)), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "before");
         await (await owner.GetAsync($"{Instances}/{created.Id}/qr?format=gif", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "format");
         await (await owner.GetAsync($"{Instances}/{created.Id}/chats/v1/messages?limit=abc", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "limit");
         Assert.Equal((0, 0), (await owner.GetInstanceAsync(created.Id)).Counters());
