@@ -32,7 +32,7 @@ public sealed class EchoAndRegistryTests
     {
         await using var harness = AgentHarness.Create();
 
-        Assert.Equal(["agno", "echo", "http", "openai"], harness.Backends.Names);
+        Assert.Equal(["agno", "echo", "http", "openai", "redis"], harness.Backends.Names);
         foreach (var name in harness.Backends.Names)
         {
             Assert.Equal(name, harness.Backends.Get(name).Name);
@@ -44,9 +44,9 @@ public sealed class EchoAndRegistryTests
     {
         await using var harness = AgentHarness.Create();
 
-        var ex = Assert.Throws<ArgumentException>(() => harness.Backends.Get("redis"));
+        var ex = Assert.Throws<ArgumentException>(() => harness.Backends.Get("flows"));
 
-        Assert.Contains("agno, echo, http, openai", ex.Message, StringComparison.Ordinal);
-        Assert.False(harness.Backends.TryGet("redis", out _));
+        Assert.Contains("agno, echo, http, openai, redis", ex.Message, StringComparison.Ordinal);
+        Assert.False(harness.Backends.TryGet("flows", out _));
     }
 }
