@@ -45,6 +45,7 @@ public static class MessengersHostExtensions
         builder.Services.AddAgentBackends();
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddHostedService<AgentBridge>();
+        builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -90,6 +91,7 @@ public static class MessengersHostExtensions
         app.MapInstancesApi();
         app.MapMessagesApi();
         app.MapWebChatApi();
+        app.MapWebhooksApi();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
