@@ -45,3 +45,6 @@ CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_attempt_at) W
 
 -- The delivery log of a subscription, newest first.
 CREATE INDEX ix_webhook_deliveries_log ON webhook_deliveries (subscription_id, id DESC);
+
+-- Finished rows by age, for the retention purge.
+CREATE INDEX ix_webhook_deliveries_finished ON webhook_deliveries (created_at) WHERE status IN ('delivered', 'dead');

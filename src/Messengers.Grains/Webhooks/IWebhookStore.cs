@@ -48,6 +48,9 @@ public interface IWebhookStore
 
     Task<WebhookDelivery?> GetDeliveryAsync(string instanceId, string subscriptionId, long deliveryId, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes delivered and dead rows created before <paramref name="createdBefore"/>; returns how many.</summary>
+    Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);
+
     /// <summary>Puts a row back to pending, due at <paramref name="now"/>, attempts reset; null when there is no such row.</summary>
     Task<WebhookDelivery?> RedeliverAsync(string instanceId, string subscriptionId, long deliveryId, DateTimeOffset now, CancellationToken cancellationToken = default);
 }

@@ -57,7 +57,7 @@ public sealed class PostgresWebhookStore : IWebhookStore
         """;
 
     private const string DeliveredSql = """
-        UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $2, last_error = NULL, delivered_at = $3
+        UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $2, last_error = NULL, delivered_at = $3, next_attempt_at = $3
         WHERE id = $1
         """;
 
@@ -79,6 +79,8 @@ public sealed class PostgresWebhookStore : IWebhookStore
         WHERE d.instance_id = $1 AND d.subscription_id = $2 AND d.id = $3
         RETURNING {DeliveryColumns}
         """;
+
+    private const string PurgeSql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < $1";
 
     private readonly PostgresDatabase _database;
     private readonly ISecretProtector _protector;
@@ -192,6 +194,9 @@ public sealed class PostgresWebhookStore : IWebhookStore
         var found = await QueryAsync("redelivering a webhook event", RedeliverSql, ReadDelivery, cancellationToken, instanceId, subscriptionId, deliveryId, MessageRows.Normalize(now));
         return found.Count == 0 ? null : found[0];
     }
+
+    public Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
+        => ExecuteAsync("purging old webhook deliveries", PurgeSql, cancellationToken, MessageRows.Normalize(createdBefore));
 
     private WebhookSubscription ReadSubscription(NpgsqlDataReader reader, int first) => new()
     {

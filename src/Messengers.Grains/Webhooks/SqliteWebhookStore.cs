@@ -56,7 +56,7 @@ public sealed class SqliteWebhookStore : IWebhookStore
         """;
 
     private const string DeliveredSql = """
-        UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $code, last_error = NULL, delivered_at = $at
+        UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $code, last_error = NULL, delivered_at = $at, next_attempt_at = $at
         WHERE id = $id
         """;
 
@@ -77,6 +77,8 @@ public sealed class SqliteWebhookStore : IWebhookStore
         UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $now, delivered_at = NULL
         WHERE instance_id = $instance AND subscription_id = $subscription AND id = $id
         """;
+
+    private const string PurgeSql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < $before";
 
     private readonly SqliteDatabase _database;
     private readonly ISecretProtector _protector;
@@ -262,6 +264,17 @@ public sealed class SqliteWebhookStore : IWebhookStore
             return command.ExecuteNonQuery();
         }, cancellationToken);
         return changed == 0 ? null : await GetDeliveryAsync(instanceId, subscriptionId, deliveryId, cancellationToken);
+    }
+
+    public Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
+    {
+        var before = MessageRows.ToSqliteTime(createdBefore);
+        return WriteAsync("purging old webhook deliveries", context =>
+        {
+            var command = context.Command(PurgeSql);
+            Add(command, "$before", before);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
     }
 
     private WebhookSubscription ReadSubscription(SqliteDataReader reader, int first) => new()

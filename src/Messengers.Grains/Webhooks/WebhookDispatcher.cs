@@ -30,6 +30,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly ConcurrentDictionary<string, Task> _active = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _delivered;
+    private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
 
     /// <param name="handler">The HTTP handler to send with (tests); by default a pooled <see cref="SocketsHttpHandler"/>.</param>
     public WebhookDispatcher(IWebhookStore store, WebhookOptions options, TimeProvider time, ILogger<WebhookDispatcher> logger, HttpMessageHandler? handler = null)
@@ -83,6 +84,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
         {
             try
             {
+                await PurgeIfDueAsync(stoppingToken);
                 await StartDueAsync(stoppingToken);
                 var wake = _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
                 await Task.WhenAny(wake, Task.Delay(_options.PollInterval, _time, stoppingToken));
@@ -120,6 +122,23 @@ public sealed partial class WebhookDispatcher : BackgroundService
     {
         _http.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>Deletes delivered and dead rows older than <see cref="WebhookOptions.Retention"/>, at most once an hour.</summary>
+    private async Task PurgeIfDueAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextPurge)
+        {
+            return;
+        }
+
+        _nextPurge = now + TimeSpan.FromHours(1);
+        var purged = await _store.PurgeAsync(now - _options.Retention, cancellationToken);
+        if (purged > 0)
+        {
+            Log.Purged(_logger, purged);
+        }
     }
 
     /// <summary>Starts a drain for each due subscription that is not being delivered already, up to the concurrency.</summary>
@@ -269,6 +288,9 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Webhook {EventType} {EventId} to subscription {SubscriptionId} is dead after {Attempts} attempts: {Error}")]
         public static partial void Dead(ILogger logger, string eventType, string eventId, string subscriptionId, int attempts, string error);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} old webhook deliveries")]
+        public static partial void Purged(ILogger logger, int count);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Looking for due webhook deliveries failed")]
         public static partial void PollFailed(ILogger logger, Exception exception);

@@ -80,6 +80,27 @@ public sealed record WebhookEvent(string Id, string Type, string InstanceId, Dat
         return events;
     }
 
+    /// <summary>
+    /// agent.failed for the incoming message <paramref name="messageId"/>: raised by the agent bridge after its last
+    /// attempt (through <see cref="WebhookEventWriter.WriteAsync"/>). Its id depends on the instance and message only,
+    /// so a repeated report adds nothing. <paramref name="error"/> must not contain keys.
+    /// </summary>
+    public static WebhookEvent AgentFailed(string instanceId, string messageId, string chatId, string? agentId, string error, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        ArgumentNullException.ThrowIfNull(messageId);
+        return new(EventId(instanceId, "msg:" + messageId, WebhookEventTypes.AgentFailed), WebhookEventTypes.AgentFailed, instanceId, at)
+        {
+            Details = new Dictionary<string, string?>(StringComparer.Ordinal)
+            {
+                ["messageId"] = messageId,
+                ["chatId"] = chatId,
+                ["agentId"] = agentId,
+                ["error"] = error,
+            },
+        };
+    }
+
     private static WebhookEvent ForMessage(ChatMessage message, string type, string subject)
         => new(EventId(message.InstanceId, subject, type), type, message.InstanceId, message.CreatedAt == default ? message.Timestamp : message.CreatedAt) { Message = message };
 

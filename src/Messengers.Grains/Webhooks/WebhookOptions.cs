@@ -25,6 +25,9 @@ public sealed class WebhookOptions
     /// <summary>Attempts before an event is marked dead (then the subscription's later events go on).</summary>
     public int MaxAttempts { get; set; } = 11;
 
+    /// <summary>How long delivered and dead rows stay in the delivery log; older ones are purged about once an hour.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Relative jitter of each retry delay (0.2 = ±20 %).</summary>
     public double Jitter { get; set; } = 0.2;
 

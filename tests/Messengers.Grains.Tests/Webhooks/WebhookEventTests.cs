@@ -127,4 +127,18 @@ public sealed class WebhookEventTests
         Assert.DoesNotContain("apiKey", body, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("/api/v1/instances/i1/qr", body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AgentFailed_SameMessageTwice_SameIdAndDetailsInData()
+    {
+        var evt = WebhookEvent.AgentFailed("i1", "m1", "chat-1", "agent-1", "HTTP 502 after 5 attempts", T0);
+
+        Assert.Equal(evt.Id, WebhookEvent.AgentFailed("i1", "m1", "chat-1", "agent-1", "other text", T0.AddMinutes(1)).Id);
+        Assert.NotEqual(evt.Id, Assert.Single(WebhookEvent.FromInbound(Inbound("i1", "m1"))).Id);
+        using var json = JsonDocument.Parse(evt.Render(WebhookFormats.Envelope));
+        var data = json.RootElement.GetProperty("data");
+        Assert.Equal("agent.failed", json.RootElement.GetProperty("event").GetString());
+        Assert.Equal("m1", data.GetProperty("messageId").GetString());
+        Assert.Equal("HTTP 502 after 5 attempts", data.GetProperty("error").GetString());
+    }
 }

@@ -274,4 +274,24 @@ public abstract class WebhookStoreContract
         Assert.Equal(["evt_3"], (await Store.ListDeliveriesAsync(subscription.InstanceId, subscription.Id, null, 1, Cancel)).Select(d => d.EventId));
         Assert.Equal("""{"id":"evt_1"}""", (await Store.GetDeliveryAsync(subscription.InstanceId, subscription.Id, head.Id, Cancel))!.Payload);
     }
+
+    [Fact]
+    public async Task Purge_OldFinishedRows_DeletesOnlyDeliveredAndDeadBeforeCutoff()
+    {
+        var subscription = Subscription(NewInstance());
+        await Store.CreateAsync(subscription, Cancel);
+        await Store.EnqueueAsync([Entry(subscription, "evt_old_delivered"), Entry(subscription, "evt_old_dead"), Entry(subscription, "evt_old_pending")], Cancel);
+        var rows = await Store.ListDeliveriesAsync(subscription.InstanceId, subscription.Id, null, 10, Cancel);
+        await Store.MarkDeliveredAsync(rows.Single(r => r.EventId == "evt_old_delivered").Id, 200, T0, Cancel);
+        await Store.MarkFailedAsync(rows.Single(r => r.EventId == "evt_old_dead").Id, WebhookDeliveryStatus.Dead, 11, 500, "HTTP 500", T0, Cancel);
+        Clock.Advance(TimeSpan.FromDays(8));
+        await Store.EnqueueAsync([Entry(subscription, "evt_new")], Cancel);
+        var fresh = await Store.ListDeliveriesAsync(subscription.InstanceId, subscription.Id, WebhookDeliveryStatus.Pending, 10, Cancel);
+
+        Assert.Equal(2, await Store.PurgeAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), Cancel));
+
+        var left = await Store.ListDeliveriesAsync(subscription.InstanceId, subscription.Id, null, 10, Cancel);
+        Assert.Equal(["evt_new", "evt_old_pending"], left.Select(r => r.EventId));
+        Assert.Equal(2, fresh.Count);
+    }
 }
