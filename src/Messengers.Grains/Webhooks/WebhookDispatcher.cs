@@ -80,15 +80,21 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        Task<bool>? wake = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await PurgeIfDueAsync(stoppingToken);
                 await StartDueAsync(stoppingToken);
-                var wake = _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                // One pending wait for a wake-up at a time, kept across polls (a new one per poll would pile up while idle).
+                wake ??= _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
                 await Task.WhenAny(wake, Task.Delay(_options.PollInterval, _time, stoppingToken));
-                _wake.Reader.TryRead(out _);
+                if (wake.IsCompleted)
+                {
+                    wake = null;
+                    _wake.Reader.TryRead(out _);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

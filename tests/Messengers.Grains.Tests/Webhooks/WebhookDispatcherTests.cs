@@ -302,6 +302,36 @@ public abstract class WebhookDispatcherContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HostedDispatcher_NewEventsWritten_WakeDeliversWithoutWaitingForThePoll()
+    {
+        var instance = "inst-" + Guid.NewGuid().ToString("N")[..8];
+        var receiver = await ReceiverAsync();
+        await SubscribeAsync(instance, receiver);
+        await Dispatcher.StartAsync(Cancel);
+        try
+        {
+            for (var batch = 0; batch < 3; batch++)
+            {
+                // The fake clock never moves: only the writer's wake-up can start these deliveries.
+                var ids = await WriteMessagesAsync(instance, 2, $"b{batch}-");
+                for (var i = 0; i < 250 && !ids.All(id => receiver.Received.Any(r => r.EventId == id)); i++)
+                {
+                    await Task.Delay(20, Cancel);
+                }
+
+                Assert.All(ids, id => Assert.Contains(receiver.Received, r => r.EventId == id));
+            }
+        }
+        finally
+        {
+            await Dispatcher.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(6, receiver.Received.Count);
+        Assert.Equal(6, receiver.Received.Select(r => r.EventId).Distinct().Count());
+    }
+
+    [Fact]
     public void RetryDelay_DefaultSchedule_GrowsToHoursWithJitterAndSpansAboutADay()
     {
         Assert.InRange(Options.RetryDelay(1, 0), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(8.01));
