@@ -19,6 +19,10 @@ public sealed class WebhookSignatureTests
     }
 
     [Fact]
+    public void Sign_DocumentedTestVector_MatchesNodeAndPythonResult()
+        => Assert.Equal("v1=211902796effcdc03e4e061720098e15c2f3b082bd52e7665a4953d2237e44a6", WebhookSignature.Sign(Secret, 1_790_000_000, Body));
+
+    [Fact]
     public void Verify_UntouchedRequest_Accepts()
         => Assert.True(WebhookSignature.Verify(Secret, "1790000000", WebhookSignature.Sign(Secret, 1_790_000_000, Body), Body, Now, TimeSpan.FromMinutes(5)));
 
