@@ -45,6 +45,7 @@ public static class MessengersHostExtensions
         builder.Services.AddAgentBackends();
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddHostedService<AgentBridge>();
+        builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
@@ -93,6 +94,7 @@ public static class MessengersHostExtensions
         app.MapMessagesApi();
         app.MapWebChatApi();
         app.MapEventsApi();
+        app.MapWebhooksApi();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Runtime.Streams;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Messengers.Grains.Webhooks;
+
+/// <summary>
+/// A consumer group ("webhooks") over the inbound, outbound and status streams. Each entry becomes events
+/// (<see cref="WebhookEvent.FromInbound"/>, <see cref="WebhookEvent.FromOutbound"/>, <see cref="WebhookEvent.FromStatus"/>)
+/// written into the outbox for every enabled subscription of the instance that asks for them; the entry is acknowledged
+/// only after the rows are stored. Event ids are deterministic, so a redelivered entry adds no second row.
+/// </summary>
+public sealed partial class WebhookEventWriter : IHostedService
+{
+    public const string ConsumerGroup = "webhooks";
+
+    private readonly IWebhookStore _store;
+    private readonly IStreamProvider _streams;
+    private readonly ILogger<WebhookEventWriter> _logger;
+    private readonly WebhookDispatcher? _dispatcher;
+    private readonly Func<string, CancellationToken, Task<string?>>? _providerOf;
+    private readonly ConcurrentDictionary<string, string?> _providers = new(StringComparer.Ordinal);
+    private readonly List<IStreamSubscription> _subscriptions = [];
+
+    /// <param name="dispatcher">Woken after new rows are stored, so deliveries start without waiting for its next poll.</param>
+    /// <param name="providerOf">The provider name of an instance, for the flat payload's <c>provider</c> field.</param>
+    public WebhookEventWriter(
+        IWebhookStore store,
+        IStreamProvider streams,
+        ILogger<WebhookEventWriter> logger,
+        WebhookDispatcher? dispatcher = null,
+        Func<string, CancellationToken, Task<string?>>? providerOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(streams);
+        ArgumentNullException.ThrowIfNull(logger);
+        _store = store;
+        _streams = streams;
+        _logger = logger;
+        _dispatcher = dispatcher;
+        _providerOf = providerOf;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var options = new StreamSubscriptionOptions { MaxConcurrency = 32, VisibilityTimeout = TimeSpan.FromMinutes(2), RetryDelay = TimeSpan.FromSeconds(1), MaxDeliveryAttempts = 20 };
+        _subscriptions.Add(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Inbound, ConsumerGroup,
+            (entry, ct) => WriteAsync(WebhookEvent.FromInbound(entry.Item), ct), options, cancellationToken));
+        _subscriptions.Add(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Outbound, ConsumerGroup,
+            (entry, ct) => WriteAsync(WebhookEvent.FromOutbound(entry.Item), ct), options, cancellationToken));
+        _subscriptions.Add(await _streams.SubscribeAsync<InstanceInfo>(MessageStreams.Status, ConsumerGroup,
+            (entry, ct) => WriteAsync(WebhookEvent.FromStatus(entry.Item), ct), options, cancellationToken));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var subscription in _subscriptions)
+        {
+            await subscription.DisposeAsync();
+        }
+
+        _subscriptions.Clear();
+    }
+
+    /// <summary>
+    /// Stores <paramref name="events"/> (all of one instance) in the outbox of every enabled subscription that asks for
+    /// them. Returns the rows added; rows already there (a redelivered entry) are not added again. Other parts raise
+    /// their own events (agent.failed) through this method.
+    /// </summary>
+    public async Task<int> WriteAsync(IReadOnlyList<WebhookEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return 0;
+        }
+
+        var instanceId = events[0].InstanceId;
+        var subscriptions = await _store.ListAsync(instanceId, cancellationToken);
+        var entries = new List<WebhookOutboxEntry>();
+        foreach (var evt in events)
+        {
+            foreach (var subscription in subscriptions)
+            {
+                if (!subscription.Enabled || !WebhookEventTypes.Matches(subscription.Events, evt.Type))
+                {
+                    continue;
+                }
+
+                var provider = subscription.Format == WebhookFormats.Flat ? await ProviderOfAsync(evt, cancellationToken) : null;
+                entries.Add(new WebhookOutboxEntry(evt.Id, subscription.Id, evt.InstanceId, evt.Type, evt.Render(subscription.Format, provider)));
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            return 0;
+        }
+
+        var added = await _store.EnqueueAsync(entries, cancellationToken);
+        Log.Enqueued(_logger, instanceId, added, entries.Count - added);
+        if (added > 0)
+        {
+            _dispatcher?.Wake();
+        }
+
+        return added;
+    }
+
+    private async Task<string?> ProviderOfAsync(WebhookEvent evt, CancellationToken cancellationToken)
+    {
+        if (evt.Instance is { } info)
+        {
+            return info.Provider;
+        }
+
+        if (_providers.TryGetValue(evt.InstanceId, out var known) || _providerOf is null)
+        {
+            return known;
+        }
+
+        try
+        {
+            var provider = await _providerOf(evt.InstanceId, cancellationToken);
+            _providers[evt.InstanceId] = provider;
+            return provider;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            Log.ProviderUnknown(_logger, evt.InstanceId, exception.Message);
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook events of {InstanceId}: {Added} outbox rows added, {Duplicates} already there")]
+        public static partial void Enqueued(ILogger logger, string instanceId, int added, int duplicates);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Provider of {InstanceId} unknown for a flat webhook payload: {Reason}")]
+        public static partial void ProviderUnknown(ILogger logger, string instanceId, string reason);
+    }
+}
