@@ -169,7 +169,7 @@ public static partial class WebhooksApi
         var delivery = await store.RedeliverAsync(id, webhookId, deliveryId, time.GetUtcNow());
         if (delivery is null)
         {
-            return TypedResults.NotFound(new ProblemDetailsBody("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not found", 404, $"Webhook '{webhookId}' of instance '{id}' has no delivery {deliveryId}."));
+            return TypedResults.Problem(type: "https://tools.ietf.org/html/rfc9110#section-15.5.5", title: "Not found", detail: $"Webhook '{webhookId}' of instance '{id}' has no delivery {deliveryId}.", statusCode: StatusCodes.Status404NotFound);
         }
 
         dispatcher.Wake();
@@ -268,11 +268,11 @@ public static partial class WebhooksApi
     private static async Task<IResult?> MissingInstanceAsync(string id, IGrainFactory grains)
     {
         var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
-        return info is null ? TypedResults.NotFound(ProblemDetailsBody.NotFound(id)) : null;
+        return info is null ? InstanceProblems.NotFound(id) : null;
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.NotFound<ProblemDetailsBody> WebhookNotFound(string id, string webhookId)
-        => TypedResults.NotFound(new ProblemDetailsBody("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not found", 404, $"Instance '{id}' has no webhook '{webhookId}'."));
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult WebhookNotFound(string id, string webhookId)
+        => TypedResults.Problem(type: "https://tools.ietf.org/html/rfc9110#section-15.5.5", title: "Not found", detail: $"Instance '{id}' has no webhook '{webhookId}'.", statusCode: StatusCodes.Status404NotFound);
 
     [GeneratedRegex("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
     private static partial Regex HeaderName();
