@@ -51,5 +51,19 @@ public static class McpServerSetup
 
     /// <summary>A tool object for one call; its helpers are built here so the host registers nothing extra.</summary>
     internal static object CreateTools(IServiceProvider services, Type toolType)
-        => ActivatorUtilities.CreateInstance(services, toolType, ActivatorUtilities.CreateInstance<McpToolKit>(services), ActivatorUtilities.CreateInstance<McpData>(services));
+    {
+        var wanted = toolType.GetConstructors().Single().GetParameters().Select(p => p.ParameterType).ToHashSet();
+        var helpers = new List<object>();
+        if (wanted.Contains(typeof(McpToolKit)))
+        {
+            helpers.Add(ActivatorUtilities.CreateInstance<McpToolKit>(services));
+        }
+
+        if (wanted.Contains(typeof(McpData)))
+        {
+            helpers.Add(ActivatorUtilities.CreateInstance<McpData>(services));
+        }
+
+        return ActivatorUtilities.CreateInstance(services, toolType, [.. helpers]);
+    }
 }
