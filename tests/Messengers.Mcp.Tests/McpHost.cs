@@ -82,9 +82,19 @@ public sealed class McpHost : WebApplicationFactory<Program>
         ArgumentNullException.ThrowIfNull(admin);
         var text = await admin.CallTextAsync("create_instance", new() { ["name"] = name, ["provider"] = "webchat" });
         var id = Line(text, "Instance created. ID: ");
-        var key = Line(text, "API key (shown only now; keep it secret): ");
+        Assert.DoesNotContain("msk_", text, StringComparison.Ordinal);
+        var key = await InstanceKeyAsync(id);
         await Eventually.UntilAsync(async () => await admin.CallTextAsync("get_status", new() { ["instance"] = id }) == "WhatsApp connection status: connected");
         return (id, key);
+    }
+
+    /// <summary>A fresh key of the instance from the REST API (MCP never shows keys).</summary>
+    public async Task<string> InstanceKeyAsync(string id)
+    {
+        using var http = Raw();
+        var response = await http.PostAsync($"/api/v1/instances/{id}/apikey", null, Ct);
+        Assert.True(response.IsSuccessStatusCode, $"rotate key: {(int)response.StatusCode}");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("apiKey").GetString()!;
     }
 
     /// <summary>What a web-chat visitor posts (the agent bridge answers it through the echo agent).</summary>

@@ -36,7 +36,7 @@ public sealed class McpTelegramTests : IAsyncLifetime
             ["provider"] = "telegram",
             ["credentials"] = new Dictionary<string, string> { ["botToken"] = Token },
         });
-        var key = created.Split('\n')[1]["API key (shown only now; keep it secret): ".Length..];
+        var key = await _host.InstanceKeyAsync(created.Split('\n')[0]["Instance created. ID: ".Length..]);
         await using var client = await _host.ConnectAsync(key);
         await Eventually.UntilAsync(async () => await client.CallTextAsync("get_status") == "WhatsApp connection status: connected", 30);
 
@@ -78,5 +78,7 @@ public sealed class McpTelegramTests : IAsyncLifetime
         Assert.Equal("to all", _fake.GetSentMessages(Token, -100777)[^1].Text);
         Assert.Contains("creating groups is not supported by provider 'telegram'", await client.CallErrorAsync("create_group", new() { ["name"] = "g", ["participants"] = new[] { "1" } }), StringComparison.Ordinal);
         Assert.StartsWith("Retrieved 2 chats", await client.CallTextAsync("get_chats"), StringComparison.Ordinal);
+        Assert.Contains("loopback or private network", await client.CallErrorAsync("send_media_message", new() { ["number"] = "555", ["source"] = _fake.BaseUrl + "x.png" }), StringComparison.Ordinal);
+        Assert.Contains("only in stdio mode", await client.CallErrorAsync("send_media_message", new() { ["number"] = "555", ["source"] = "file:///etc/passwd" }), StringComparison.Ordinal);
     }
 }

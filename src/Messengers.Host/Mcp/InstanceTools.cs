@@ -34,7 +34,7 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
             return McpToolKit.Text($"Found {items.Count} instances:\n{JsonSerializer.Serialize(items, McpToolKit.Json)}");
         });
 
-    [McpServerTool(Name = "create_instance"), Description("Admin key only: create a messenger instance (provider 'webchat', 'telegram' with credentials {\"botToken\": \"…\"}, or another registered provider). Answers the new instance's id and its API key, shown only this once.")]
+    [McpServerTool(Name = "create_instance"), Description("Admin key only: create a messenger instance (provider 'webchat', 'telegram' with credentials {\"botToken\": \"…\"}, or another registered provider). Answers the new instance's id (its API key is not shown through MCP).")]
     public Task<CallToolResult> CreateInstanceAsync(
         RequestContext<CallToolRequestParams> context,
         [Description("A display name for the instance")] string name,
@@ -53,7 +53,9 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
             {
                 case Created<System.Text.Json.Nodes.JsonObject> created:
                     var node = created.Value!;
-                    var text = $"Instance created. ID: {node["id"]}\nAPI key (shown only now; keep it secret): {node["apiKey"]}\nStatus: {node["status"]}";
+                    // The new instance key is a secret and tool results end up in model transcripts: it is not shown here.
+                    var text = $"Instance created. ID: {node["id"]}\nStatus: {node["status"]}\n"
+                        + $"Use it with the admin key by passing instance={node["id"]}. Its own API key is not shown through MCP; an administrator gets one with POST /api/v1/instances/{node["id"]}/apikey.";
                     return McpToolKit.Text(text);
                 case ValidationProblem problem:
                     var errors = string.Join("; ", problem.ProblemDetails.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));

@@ -266,6 +266,12 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             throw new McpToolException("URLs must use http:// or https://");
         }
 
+        // Over HTTP a key holder must not make the server fetch from its own network.
+        if (!localFilesAllowed && await IsInternalAsync(uri, ct))
+        {
+            throw new McpToolException("the URL points to a loopback or private network address; use a public http(s) URL");
+        }
+
         using var http = httpClients.CreateClient();
         http.Timeout = TimeSpan.FromSeconds(30);
         using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct);
@@ -296,6 +302,44 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         var name = Path.GetFileName(uri.AbsolutePath);
         var type = response.Content.Headers.ContentType?.MediaType ?? ContentTypeOf(name);
         return (buffer.ToArray(), type, string.IsNullOrEmpty(name) ? null : name);
+    }
+
+    private static async Task<bool> IsInternalAsync(Uri uri, CancellationToken ct)
+    {
+        System.Net.IPAddress[] addresses;
+        try
+        {
+            addresses = System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? [literal] : await System.Net.Dns.GetHostAddressesAsync(uri.DnsSafeHost, ct);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            throw new McpToolException($"the host '{uri.Host}' cannot be resolved");
+        }
+
+        return addresses.Length == 0 || addresses.Any(IsInternal);
+    }
+
+    private static bool IsInternal(System.Net.IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (System.Net.IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal
+            || address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            return true;
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+
+        var b = address.GetAddressBytes();
+        return b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
+            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
     }
 
     private static string ContentTypeOf(string name) => Path.GetExtension(name).ToLowerInvariant() switch
