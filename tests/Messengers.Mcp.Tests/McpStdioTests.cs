@@ -72,6 +72,70 @@ public sealed class McpStdioTests
         Directory.Delete(data, recursive: true);
     }
 
+    [Fact]
+    public async Task RealHttp_BuiltHost_StreamableAndLegacySseClientsAnswer()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "messengers-mcp-tests", "http-" + Guid.NewGuid().ToString("N"));
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var baseUrl = new Uri($"http://127.0.0.1:{port}");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { HostDll(), "--urls", baseUrl.ToString() })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["Messengers__DataPath"] = data;
+        start.Environment["Messengers__AdminKey"] = McpHost.AdminKey;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync(McpHost.Ct);
+        _ = process.StandardError.ReadToEndAsync(McpHost.Ct);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = baseUrl };
+            await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    return (await http.GetAsync("/health", McpHost.Ct)).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, 60);
+
+            foreach (var (mode, path, version) in new[] { (HttpTransportMode.StreamableHttp, "/mcp", (string?)null), (HttpTransportMode.StreamableHttp, "/mcp", "2025-06-18"), (HttpTransportMode.Sse, "/sse", null) })
+            {
+                var transport = new HttpClientTransport(new HttpClientTransportOptions
+                {
+                    Endpoint = new Uri(baseUrl, path),
+                    TransportMode = mode,
+                    AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + McpHost.AdminKey },
+                }, NullLoggerFactory.Instance);
+                await using var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = version }, NullLoggerFactory.Instance, McpHost.Ct);
+                Assert.StartsWith("Found ", await client.CallTextAsync("list_instances"), StringComparison.Ordinal);
+            }
+
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.PostAsync("/mcp", new StringContent("{}"), McpHost.Ct)).StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(McpHost.Ct);
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
     /// <summary>The host's own build output (with its runtimeconfig), in the configuration the tests were built in.</summary>
     private static string HostDll()
     {
