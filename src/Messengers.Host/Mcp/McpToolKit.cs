@@ -14,11 +14,13 @@ using ModelContextProtocol.Server;
 namespace Messengers.Host.Mcp;
 
 /// <summary>A tool failure an agent can act on; becomes an isError result with the tool's error prefix.</summary>
-public sealed class McpToolException(string message) : Exception(message)
+public sealed class McpToolException : Exception
 {
-    public McpToolException() : this("The tool failed.") { }
+    public McpToolException() : base("The tool failed.") { }
 
-    public McpToolException(string message, Exception inner) : this(message) => _ = inner;
+    public McpToolException(string message) : base(message) { }
+
+    public McpToolException(string message, Exception inner) : base(message, inner) { }
 }
 
 /// <summary>The instance a tool call works on, resolved from the caller and the <c>instance</c> argument.</summary>
