@@ -8,6 +8,7 @@ using Messengers.Grains.Instances;
 using Messengers.Grains.Messages;
 using Messengers.Grains.Security;
 using Messengers.Host.Api;
+using Messengers.Host.Mcp;
 using Messengers.Providers;
 using Messengers.Runtime.Hosting;
 using Messengers.Runtime.Storage;
@@ -95,6 +96,7 @@ public static class MessengersHostExtensions
         app.MapWebChatApi();
         app.MapEventsApi();
         app.MapWebhooksApi();
+        app.MapMcpEndpoints();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -1,0 +1,375 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace Messengers.Host.Mcp;
+
+/// <summary>
+/// The 13 tools of wweb-mcp with its names, required parameters and result texts, on every provider that can do them.
+/// History, chats, contacts and groups come from our message store. Each tool also takes <c>instance</c>: required with
+/// the admin key, empty (or the key's own instance) with an instance key.
+/// </summary>
+[McpServerToolType]
+public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore media, IHttpClientFactory httpClients, IServiceProvider services)
+{
+    public const string InstanceDescription = "Instance id to act on. Required with the admin key; leave empty with an instance key (the key's own instance is used).";
+    private const long MaxMediaBytes = 16 * 1024 * 1024;
+
+    [McpServerTool(Name = "get_status", ReadOnly = true), Description("Get the connection status of the messenger account (WhatsApp, Telegram or web chat instance): connected or disconnected.")]
+    public Task<CallToolResult> GetStatusAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("getting status", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            var connected = target.Instance.Status == Abstractions.Instances.InstanceStatus.Ready;
+            return McpToolKit.Text($"WhatsApp connection status: {(connected ? "connected" : "disconnected")}");
+        });
+
+    [McpServerTool(Name = "search_contacts", ReadOnly = true), Description("Search the account's contacts (people who exchanged private messages with it) by name or number.")]
+    public Task<CallToolResult> SearchContactsAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("Search query to find contacts by name or number")] string query,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("searching contacts", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            var contacts = await data.SearchContactsAsync(target, query, cancellationToken);
+            return McpToolKit.Text($"Found {contacts.Count} contacts matching \"{query}\":\n{JsonSerializer.Serialize(contacts, McpToolKit.Json)}");
+        });
+
+    [McpServerTool(Name = "get_messages", ReadOnly = true), Description("Get the most recent messages of a private chat (both directions, oldest first), by phone number or chat id.")]
+    public Task<CallToolResult> GetMessagesAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The phone number to get messages from")] string number,
+        [Description("The number of messages to get (default: 10)")] int limit,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("getting messages", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.History, "message history");
+            var messages = await data.MessagesAsync(target, McpToolKit.ChatIdFor(target, number, group: false), limit <= 0 ? 10 : limit, cancellationToken);
+            return McpToolKit.Text($"Retrieved {messages.Count} messages from {number}:\n{JsonSerializer.Serialize(messages, McpToolKit.Json)}");
+        });
+
+    [McpServerTool(Name = "get_chats", ReadOnly = true), Description("List the account's chats, most recently active first, with the last message of each.")]
+    public Task<CallToolResult> GetChatsAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("getting chats", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            var chats = await data.ChatsAsync(target, cancellationToken);
+            return McpToolKit.Text($"Retrieved {chats.Count} chats:\n{JsonSerializer.Serialize(chats, McpToolKit.Json)}");
+        });
+
+    [McpServerTool(Name = "send_message"), Description("Send a text message to a person (private chat) by phone number or chat id. For groups use send_group_message; for Telegram formatting use send_telegram_message.")]
+    public Task<CallToolResult> SendMessageAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The phone number to send the message to")] string number,
+        [Description("The message content to send")] string message,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("sending message", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            var sent = await kit.SendAsync(target, new OutgoingMessage { ChatId = McpToolKit.ChatIdFor(target, number, group: false), Text = message ?? "" });
+            return McpToolKit.Text($"Message sent successfully to {number}. Message ID: {sent.MessageId}");
+        });
+
+    [McpServerTool(Name = "create_group"), Description("Create a new group chat with the given participants (only on messengers whose API allows creating groups).")]
+    public Task<CallToolResult> CreateGroupAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The name of the group to create")] string name,
+        [Description("Array of phone numbers to add to the group")] string[] participants,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("creating group", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            throw new McpToolException($"creating groups is not supported by provider '{target.Instance.Provider}': its API cannot create groups; create the group in the messenger app and add this account to it");
+        });
+
+    [McpServerTool(Name = "add_participants_to_group"), Description("Add participants to an existing group chat (only on messengers whose API allows it).")]
+    public Task<CallToolResult> AddParticipantsToGroupAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The ID of the group to add participants to")] string groupId,
+        [Description("Array of phone numbers to add to the group")] string[] participants,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("adding participants to group", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            return McpToolKit.Error("Adding participants to groups is not supported with the current WhatsApp API configuration. This feature requires a newer version of whatsapp-web.js that has native support for adding participants.");
+        });
+
+    [McpServerTool(Name = "get_group_messages", ReadOnly = true), Description("Get the most recent messages of a group chat (oldest first).")]
+    public Task<CallToolResult> GetGroupMessagesAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The ID of the group to get messages from")] string groupId,
+        [Description("The number of messages to get (default: 10)")] int limit,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("getting group messages", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            var messages = await data.MessagesAsync(target, McpToolKit.ChatIdFor(target, groupId, group: true), limit <= 0 ? 10 : limit, cancellationToken);
+            return McpToolKit.Text($"Retrieved {messages.Count} messages from group {groupId}:\n{JsonSerializer.Serialize(messages, McpToolKit.Json)}");
+        });
+
+    [McpServerTool(Name = "send_group_message"), Description("Send a text message to a group chat by its group id (find ids with search_groups or get_chats).")]
+    public Task<CallToolResult> SendGroupMessageAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The ID of the group to send the message to")] string groupId,
+        [Description("The message content to send")] string message,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("sending message to group", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            var sent = await kit.SendAsync(target, new OutgoingMessage { ChatId = McpToolKit.ChatIdFor(target, groupId, group: true), Text = message ?? "" });
+            return McpToolKit.Text($"Message sent successfully to group {groupId}. Message ID: {sent.MessageId}");
+        });
+
+    [McpServerTool(Name = "search_groups", ReadOnly = true), Description("Search the group chats the account is in by name or description.")]
+    public Task<CallToolResult> SearchGroupsAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("Search query to find groups by name, description, or member names")] string query,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("searching groups", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            var groups = await data.SearchGroupsAsync(target, query, cancellationToken);
+            return McpToolKit.Text($"Found {groups.Count} groups matching \"{query}\":\n{JsonSerializer.Serialize(groups, McpToolKit.Json)}\n\nNote: Some group details like descriptions or complete participant lists may be limited due to API restrictions.");
+        });
+
+    [McpServerTool(Name = "get_group_by_id", ReadOnly = true), Description("Get one group chat's details by its group id.")]
+    public Task<CallToolResult> GetGroupByIdAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The ID of the group to get")] string groupId,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("getting group by ID", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
+            var group = await data.GroupAsync(target, McpToolKit.ChatIdFor(target, groupId, group: true), cancellationToken)
+                ?? throw new McpToolException($"group '{groupId}' not found: find group ids with search_groups");
+            return McpToolKit.Text(JsonSerializer.Serialize(group, McpToolKit.Json));
+        });
+
+    [McpServerTool(Name = "download_media_from_message"), Description("Save the media (image, document, audio…) attached to a received or sent message to a file on the server and return its path and type. Message ids come from get_messages.")]
+    public Task<CallToolResult> DownloadMediaFromMessageAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The ID of the message containing the media")] string messageId,
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("downloading media", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            var message = await data.MessageAsync(target, messageId ?? "", cancellationToken)
+                ?? throw new McpToolException($"message '{messageId}' not found: use an id from get_messages");
+            if (message.Media is null)
+            {
+                throw new McpToolException($"message '{messageId}' does not contain media");
+            }
+
+            var opened = await media.OpenAsync(target.Id, message.Media.MediaId, cancellationToken)
+                ?? throw new McpToolException($"the media file of message '{messageId}' is no longer stored");
+            var folder = Path.Combine(services.GetRequiredService<Hosting.MessengersOptions>().DataPath, "mcp-downloads", target.Id);
+            Directory.CreateDirectory(folder);
+            var path = Path.Combine(folder, SafeFileName(messageId!) + "." + Extension(opened.Media.ContentType));
+            await using (opened.Content)
+            {
+                await using var file = File.Create(path);
+                await opened.Content.CopyToAsync(file, cancellationToken);
+            }
+
+            var result = new { filePath = path, mimetype = opened.Media.ContentType, filename = opened.Media.FileName ?? Path.GetFileName(path), filesize = opened.Media.Size, messageId };
+            return McpToolKit.Text(JsonSerializer.Serialize(result, McpToolKit.Json));
+        });
+
+    [McpServerTool(Name = "send_media_message"), Description("Send an image to a person by phone number or chat id, from an http(s) URL (file:// paths only in stdio mode), with an optional caption.")]
+    public Task<CallToolResult> SendMediaMessageAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The phone number to send the message to")] string number,
+        [Description("The source of the media - URLs must use http:// or https:// prefixes, local files must use file:// prefix")] string source,
+        [Description("Caption for the media")] string caption = "",
+        [Description(InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("sending media message", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.Media, "sending media");
+            McpToolKit.RequireReady(target);
+            var (bytes, contentType, fileName) = await LoadAsync(source, context.Services?.GetService<McpFixedCaller>() is not null, cancellationToken);
+            if (!contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new McpToolException($"only images can be sent this way; the source is '{contentType}'");
+            }
+
+            MediaRef stored;
+            using (var content = new MemoryStream(bytes, writable: false))
+            {
+                stored = await media.SaveAsync(target.Id, content, contentType, fileName, cancellationToken);
+            }
+
+            var sent = await kit.SendAsync(target, new OutgoingMessage { ChatId = McpToolKit.ChatIdFor(target, number, group: false), Text = caption ?? "", Media = stored });
+            var info = new { mimetype = contentType, filename = fileName ?? "unknown", size = ((bytes.Length + 2) / 3 * 4) };
+            return McpToolKit.Text($"Media message sent successfully to {number}.\nMessage ID: {sent.MessageId}\nMedia Info:\n{JsonSerializer.Serialize(info, McpToolKit.Json)}");
+        });
+
+    private async Task<(byte[] Bytes, string ContentType, string? FileName)> LoadAsync(string source, bool localFilesAllowed, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(source ?? "", UriKind.Absolute, out var uri))
+        {
+            throw new McpToolException("the source must be an absolute http:// or https:// URL (or file:// in stdio mode)");
+        }
+
+        if (uri.IsFile)
+        {
+            if (!localFilesAllowed)
+            {
+                throw new McpToolException("file:// sources are accepted only in stdio mode; over HTTP pass an http:// or https:// URL");
+            }
+
+            var info = new FileInfo(uri.LocalPath);
+            if (!info.Exists)
+            {
+                throw new McpToolException($"file not found: {uri.LocalPath}");
+            }
+
+            if (info.Length > MaxMediaBytes)
+            {
+                throw new McpToolException($"the file is larger than {MaxMediaBytes / 1024 / 1024} MB");
+            }
+
+            return (await File.ReadAllBytesAsync(info.FullName, ct), ContentTypeOf(info.Name), info.Name);
+        }
+
+        if (uri.Scheme is not ("http" or "https"))
+        {
+            throw new McpToolException("URLs must use http:// or https://");
+        }
+
+        // Over HTTP a key holder must not make the server fetch from its own network.
+        if (!localFilesAllowed && await IsInternalAsync(uri, ct))
+        {
+            throw new McpToolException("the URL points to a loopback or private network address; use a public http(s) URL");
+        }
+
+        using var http = httpClients.CreateClient();
+        http.Timeout = TimeSpan.FromSeconds(30);
+        using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new McpToolException($"the URL answered {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+
+        if (response.Content.Headers.ContentLength > MaxMediaBytes)
+        {
+            throw new McpToolException($"the media is larger than {MaxMediaBytes / 1024 / 1024} MB");
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxMediaBytes)
+            {
+                throw new McpToolException($"the media is larger than {MaxMediaBytes / 1024 / 1024} MB");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var name = Path.GetFileName(uri.AbsolutePath);
+        var type = response.Content.Headers.ContentType?.MediaType ?? ContentTypeOf(name);
+        return (buffer.ToArray(), type, string.IsNullOrEmpty(name) ? null : name);
+    }
+
+    private static async Task<bool> IsInternalAsync(Uri uri, CancellationToken ct)
+    {
+        System.Net.IPAddress[] addresses;
+        try
+        {
+            addresses = System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? [literal] : await System.Net.Dns.GetHostAddressesAsync(uri.DnsSafeHost, ct);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            throw new McpToolException($"the host '{uri.Host}' cannot be resolved");
+        }
+
+        return addresses.Length == 0 || addresses.Any(IsInternal);
+    }
+
+    private static bool IsInternal(System.Net.IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (System.Net.IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal
+            || address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            return true;
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            return false;
+        }
+
+        var b = address.GetAddressBytes();
+        return b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
+            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
+    }
+
+    private static string ContentTypeOf(string name) => Path.GetExtension(name).ToLowerInvariant() switch
+    {
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".png" => "image/png",
+        ".gif" => "image/gif",
+        ".webp" => "image/webp",
+        ".pdf" => "application/pdf",
+        ".mp4" => "video/mp4",
+        ".ogg" => "audio/ogg",
+        ".mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    };
+
+    private static string SafeFileName(string messageId)
+        => string.Concat(messageId.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));
+
+    private static string Extension(string contentType)
+    {
+        var slash = contentType.IndexOf('/', StringComparison.Ordinal);
+        var sub = slash < 0 ? "" : contentType[(slash + 1)..].Split(';', '+')[0].Trim().ToLowerInvariant();
+        return sub switch
+        {
+            "jpeg" => "jpeg",
+            "" => "bin",
+            _ when sub.All(char.IsAsciiLetterOrDigit) => sub,
+            _ => "bin",
+        };
+    }
+
+    internal static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
+}
