@@ -24,6 +24,7 @@ public sealed partial class WebhookEventWriter : IHostedService
     private readonly Func<string, CancellationToken, Task<string?>>? _providerOf;
     private readonly ConcurrentDictionary<string, string?> _providers = new(StringComparer.Ordinal);
     private readonly List<IStreamSubscription> _subscriptions = [];
+    private bool _stopped;
 
     /// <param name="dispatcher">Woken after new rows are stored, so deliveries start without waiting for its next poll.</param>
     /// <param name="providerOf">The provider name of an instance, for the flat payload's <c>provider</c> field.</param>
@@ -47,22 +48,44 @@ public sealed partial class WebhookEventWriter : IHostedService
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var options = new StreamSubscriptionOptions { MaxConcurrency = 32, VisibilityTimeout = TimeSpan.FromMinutes(2), RetryDelay = TimeSpan.FromSeconds(1), MaxDeliveryAttempts = 20 };
-        _subscriptions.Add(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Inbound, ConsumerGroup,
+        await KeepAsync(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Inbound, ConsumerGroup,
             (entry, ct) => WriteAsync(WebhookEvent.FromInbound(entry.Item), ct), options, cancellationToken));
-        _subscriptions.Add(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Outbound, ConsumerGroup,
+        await KeepAsync(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Outbound, ConsumerGroup,
             (entry, ct) => WriteAsync(WebhookEvent.FromOutbound(entry.Item), ct), options, cancellationToken));
-        _subscriptions.Add(await _streams.SubscribeAsync<InstanceInfo>(MessageStreams.Status, ConsumerGroup,
+        await KeepAsync(await _streams.SubscribeAsync<InstanceInfo>(MessageStreams.Status, ConsumerGroup,
             (entry, ct) => WriteAsync(WebhookEvent.FromStatus(entry.Item), ct), options, cancellationToken));
+    }
+
+    /// <summary>Remembers a subscription, or closes it at once when the writer was stopped meanwhile.</summary>
+    private async Task KeepAsync(IStreamSubscription subscription)
+    {
+        lock (_subscriptions)
+        {
+            if (!_stopped)
+            {
+                _subscriptions.Add(subscription);
+                return;
+            }
+        }
+
+        await subscription.DisposeAsync();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (var subscription in _subscriptions)
+        // Stop may be called more than once (the writer can be registered as a hosted service twice); take the list once.
+        IStreamSubscription[] subscriptions;
+        lock (_subscriptions)
+        {
+            _stopped = true;
+            subscriptions = [.. _subscriptions];
+            _subscriptions.Clear();
+        }
+
+        foreach (var subscription in subscriptions)
         {
             await subscription.DisposeAsync();
         }
-
-        _subscriptions.Clear();
     }
 
     /// <summary>
