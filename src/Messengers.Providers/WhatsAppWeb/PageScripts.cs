@@ -65,6 +65,7 @@ internal static class PageScripts
             const code = W.conn.getAuthCode ? await W.conn.getAuthCode() : null;
             if (code && code.fullCode) emit('qr', { code: code.fullCode });
           }
+          window.__messengersBridged = true;
         }
         """;
 
