@@ -185,7 +185,7 @@ public sealed class BrowserPool : IAsyncDisposable
             lock (_browsers)
             {
                 var limit = _options.InstancesPerBrowser <= 0 ? int.MaxValue : _options.InstancesPerBrowser;
-                var free = _browsers.FirstOrDefault(b => b.IsAlive && b.Contexts < limit);
+                var free = _browsers.FirstOrDefault(b => b.IsAlive && b.Browser.IsConnected && b.Contexts < limit);
                 if (free is not null)
                 {
                     free.Contexts++;

@@ -281,6 +281,13 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             }
 
             var ended = await run.Ended.WaitAsync(stop);
+            if (ended.Kind == SessionEndKind.Crashed && run.Lease.Browser.IsAlive)
+            {
+                // A killed browser closes its pages before it reports the disconnect: give it a moment, so the restart
+                // launches a fresh browser instead of failing once more on the dying one.
+                await Task.WhenAny(run.Lease.Browser.Gone, Task.Delay(TimeSpan.FromMilliseconds(500), _time, CancellationToken.None));
+            }
+
             return ended;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

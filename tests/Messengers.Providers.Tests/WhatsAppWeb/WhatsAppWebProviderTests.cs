@@ -145,7 +145,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 20_000);
 
         Assert.Equal(qrsBefore, callbacks.Qrs.Count);
-        Assert.Equal(2, connection.SessionCount);
+        Assert.True(connection.SessionCount is 2 or 3, string.Join(", ", callbacks.Statuses.Select(s => $"{s.Status}:{s.Reason}"))); // a third when the first restart met the dying browser
         var newPid = Assert.Single(Pool.BrowserProcessIds());
         Assert.NotEqual(pid, newPid);
         Assert.True(connection.IsReady);
@@ -167,7 +167,8 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         await WaitUntilAsync(() => second.Has(InstanceStatus.Ready), 15_000);
 
         Assert.DoesNotContain(second.Qrs, q => q is not null);
-        Assert.Equal([InstanceStatus.Starting, InstanceStatus.Ready], second.Statuses.Select(s => s.Status));
+        Assert.DoesNotContain(second.Statuses, s => s.Status is InstanceStatus.QrReady or InstanceStatus.Failed or InstanceStatus.Disconnected);
+        Assert.Equal(InstanceStatus.Ready, second.Statuses.Last().Status);
         Assert.Equal(MyWid, second.Statuses.Last().Account?.Id);
         Assert.Equal(MyWid, await restored.Page!.EvaluateAsync<string?>(FakeWhatsAppWebServer.Js.IndexedDbWid));
     }
