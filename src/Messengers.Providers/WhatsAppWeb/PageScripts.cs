@@ -48,6 +48,8 @@ internal static class PageScripts
             isGroup: !!m.isGroupMsg,
             isStatus: !!m.isStatusV3,
             notifyName: m.notifyName || null,
+            mimetype: m.mimetype || null,
+            filename: m.filename || null,
             quotedMsgId: str(m.quotedMsgId) || null
           });
           let announced = null;
@@ -76,6 +78,30 @@ internal static class PageScripts
           const r = await window.WPP.chat.sendTextMessage(chatId, text, options);
           const id = r && r.id;
           return { id: id == null ? null : (typeof id === 'string' ? id : (id._serialized || String(id))), t: (r && r.t) || 0 };
+        }
+        """;
+
+    public const string SendFile = """
+        async ([chatId, dataUrl, caption, filename, mimetype, type, quotedMsg]) => {
+          const options = { type: type || 'auto-detect', createChat: true, waitForAck: false };
+          if (caption) options.caption = caption;
+          if (filename) options.filename = filename;
+          if (mimetype) options.mimetype = mimetype;
+          if (quotedMsg) options.quotedMsg = quotedMsg;
+          const r = await window.WPP.chat.sendFileMessage(chatId, dataUrl, options);
+          const id = r && r.id;
+          return { id: id == null ? null : (typeof id === 'string' ? id : (id._serialized || String(id))), t: (r && r.t) || 0 };
+        }
+        """;
+
+    /// <summary>Downloads a message's media in the page and returns it as base64 with its MIME type.</summary>
+    public const string DownloadMedia = """
+        async (id) => {
+          const blob = await window.WPP.chat.downloadMedia(id);
+          const bytes = new Uint8Array(await blob.arrayBuffer());
+          let binary = '';
+          for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+          return { data: btoa(binary), type: blob.type || null };
         }
         """;
 

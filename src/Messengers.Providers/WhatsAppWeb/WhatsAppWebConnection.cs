@@ -20,6 +20,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     private readonly string _instanceId;
     private readonly BrowserPool _pool;
     private readonly IWhatsAppSessionStore _sessions;
+    private readonly IMediaStore _media;
     private readonly IConnectionCallbacks _callbacks;
     private readonly WhatsAppWebOptions _options;
     private readonly TimeProvider _time;
@@ -31,11 +32,12 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     private SessionRun? _current;
     private volatile bool _loggingOut;
 
-    internal WhatsAppWebConnection(string instanceId, BrowserPool pool, IWhatsAppSessionStore sessions, IConnectionCallbacks callbacks, WhatsAppWebOptions options, TimeProvider time, ILogger logger)
+    internal WhatsAppWebConnection(string instanceId, BrowserPool pool, IWhatsAppSessionStore sessions, IMediaStore media, IConnectionCallbacks callbacks, WhatsAppWebOptions options, TimeProvider time, ILogger logger)
     {
         _instanceId = instanceId;
         _pool = pool;
         _sessions = sessions;
+        _media = media;
         _callbacks = callbacks;
         _options = options;
         _time = time;
@@ -114,13 +116,35 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             return earlier;
         }
 
-        if (message.Media is not null)
+        var page = ReadyPage();
+        JsonElement reply;
+        if (message.Media is { } mediaRef)
         {
-            throw new CapabilityNotSupportedException("sending media through WhatsApp Web (not implemented yet)");
+            var opened = await _media.OpenAsync(_instanceId, mediaRef.MediaId, cancellationToken)
+                ?? throw new InvalidOperationException($"Media {mediaRef.MediaId} is not in the media store.");
+            string dataUrl;
+            await using (var content = opened.Content)
+            {
+                using var buffer = new MemoryStream();
+                await content.CopyToAsync(buffer, cancellationToken);
+                dataUrl = $"data:{opened.Media.ContentType};base64,{Convert.ToBase64String(buffer.GetBuffer(), 0, (int)buffer.Length)}";
+            }
+
+            var type = message.Options.TryGetValue("mediaType", out var requested) ? requested
+                : opened.Media.ContentType.StartsWith("image/", StringComparison.Ordinal) ? "image"
+                : opened.Media.ContentType.StartsWith("video/", StringComparison.Ordinal) ? "video"
+                : opened.Media.ContentType.StartsWith("audio/", StringComparison.Ordinal) ? "audio"
+                : "document";
+            reply = await page.EvaluateAsync<JsonElement>(PageScripts.SendFile, new object?[]
+            {
+                message.ChatId, dataUrl, message.Text.Length > 0 ? message.Text : null, opened.Media.FileName, opened.Media.ContentType, type, message.ReplyToMessageId,
+            });
+        }
+        else
+        {
+            reply = await page.EvaluateAsync<JsonElement>(PageScripts.SendText, new object?[] { message.ChatId, message.Text, message.ReplyToMessageId });
         }
 
-        var page = ReadyPage();
-        var reply = await page.EvaluateAsync<JsonElement>(PageScripts.SendText, new object?[] { message.ChatId, message.Text, message.ReplyToMessageId });
         var id = reply.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
         if (string.IsNullOrEmpty(id))
         {
@@ -390,6 +414,11 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             case "message":
                 if (e.TryGetProperty("msg", out var msg) && ToInbound(msg) is { } inbound)
                 {
+                    if (inbound.Type is MessageTypes.Image or MessageTypes.Video or MessageTypes.Audio or MessageTypes.Voice or MessageTypes.Document or MessageTypes.Sticker)
+                    {
+                        inbound = inbound with { Media = await DownloadMediaAsync(run, inbound.MessageId, Str(msg, "mimetype"), Str(msg, "filename")) };
+                    }
+
                     await _callbacks.OnMessageAsync(inbound);
                 }
 
@@ -411,6 +440,28 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             case "error":
                 _logger.LogWarning("The WhatsApp Web bridge of {InstanceId} reported: {Error}", _instanceId, Str(e, "message"));
                 break;
+        }
+    }
+
+    /// <summary>Downloads a message's media in the page into the media store; null (logged) when it cannot.</summary>
+    private async Task<MediaRef?> DownloadMediaAsync(SessionRun run, string messageId, string? mimetype, string? fileName)
+    {
+        if (run.Page is not { } page)
+        {
+            return null;
+        }
+
+        try
+        {
+            var downloaded = await page.EvaluateAsync<JsonElement>(PageScripts.DownloadMedia, messageId);
+            var bytes = Convert.FromBase64String(Str(downloaded, "data") ?? "");
+            using var content = new MemoryStream(bytes);
+            return await _media.SaveAsync(_instanceId, content, mimetype ?? Str(downloaded, "type") ?? "application/octet-stream", fileName, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is PlaywrightException or FormatException or IOException or InvalidOperationException)
+        {
+            _logger.LogWarning("Downloading the media of message {MessageId} of {InstanceId} failed: {Error}", messageId, _instanceId, exception.Message);
+            return null;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ namespace Messengers.Providers.WhatsAppWeb;
 public sealed partial class WhatsAppWebProvider(
     BrowserPool pool,
     IWhatsAppSessionStore sessions,
+    IMediaStore media,
     IOptions<WhatsAppWebOptions> options,
     TimeProvider time,
     ILoggerFactory loggers) : IMessengerProvider
@@ -46,7 +48,7 @@ public sealed partial class WhatsAppWebProvider(
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(callbacks);
-        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
+        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, media, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
     }
 
     [GeneratedRegex("^[0-9]{6,20}(-[0-9]{6,20})?@(c\\.us|g\\.us|lid|s\\.whatsapp\\.net|newsletter|broadcast)$")]

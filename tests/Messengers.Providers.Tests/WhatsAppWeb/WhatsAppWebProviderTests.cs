@@ -122,6 +122,46 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     }
 
     [Fact]
+    public async Task Receive_ImageMessage_DownloadsMediaIntoTheStore()
+    {
+        var callbacks = new RecordingCallbacks();
+        var (_, page) = await PairedAsync(callbacks);
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4, 250, 251, 252];
+
+        var id = await page.EvaluateAsync<string>(FakeWhatsAppWebServer.Js.Receive, new
+        {
+            from = "5511888880000@c.us", type = "image", data = Convert.ToBase64String(png), mimetype = "image/png", caption = "look",
+        });
+        await WaitUntilAsync(() => !callbacks.Messages.IsEmpty);
+
+        var message = Assert.Single(callbacks.Messages);
+        Assert.Equal((id, "image", "look"), (message.MessageId, message.Type, message.Body));
+        Assert.NotNull(message.Media);
+        var stored = await Media.OpenAsync("wa1", message.Media.MediaId, Ct);
+        Assert.NotNull(stored);
+        await using var content = stored.Value.Content;
+        using var copy = new MemoryStream();
+        await content.CopyToAsync(copy, Ct);
+        Assert.Equal(png, copy.ToArray());
+        Assert.Equal("image/png", stored.Value.Media.ContentType);
+    }
+
+    [Fact]
+    public async Task Send_MediaFromStore_SendsFileWithCaptionAndReturnsPageId()
+    {
+        var callbacks = new RecordingCallbacks();
+        var (connection, _) = await PairedAsync(callbacks);
+        using var bytes = new MemoryStream([1, 2, 3, 4, 5, 6, 7]);
+        var media = await Media.SaveAsync("wa1", bytes, "application/pdf", "report.pdf", Ct);
+
+        var sent = await connection.SendAsync(new OutgoingMessage { ChatId = "5511888880000@c.us", Text = "the report", Media = media }, Ct);
+
+        await WaitUntilAsync(() => Fake.Sent.Count > 0);
+        var recorded = Assert.Single(Fake.Sent);
+        Assert.Equal((sent.MessageId, "the report", "application/pdf", "document", 7), (recorded.Id, recorded.Content, recorded.Mimetype, recorded.FileType, recorded.Size));
+    }
+
+    [Fact]
     public async Task Send_BeforeReady_ThrowsInstanceNotReady()
     {
         var connection = Connect(new RecordingCallbacks());
@@ -302,7 +342,7 @@ public sealed class BrowserPoolRulesTests
     [InlineData("abc@c.us", false)]
     public void IsValidChatId_Forms_AcceptsWhatsAppIds(string chatId, bool valid)
     {
-        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
+        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
         Assert.Equal(valid, provider.IsValidChatId(chatId));
     }
 }

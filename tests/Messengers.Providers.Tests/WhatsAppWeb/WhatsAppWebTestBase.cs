@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
+using Messengers.Grains.Messages;
 using Messengers.Grains.Security;
 using Messengers.Providers.WhatsAppWeb;
 using Messengers.Runtime.Storage;
@@ -24,12 +25,17 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     protected const string MyWid = "5511999990000@c.us";
 
     private readonly List<IAsyncDisposable> _disposables = [];
+    private FileMediaStore? _media;
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     protected FakeWhatsAppWebServer Fake { get; private set; } = null!;
 
     protected MemoryGrainStorage Storage { get; } = new();
+
+    protected string MediaPath { get; } = Path.Combine(Path.GetTempPath(), "wamedia-" + Guid.NewGuid().ToString("N"));
+
+    protected FileMediaStore Media => _media ??= new FileMediaStore(MediaPath);
 
     protected GrainStorageWhatsAppSessionStore Sessions { get; private set; } = null!;
 
@@ -74,6 +80,11 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
             await Fake.DisposeAsync();
         }
 
+        if (Directory.Exists(MediaPath))
+        {
+            Directory.Delete(MediaPath, recursive: true);
+        }
+
         GC.SuppressFinalize(this);
     }
 
@@ -81,7 +92,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     protected void NewPool()
     {
         Pool = new BrowserPool(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BrowserPool>.Instance);
-        Provider = new WhatsAppWebProvider(Pool, Sessions, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
+        Provider = new WhatsAppWebProvider(Pool, Sessions, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
     }
 
     protected WhatsAppWebConnection Connect(RecordingCallbacks callbacks, string instanceId = "wa1")

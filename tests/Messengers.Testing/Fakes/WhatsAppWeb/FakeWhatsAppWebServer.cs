@@ -76,7 +76,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         /// <summary>Argument: the own wid ("5511…@c.us"). Scanned: authenticated, then main ready.</summary>
         public const string Authenticate = "wid => window.fake.authenticate(wid)";
 
-        /// <summary>Argument: {from, body, id?, author?, notifyName?, type?, fromMe?}. Returns the message id.</summary>
+        /// <summary>Argument: {from, body, id?, author?, notifyName?, type?, fromMe?, data? (base64 media), mimetype?, filename?, caption?}. Returns the message id.</summary>
         public const string Receive = "m => window.fake.receive(m)";
 
         /// <summary>Argument: a reason. Logs out as if from the phone.</summary>
@@ -111,7 +111,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
           let mainReady = false;
           let seq = 0;
           const readyCallbacks = [];
-          const fake = { sent: [], reads: [], typing: [], idbWid: null, pairingPhone: null };
+          const fake = { sent: [], reads: [], typing: [], media: {}, idbWid: null, pairingPhone: null };
 
           const idb = (mode, action) => new Promise(resolve => {
             const open = indexedDB.open('fake-wa', 1);
@@ -157,6 +157,25 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
                 fetch('/api/sent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record) }).catch(() => { });
                 return { id, ack: 0, from: me, to: chatId, sendMsgResult: {} };
               },
+              sendFileMessage: async (chatId, content, options) => {
+                if (!mainReady) throw new Error('not ready');
+                seq++;
+                const id = 'true_' + chatId + '_3EB0FAKE' + String(seq).padStart(8, '0');
+                const data = String(content).replace(/^data:[^,]*,/, '');
+                const record = { id, chatId, content: (options && options.caption) || '', quotedMsg: (options && options.quotedMsg) || null,
+                  mimetype: (options && options.mimetype) || null, fileType: (options && options.type) || null, size: atob(data).length };
+                fake.sent.push(record);
+                fetch('/api/sent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record) }).catch(() => { });
+                return { id, ack: 0, from: me, to: chatId, sendMsgResult: {} };
+              },
+              downloadMedia: async id => {
+                const media = fake.media[id];
+                if (!media) throw new Error('no media for ' + id);
+                const binary = atob(media.data);
+                const bytes = new Uint8Array(binary.length);
+                for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+                return new Blob([bytes], { type: media.mimetype });
+              },
               markIsRead: async chatId => { fake.reads.push(chatId); return { wid: wid(chatId), unreadCount: 0 }; },
               markIsComposing: async chatId => { fake.typing.push([chatId, true]); },
               markIsPaused: async chatId => { fake.typing.push([chatId, false]); }
@@ -181,6 +200,12 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
               body: m.body || '', type: m.type || 'chat', t: Math.floor(Date.now() / 1000), isNewMsg: true,
               isGroupMsg: m.from.endsWith('@g.us'), notifyName: m.notifyName || '', isSentByMe: !!m.fromMe, isStatusV3: false
             };
+            if (m.data) {
+              fake.media[id] = { data: m.data, mimetype: m.mimetype || 'application/octet-stream' };
+              msg.mimetype = m.mimetype || 'application/octet-stream';
+              msg.filename = m.filename || undefined;
+              msg.caption = m.caption || undefined;
+            }
             emit('chat.new_message', msg);
             return id;
           };
@@ -208,4 +233,4 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
 }
 
 /// <summary>A message the fake page sent.</summary>
-public sealed record FakeSentMessage(string Id, string ChatId, string Content, string? QuotedMsg);
+public sealed record FakeSentMessage(string Id, string ChatId, string Content, string? QuotedMsg, string? Mimetype = null, string? FileType = null, int? Size = null);
