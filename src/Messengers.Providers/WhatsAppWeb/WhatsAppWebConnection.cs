@@ -208,6 +208,10 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             {
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                return; // the host is shutting down and disposed the browser pool
+            }
             catch (Exception exception)
             {
                 _logger.LogWarning(exception, "WhatsApp Web session of {InstanceId} failed", _instanceId);
