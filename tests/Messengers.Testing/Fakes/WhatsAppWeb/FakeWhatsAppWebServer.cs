@@ -21,6 +21,9 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
     {
     }
 
+    /// <summary>A page without <c>window.WPP</c>, for injecting the real wa-js bundle.</summary>
+    public string BlankUrl => _server.BaseUrl + "/blank";
+
     /// <summary>The page URL (the provider's <c>Messengers:WhatsAppWeb:Url</c>).</summary>
     public string Url => _server.BaseUrl + "/";
 
@@ -59,6 +62,13 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
             Interlocked.Increment(ref _pageLoads);
             context.Response.ContentType = "text/html; charset=utf-8";
             await context.Response.WriteAsync(Page);
+            return;
+        }
+
+        if (path == "/blank")
+        {
+            context.Response.ContentType = "text/html; charset=utf-8";
+            await context.Response.WriteAsync("<!doctype html><html><head><title>blank</title></head><body>no WPP here</body></html>");
             return;
         }
 
