@@ -28,6 +28,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, SendResult> _sentByClientId = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _saving = new(1, 1);
     private Task? _runner;
     private SessionRun? _current;
     private volatile bool _loggingOut;
@@ -188,6 +189,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     {
         await StopAsync(CancellationToken.None);
         _stop.Dispose();
+        _saving.Dispose();
     }
 
     private IPage ReadyPage()
@@ -308,6 +310,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
                 await page.EvaluateAsync(PageScripts.Bridge).WaitAsync(_options.StartTimeout, _time, stop);
             }
 
+            _ = SaveSessionPeriodicallyAsync(run);
             var ended = await run.Ended.WaitAsync(stop);
             if (ended.Kind == SessionEndKind.Crashed && run.Lease.Browser.IsAlive)
             {
@@ -352,6 +355,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             return;
         }
 
+        await _saving.WaitAsync();
         try
         {
             var state = await lease.Context.StorageStateAsync(new BrowserContextStorageStateOptions { IndexedDB = true });
@@ -361,9 +365,44 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
                 _logger.LogInformation("Saved the WhatsApp Web session of {InstanceId} ({Bytes} bytes of storage state)", _instanceId, state.Length);
             }
         }
-        catch (Exception exception) when (exception is PlaywrightException or IOException or InvalidOperationException)
+        catch (Exception exception)
         {
             _logger.LogWarning("Saving the WhatsApp Web session of {InstanceId} failed: {Error}", _instanceId, exception.Message);
+        }
+        finally
+        {
+            _saving.Release();
+        }
+    }
+
+    /// <summary>Saves the storage state of a Ready session every <see cref="WhatsAppWebOptions.SessionSaveInterval"/>, so rotated keys are kept.</summary>
+    private async Task SaveSessionPeriodicallyAsync(SessionRun run)
+    {
+        CancellationToken cancelled;
+        try
+        {
+            cancelled = run.Cancelled;
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        while (!cancelled.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.SessionSaveInterval, _time, cancelled);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (run.Ready)
+            {
+                await SaveSessionAsync(run);
+            }
         }
     }
 
@@ -650,7 +689,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
 
         public void Dispose()
         {
-            _ended.TrySetResult(new SessionEnd(SessionEndKind.Stopped, "stopped", Ready));
+            End(new SessionEnd(SessionEndKind.Stopped, "stopped", Ready));
             _cancelled.Dispose();
         }
     }

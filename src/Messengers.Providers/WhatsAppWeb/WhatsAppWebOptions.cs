@@ -47,6 +47,9 @@ public sealed class WhatsAppWebOptions
     /// <summary>Consecutive failed restarts after which the instance goes Failed; a Ready session resets the count.</summary>
     public int MaxRestarts { get; set; } = 10;
 
+    /// <summary>How often a Ready session's storage state is saved again (it is saved on Ready and on stop as well).</summary>
+    public TimeSpan SessionSaveInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Arguments added to Chromium's launch arguments.</summary>
     public IList<string> ExtraBrowserArgs { get; set; } = [];
 

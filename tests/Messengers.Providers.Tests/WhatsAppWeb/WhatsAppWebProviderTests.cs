@@ -214,6 +214,19 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     }
 
     [Fact]
+    public async Task SessionStore_ReadySession_IsSavedAgainPeriodically()
+    {
+        Options.SessionSaveInterval = TimeSpan.FromMilliseconds(300);
+        var callbacks = new RecordingCallbacks();
+        await PairedAsync(callbacks);
+        await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
+
+        await Sessions.ClearAsync("wa1", Ct);
+
+        await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null, 5000);
+    }
+
+    [Fact]
     public async Task SessionStore_SavedState_IsEncryptedAtRest()
     {
         var callbacks = new RecordingCallbacks();
