@@ -192,6 +192,25 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     }
 
     [Fact]
+    public async Task Restart_PageNeverLoads_BacksOffThenFailsAfterMaxRestarts()
+    {
+        await Pool.DisposeAsync();
+        Options.Url = "http://127.0.0.1:1/";
+        Options.MaxRestarts = 2;
+        Options.RestartDelay = TimeSpan.FromMilliseconds(50);
+        NewPool();
+        var callbacks = new RecordingCallbacks();
+        var connection = Connect(callbacks);
+
+        await connection.StartAsync(Ct);
+        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Failed), 20_000);
+
+        Assert.Equal([InstanceStatus.Starting, InstanceStatus.Disconnected, InstanceStatus.Disconnected, InstanceStatus.Failed], callbacks.Statuses.Select(s => s.Status));
+        Assert.StartsWith("gave up after 2 restarts", callbacks.Statuses.Last().Reason, StringComparison.Ordinal);
+        Assert.Equal(3, connection.SessionCount);
+    }
+
+    [Fact]
     public async Task HostRestart_SavedSession_RestoresReadyWithoutNewQr()
     {
         var first = new RecordingCallbacks();
