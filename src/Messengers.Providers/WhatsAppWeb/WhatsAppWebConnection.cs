@@ -308,6 +308,10 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
 
                 // Holds the start slot until wa-js reports ready, so concurrent starts stay bounded.
                 await page.EvaluateAsync(PageScripts.Bridge).WaitAsync(_options.StartTimeout, _time, stop);
+
+                // WhatsApp Web reloads itself (new version, some errors); the reloaded document has neither wa-js nor the
+                // bridge, so a reload ends the session and the restart injects again (with the saved session).
+                page.Load += (_, _) => run.End(new SessionEnd(SessionEndKind.Crashed, "the page reloaded", run.Ready));
             }
 
             _ = SaveSessionPeriodicallyAsync(run);

@@ -192,6 +192,20 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     }
 
     [Fact]
+    public async Task Page_ReloadedByItself_SessionRestartsAndIsReadyAgain()
+    {
+        var callbacks = new RecordingCallbacks();
+        var (connection, page) = await PairedAsync(callbacks);
+        await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
+
+        await page.EvaluateAsync("() => setTimeout(() => location.reload(), 10)");
+        await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 15_000);
+
+        Assert.Contains(callbacks.Statuses, s => s is { Status: InstanceStatus.Disconnected, Reason: "the page reloaded" });
+        Assert.Equal(2, connection.SessionCount);
+    }
+
+    [Fact]
     public async Task Restart_PageNeverLoads_BacksOffThenFailsAfterMaxRestarts()
     {
         await Pool.DisposeAsync();
