@@ -437,7 +437,11 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
                 if (!run.Authenticated)
                 {
                     run.Authenticated = true;
-                    await ReportQrAsync(null);
+                    if (run.QrCount > 0)
+                    {
+                        await ReportQrAsync(null);
+                    }
+
                     await ReportStatusAsync(InstanceStatus.Authenticated, null);
                 }
 
