@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Providers;
 using Messengers.Providers.Telegram;
 using Messengers.Providers.WebChat;
+using Messengers.Providers.WhatsAppWeb;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -16,6 +17,7 @@ public static class ProviderServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
         services.AddOptions<TelegramOptions>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, TelegramProvider>());
+        services.AddWhatsAppWebProvider();
         return services;
     }
 }

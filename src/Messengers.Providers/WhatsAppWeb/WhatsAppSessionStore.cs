@@ -1,0 +1,62 @@
+using Messengers.Abstractions.Security;
+using Messengers.Runtime;
+using Messengers.Runtime.Storage;
+
+namespace Messengers.Providers.WhatsAppWeb;
+
+/// <summary>Where the authenticated browser state of an instance (cookies, localStorage, IndexedDB) is kept between runs.</summary>
+public interface IWhatsAppSessionStore
+{
+    /// <summary>The Playwright storage state JSON, or null when the instance has no saved session.</summary>
+    Task<string?> LoadAsync(string instanceId, CancellationToken cancellationToken);
+
+    Task SaveAsync(string instanceId, string storageStateJson, CancellationToken cancellationToken);
+
+    Task ClearAsync(string instanceId, CancellationToken cancellationToken);
+}
+
+/// <summary>The stored record: the storage state, encrypted.</summary>
+public sealed class WhatsAppSessionRecord
+{
+    public string ProtectedState { get; set; } = "";
+
+    public DateTimeOffset SavedAt { get; set; }
+}
+
+/// <summary>
+/// Sessions in grain storage (PostgreSQL or SQLite in a host) under state name "wa-session" and the instance's grain id,
+/// encrypted with <see cref="ISecretProtector"/>, so an instance can resume on any silo without a new QR.
+/// </summary>
+public sealed class GrainStorageWhatsAppSessionStore(IGrainStorage storage, ISecretProtector secrets, TimeProvider time) : IWhatsAppSessionStore
+{
+    public const string StateName = "wa-session";
+
+    private static GrainId IdOf(string instanceId) => new("instance", instanceId);
+
+    public async Task<string?> LoadAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await storage.ReadStateAsync(StateName, IdOf(instanceId), state, cancellationToken);
+        return state.RecordExists && state.State is { ProtectedState.Length: > 0 } record ? secrets.Unprotect(record.ProtectedState) : null;
+    }
+
+    public async Task SaveAsync(string instanceId, string storageStateJson, CancellationToken cancellationToken)
+    {
+        var id = IdOf(instanceId);
+        var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await storage.ReadStateAsync(StateName, id, state, cancellationToken);
+        state.State = new WhatsAppSessionRecord { ProtectedState = secrets.Protect(storageStateJson), SavedAt = time.GetUtcNow() };
+        await storage.WriteStateAsync(StateName, id, state, cancellationToken);
+    }
+
+    public async Task ClearAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var id = IdOf(instanceId);
+        var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await storage.ReadStateAsync(StateName, id, state, cancellationToken);
+        if (state.RecordExists)
+        {
+            await storage.ClearStateAsync(StateName, id, state, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Messengers.Abstractions.Providers;
+using Messengers.Abstractions.Security;
+using Messengers.Runtime.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Messengers.Providers.WhatsAppWeb;
+
+public static class WhatsAppWebServiceCollectionExtensions
+{
+    /// <summary>
+    /// The WhatsApp Web provider: options from <c>Messengers:WhatsAppWeb</c> (bound when an IConfiguration is registered),
+    /// the shared browser pool, and sessions in the default grain storage. The browser starts with the first instance.
+    /// </summary>
+    public static IServiceCollection AddWhatsAppWebProvider(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<WhatsAppWebOptions>().Configure<IServiceProvider>((options, provider) =>
+            provider.GetService<IConfiguration>()?.GetSection(WhatsAppWebOptions.Section).Bind(options));
+        services.TryAddSingleton<BrowserPool>();
+        services.TryAddSingleton<IWhatsAppSessionStore>(provider => new GrainStorageWhatsAppSessionStore(
+            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default),
+            provider.GetRequiredService<ISecretProtector>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WhatsAppWebProvider>());
+        return services;
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Abstractions.Providers;
+using Messengers.Grains.Messages;
+using Messengers.Grains.Security;
+using Messengers.Providers.WhatsAppWeb;
+using Messengers.Runtime.Storage;
+using Messengers.Testing.Fakes.WhatsAppWeb;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Playwright;
+
+namespace Messengers.Providers.Tests.WhatsAppWeb;
+
+/// <summary>
+/// Real headless Chromium (Debian's /usr/bin/chromium) against the fake WhatsApp Web page on loopback. Each test gets
+/// its own pool; the grain storage (and so the saved sessions) can outlive a pool to simulate a host restart.
+/// </summary>
+public abstract class WhatsAppWebTestBase : IAsyncLifetime
+{
+    protected const string Chromium = "/usr/bin/chromium";
+    protected const string MyWid = "5511999990000@c.us";
+
+    private readonly List<IAsyncDisposable> _disposables = [];
+    private FileMediaStore? _media;
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    protected FakeWhatsAppWebServer Fake { get; private set; } = null!;
+
+    protected MemoryGrainStorage Storage { get; } = new();
+
+    protected string MediaPath { get; } = Path.Combine(Path.GetTempPath(), "wamedia-" + Guid.NewGuid().ToString("N"));
+
+    protected FileMediaStore Media => _media ??= new FileMediaStore(MediaPath);
+
+    protected GrainStorageWhatsAppSessionStore Sessions { get; private set; } = null!;
+
+    protected BrowserPool Pool { get; private set; } = null!;
+
+    protected WhatsAppWebProvider Provider { get; private set; } = null!;
+
+    protected WhatsAppWebOptions Options { get; } = new()
+    {
+        InjectWaJs = false,
+        FirstQrLifetime = TimeSpan.FromSeconds(1.5),
+        QrLifetime = TimeSpan.FromSeconds(0.6),
+        MaxQrCodes = 3,
+        RestartDelay = TimeSpan.FromMilliseconds(100),
+        MaxRestartDelay = TimeSpan.FromSeconds(1),
+        StartTimeout = TimeSpan.FromSeconds(20),
+    };
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is missing (apt-get install chromium); the WhatsApp Web tests drive real Chromium.");
+        Fake = await FakeWhatsAppWebServer.StartAsync();
+        Options.Url = Fake.Url;
+        Sessions = new GrainStorageWhatsAppSessionStore(Storage, new AesGcmSecretProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System);
+        NewPool();
+    }
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        for (var i = _disposables.Count - 1; i >= 0; i--)
+        {
+            await _disposables[i].DisposeAsync();
+        }
+
+        if (Pool is not null)
+        {
+            await Pool.DisposeAsync();
+        }
+
+        if (Fake is not null)
+        {
+            await Fake.DisposeAsync();
+        }
+
+        if (Directory.Exists(MediaPath))
+        {
+            Directory.Delete(MediaPath, recursive: true);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>A fresh pool and provider (the old pool stays as it is: dispose it first to simulate a host restart).</summary>
+    protected void NewPool()
+    {
+        Pool = new BrowserPool(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BrowserPool>.Instance);
+        Provider = new WhatsAppWebProvider(Pool, Sessions, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
+    }
+
+    protected WhatsAppWebConnection Connect(RecordingCallbacks callbacks, string instanceId = "wa1")
+    {
+        var connection = (WhatsAppWebConnection)Provider.Connect(
+            new ConnectionConfig(instanceId, WhatsAppWebProvider.ProviderName, new Dictionary<string, string>(), new Dictionary<string, string>(), new AgentSettings()),
+            callbacks);
+        _disposables.Add(connection);
+        return connection;
+    }
+
+    /// <summary>Waits until the connection's page is loaded and the bridge subscribed to the stub's events.</summary>
+    protected static async Task<IPage> BridgedPageAsync(WhatsAppWebConnection connection, int timeoutMs = 15_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.ElapsedMilliseconds < timeoutMs)
+        {
+            if (connection.Page is { } page)
+            {
+                try
+                {
+                    if (await page.EvaluateAsync<bool>("() => window.__messengersBridged === true"))
+                    {
+                        return page;
+                    }
+                }
+                catch (PlaywrightException)
+                {
+                    // navigating or closing
+                }
+            }
+
+            await Task.Delay(25, Ct);
+        }
+
+        throw new TimeoutException("The page was not bridged in time.");
+    }
+
+    /// <summary>Starts, emits one QR code, scans it and waits for Ready.</summary>
+    protected async Task<(WhatsAppWebConnection Connection, IPage Page)> PairedAsync(RecordingCallbacks callbacks, string instanceId = "wa1")
+    {
+        var connection = Connect(callbacks, instanceId);
+        await connection.StartAsync(Ct);
+        var page = await BridgedPageAsync(connection);
+        await page.EvaluateAsync(FakeWhatsAppWebServer.Js.EmitQr, "ref-1,static,identity,secret");
+        await WaitUntilAsync(() => callbacks.Qrs.Any(q => q is not null));
+        await page.EvaluateAsync(FakeWhatsAppWebServer.Js.Authenticate, MyWid);
+        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Ready));
+        return (connection, page);
+    }
+
+    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 10_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (watch.ElapsedMilliseconds > timeoutMs)
+            {
+                throw new TimeoutException("The condition was not met in time.");
+            }
+
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutMs = 10_000)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (watch.ElapsedMilliseconds > timeoutMs)
+            {
+                throw new TimeoutException("The condition was not met in time.");
+            }
+
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    /// <summary>Records every callback with the time it arrived.</summary>
+    protected sealed class RecordingCallbacks : IConnectionCallbacks
+    {
+        public ConcurrentQueue<(InstanceStatus Status, string? Reason, AccountInfo? Account)> Statuses { get; } = new();
+
+        public ConcurrentQueue<QrCodeInfo?> Qrs { get; } = new();
+
+        public ConcurrentQueue<DateTimeOffset> QrReceivedAt { get; } = new();
+
+        public ConcurrentQueue<InboundMessage> Messages { get; } = new();
+
+        public bool Has(InstanceStatus status) => Statuses.Any(s => s.Status == status);
+
+        public int Count(InstanceStatus status) => Statuses.Count(s => s.Status == status);
+
+        public Task OnStatusAsync(InstanceStatus status, string? reason, AccountInfo? account = null)
+        {
+            Statuses.Enqueue((status, reason, account));
+            return Task.CompletedTask;
+        }
+
+        public Task OnQrAsync(QrCodeInfo? qr)
+        {
+            QrReceivedAt.Enqueue(TimeProvider.System.GetUtcNow());
+            Qrs.Enqueue(qr);
+            return Task.CompletedTask;
+        }
+
+        public Task OnMessageAsync(InboundMessage message)
+        {
+            Messages.Enqueue(message);
+            return Task.CompletedTask;
+        }
+
+        public Task OnAckAsync(string messageId, MessageAck ack) => Task.CompletedTask;
+    }
+}
