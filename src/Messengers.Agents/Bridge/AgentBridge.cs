@@ -55,7 +55,15 @@ public sealed class AgentBridge(IServiceProvider services, IGrainFactory grains,
 
         if (_work is not null)
         {
-            await _work.DrainAsync().WaitAsync(cancellationToken);
+            try
+            {
+                await _work.DrainAsync().WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutdown ran out of time: the unfinished calls stay unacknowledged and are delivered again later.
+                logger.LogWarning("Agent bridge stopped with {Count} agent calls unfinished; they will be delivered again", _work.InFlight);
+            }
         }
     }
 
