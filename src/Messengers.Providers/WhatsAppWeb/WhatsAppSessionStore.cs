@@ -40,23 +40,35 @@ public sealed class GrainStorageWhatsAppSessionStore(IGrainStorage storage, ISec
         return state.RecordExists && state.State is { ProtectedState.Length: > 0 } record ? secrets.Unprotect(record.ProtectedState) : null;
     }
 
-    public async Task SaveAsync(string instanceId, string storageStateJson, CancellationToken cancellationToken)
-    {
-        var id = IdOf(instanceId);
-        var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
-        await storage.ReadStateAsync(StateName, id, state, cancellationToken);
-        state.State = new WhatsAppSessionRecord { ProtectedState = secrets.Protect(storageStateJson), SavedAt = time.GetUtcNow() };
-        await storage.WriteStateAsync(StateName, id, state, cancellationToken);
-    }
-
-    public async Task ClearAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        var id = IdOf(instanceId);
-        var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
-        await storage.ReadStateAsync(StateName, id, state, cancellationToken);
-        if (state.RecordExists)
+    public Task SaveAsync(string instanceId, string storageStateJson, CancellationToken cancellationToken)
+        => WithFreshEtagAsync(instanceId, (id, state) =>
         {
-            await storage.ClearStateAsync(StateName, id, state, cancellationToken);
+            state.State = new WhatsAppSessionRecord { ProtectedState = secrets.Protect(storageStateJson), SavedAt = time.GetUtcNow() };
+            return storage.WriteStateAsync(StateName, id, state, cancellationToken);
+        }, cancellationToken);
+
+    public Task ClearAsync(string instanceId, CancellationToken cancellationToken)
+        => WithFreshEtagAsync(instanceId, (id, state) => state.RecordExists ? storage.ClearStateAsync(StateName, id, state, cancellationToken) : Task.CompletedTask, cancellationToken);
+
+    /// <summary>
+    /// Reads the record's etag and runs <paramref name="change"/>; a periodic save and a logout can race, so a change
+    /// that lost to the other one reads again and retries (the last one wins, as the caller intends).
+    /// </summary>
+    private async Task WithFreshEtagAsync(string instanceId, Func<GrainId, GrainState<WhatsAppSessionRecord>, Task> change, CancellationToken cancellationToken)
+    {
+        var id = IdOf(instanceId);
+        for (var attempt = 1; ; attempt++)
+        {
+            var state = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+            await storage.ReadStateAsync(StateName, id, state, cancellationToken);
+            try
+            {
+                await change(id, state);
+                return;
+            }
+            catch (InconsistentStateException) when (attempt < 5)
+            {
+            }
         }
     }
 }
