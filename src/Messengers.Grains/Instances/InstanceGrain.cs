@@ -62,6 +62,7 @@ public sealed class InstanceGrain(
     {
         _counterFlush?.Dispose();
         await FlushCountersAsync(cancellationToken);
+        await _lastWrite; // a flush started by the timer may still be in flight; the activation must not end before it
     }
 
     public async Task<InstanceInfo> CreateAsync(InstanceDefinition definition, string apiKeyHash)
