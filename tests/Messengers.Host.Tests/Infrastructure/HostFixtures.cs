@@ -129,13 +129,20 @@ public sealed class ProductionHostFixture : HostFixture
 
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        foreach (var redis in _redis)
+        try
         {
-            await redis.DisposeAsync();
+            await base.DisposeAsync();
         }
+        finally
+        {
+            // The servers are stopped even when the host's shutdown failed: nothing may outlive the test run.
+            foreach (var redis in _redis)
+            {
+                await redis.DisposeAsync();
+            }
 
-        await _postgres.DisposeAsync();
+            await _postgres.DisposeAsync();
+        }
     }
 }
 
