@@ -75,11 +75,13 @@ public sealed class SqliteMessageStore : IMessageStore
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $instance";
 
     private readonly SqliteDatabase _database;
+    private readonly SqliteStoreCommands _commands;
 
     public SqliteMessageStore(SqliteDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
+        _commands = new SqliteStoreCommands(database);
     }
 
     public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
@@ -211,48 +213,13 @@ public sealed class SqliteMessageStore : IMessageStore
         }, cancellationToken);
     }
 
-    private async Task<T> WriteAsync<T>(string operation, Func<SqliteWriteContext, T> work, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _database.EnsureMigratedAsync(cancellationToken);
-            return await _database.WriteAsync(work, cancellationToken);
-        }
-        catch (SqliteException ex)
-        {
-            throw Failed(ex, operation);
-        }
-    }
+    private Task<T> WriteAsync<T>(string operation, Func<SqliteWriteContext, T> work, CancellationToken cancellationToken)
+        => _commands.WriteAsync(operation, work, cancellationToken);
 
-    private async Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, (string Name, object? Value)[] values, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _database.EnsureMigratedAsync(cancellationToken);
-            using var connection = _database.OpenConnection();
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, value) in values)
-            {
-                Add(command, name, value);
-            }
+    private Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, (string Name, object? Value)[] values, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+        => _commands.QueryAsync(operation, sql, read, cancellationToken, values);
 
-            using var reader = command.ExecuteReader();
-            var rows = new List<T>();
-            while (reader.Read())
-            {
-                rows.Add(read(reader));
-            }
-
-            return rows;
-        }
-        catch (SqliteException ex)
-        {
-            throw Failed(ex, operation);
-        }
-    }
-
-    private static void Add(SqliteCommand command, string name, object? value) => command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+    private static void Add(SqliteCommand command, string name, object? value) => SqliteStoreCommands.Add(command, name, value);
 
     private static ChatMessage ReadMessage(SqliteDataReader reader) => new()
     {
@@ -277,7 +244,4 @@ public sealed class SqliteMessageStore : IMessageStore
     };
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private GrainStorageException Failed(SqliteException exception, string operation)
-        => new($"SQLite {_database.DatabasePath} failed while {operation}: {exception.Message}", exception);
 }

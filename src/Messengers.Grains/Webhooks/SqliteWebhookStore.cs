@@ -81,6 +81,7 @@ public sealed class SqliteWebhookStore : IWebhookStore
     private const string PurgeSql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < $before";
 
     private readonly SqliteDatabase _database;
+    private readonly SqliteStoreCommands _commands;
     private readonly ISecretProtector _protector;
 
     public SqliteWebhookStore(SqliteDatabase database, ISecretProtector protector)
@@ -88,6 +89,7 @@ public sealed class SqliteWebhookStore : IWebhookStore
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(protector);
         _database = database;
+        _commands = new SqliteStoreCommands(database);
         _protector = protector;
     }
 
@@ -307,52 +309,11 @@ public sealed class SqliteWebhookStore : IWebhookStore
         DeliveredAt = reader.IsDBNull(12) ? null : MessageRows.FromSqliteTime(reader.GetString(12)),
     };
 
-    private async Task<T> WriteAsync<T>(string operation, Func<SqliteWriteContext, T> work, CancellationToken cancellationToken)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        try
-        {
-            return await _database.WriteAsync(work, cancellationToken);
-        }
-        catch (SqliteException ex)
-        {
-            throw new GrainStorageException($"{_database.Description} failed {operation}: {ex.Message}", ex);
-        }
-    }
+    private Task<T> WriteAsync<T>(string operation, Func<SqliteWriteContext, T> work, CancellationToken cancellationToken)
+        => _commands.WriteAsync(operation, work, cancellationToken);
 
-    private async Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        try
-        {
-            using var connection = _database.OpenConnection();
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, value) in parameters)
-            {
-                Add(command, name, value);
-            }
+    private Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+        => _commands.QueryAsync(operation, sql, read, cancellationToken, parameters);
 
-            using var reader = command.ExecuteReader();
-            var rows = new List<T>();
-            while (reader.Read())
-            {
-                rows.Add(read(reader));
-            }
-
-            return rows;
-        }
-        catch (SqliteException ex)
-        {
-            throw new GrainStorageException($"{_database.Description} failed {operation}: {ex.Message}", ex);
-        }
-    }
-
-    private static void Add(SqliteCommand command, string name, object? value)
-        => command.Parameters.AddWithValue(name, value switch
-        {
-            null => DBNull.Value,
-            bool b => b ? 1 : 0,
-            _ => value,
-        });
+    private static void Add(SqliteCommand command, string name, object? value) => SqliteStoreCommands.Add(command, name, value);
 }
