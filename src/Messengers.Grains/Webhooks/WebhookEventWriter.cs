@@ -25,6 +25,7 @@ public sealed partial class WebhookEventWriter : IHostedService
     private readonly ConcurrentDictionary<string, string?> _providers = new(StringComparer.Ordinal);
     private readonly List<IStreamSubscription> _subscriptions = [];
     private bool _stopped;
+    private Task? _stop;
 
     /// <param name="dispatcher">Woken after new rows are stored, so deliveries start without waiting for its next poll.</param>
     /// <param name="providerOf">The provider name of an instance, for the flat payload's <c>provider</c> field.</param>
@@ -71,17 +72,21 @@ public sealed partial class WebhookEventWriter : IHostedService
         await subscription.DisposeAsync();
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Stop may be called more than once, even concurrently (the host stops its services from StopAsync and from the
+    /// application-stopping signal); every caller awaits the one run that closes the subscriptions.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        // Stop may be called more than once (the writer can be registered as a hosted service twice); take the list once.
-        IStreamSubscription[] subscriptions;
         lock (_subscriptions)
         {
             _stopped = true;
-            subscriptions = [.. _subscriptions];
-            _subscriptions.Clear();
+            return _stop ??= CloseSubscriptionsAsync([.. _subscriptions]);
         }
+    }
 
+    private static async Task CloseSubscriptionsAsync(IStreamSubscription[] subscriptions)
+    {
         foreach (var subscription in subscriptions)
         {
             await subscription.DisposeAsync();

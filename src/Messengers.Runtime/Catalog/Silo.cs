@@ -21,6 +21,8 @@ public sealed class Silo : IGrainFactory, IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _housekeeping;
     private volatile bool _closed;
+    private readonly Lock _shutdownLock = new();
+    private Task? _shutdown;
 
     public Silo(IServiceProvider services, IOptions<GrainRuntimeOptions> options, IEnumerable<GrainClassRegistration> registrations, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -143,15 +145,23 @@ public sealed class Silo : IGrainFactory, IHostedService, IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Graceful shutdown: no new activations, every activation deactivated (its OnDeactivateAsync flushes state).</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Graceful shutdown: no new activations, every activation deactivated (its OnDeactivateAsync flushes state).
+    /// Every caller awaits the same shutdown: the generic host stops its services from two places at once when
+    /// StopAsync races the application-stopping signal, and a second caller must not return before state is flushed.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_closed)
+        lock (_shutdownLock)
         {
-            return;
+            _closed = true;
+            _shutdown ??= ShutdownAsync(cancellationToken);
+            return _shutdown;
         }
+    }
 
-        _closed = true;
+    private async Task ShutdownAsync(CancellationToken cancellationToken)
+    {
         await _stopping.CancelAsync();
         RuntimeLog.SiloStopping(Logger, Options.SiloName, Catalog.Count);
         var reason = new DeactivationReason(DeactivationReasonCode.ShuttingDown, "silo stopping");
@@ -165,6 +175,7 @@ public sealed class Silo : IGrainFactory, IHostedService, IAsyncDisposable
         {
             RuntimeLog.ShutdownIncomplete(Logger, Options.SiloName, Catalog.Count);
         }
+
         if (_housekeeping is not null)
         {
             await _housekeeping;

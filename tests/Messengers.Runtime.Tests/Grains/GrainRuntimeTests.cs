@@ -245,6 +245,24 @@ public sealed class GrainRuntimeTests
     }
 
     [Fact]
+    public async Task Shutdown_CalledTwiceConcurrently_SecondCallerWaitsForDeactivations()
+    {
+        await using var silo = await SiloHarness.StartAsync();
+        var busy = silo.Grains.GetGrain<ICounterGrain>("busy");
+        var call = busy.WaitForGateAsync(); // holds the activation's turn, so its deactivation must wait
+
+        var first = silo.Silo.StopAsync(Ct);
+        var second = silo.Silo.StopAsync(Ct);
+        await Task.Delay(100, Ct);
+        Assert.False(second.IsCompleted, "a second StopAsync returned while an activation was still deactivating");
+
+        silo.Probe.Gate.SetResult();
+        await Task.WhenAll(first, second, call);
+        Assert.Contains("deactivated busy ShuttingDown", silo.Probe.Events);
+        Assert.Equal(0, silo.Silo.ActivationCount);
+    }
+
+    [Fact]
     public async Task SerializeLocalCalls_ArgumentsAndResults_AreCopiesNotShared()
     {
         await using var silo = await SiloHarness.StartAsync(o => o.SerializeLocalCalls = true);
