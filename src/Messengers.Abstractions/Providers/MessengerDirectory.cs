@@ -56,3 +56,17 @@ public sealed record GroupCreated(string GroupId, IReadOnlyList<ParticipantResul
 /// <summary>Older messages fetched from the messenger: how many came back and how many were new to our store.</summary>
 [GenerateSerializer, Immutable, Alias("messengers.HistoryFetched")]
 public sealed record HistoryFetched(string ChatId, int Fetched, int Stored, IReadOnlyList<string> MessageIds);
+
+/// <summary>
+/// The messenger refused a directory request (unknown message, not a group admin, …); the message says why.
+/// <see cref="NotFound"/> marks "no such message, chat or group".
+/// </summary>
+public sealed class MessengerRequestException : Exception
+{
+    public MessengerRequestException() { }
+    public MessengerRequestException(string message) : base(message) { }
+    public MessengerRequestException(string message, Exception inner) : base(message, inner) { }
+    public MessengerRequestException(string message, bool notFound, Exception? inner = null) : base(message, inner) => NotFound = notFound;
+
+    public bool NotFound { get; }
+}
