@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using ModelContextProtocol.Protocol;
@@ -96,7 +97,24 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            throw new McpToolException($"creating groups is not supported by provider '{target.Instance.Provider}': its API cannot create groups; create the group in the messenger app and add this account to it");
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new McpToolException("a group name is required");
+            }
+
+            var ids = ParticipantIds(target, participants);
+            McpToolKit.RequireReady(target);
+            GroupCreated created;
+            try
+            {
+                created = await ProviderClient(target).CreateGroupAsync(name.Trim(), ids);
+            }
+            catch (CapabilityNotSupportedException)
+            {
+                throw new McpToolException($"creating groups is not supported by provider '{target.Instance.Provider}': its API cannot create groups; create the group in the messenger app and add this account to it");
+            }
+
+            return McpToolKit.Text($"Group created successfully. Group ID: {created.GroupId}" + (created.InviteCode is { Length: > 0 } code ? $"\nInvite code: {code}" : ""));
         });
 
     [McpServerTool(Name = "add_participants_to_group"), Description("Add participants to an existing group chat (only on messengers whose API allows it).")]
@@ -110,7 +128,23 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            return McpToolKit.Error("Adding participants to groups is not supported with the current WhatsApp API configuration. This feature requires a newer version of whatsapp-web.js that has native support for adding participants.");
+            var group = McpToolKit.ChatIdFor(target, groupId, group: true);
+            var ids = ParticipantIds(target, participants);
+            McpToolKit.RequireReady(target);
+            IReadOnlyList<ParticipantResult> results;
+            try
+            {
+                results = await ProviderClient(target).AddParticipantsAsync(group, ids);
+            }
+            catch (CapabilityNotSupportedException)
+            {
+                // wweb-mcp's answer when the messenger side cannot add participants.
+                return McpToolKit.Error("Adding participants to groups is not supported with the current WhatsApp API configuration. This feature requires a newer version of whatsapp-web.js that has native support for adding participants.");
+            }
+
+            var failed = results.Where(r => !r.Ok).Select(r => new { number = McpToolKit.NumberOf(r.ParticipantId), reason = FailureReason(r) }).ToList();
+            var text = $"Added {Count(results.Count(r => r.Ok))} participants to group {groupId}";
+            return McpToolKit.Text(failed.Count == 0 ? text : $"{text}\nFailed to add {Count(failed.Count)} participants: {JsonSerializer.Serialize(failed, McpToolKit.CompactJson)}");
         });
 
     [McpServerTool(Name = "get_group_messages", ReadOnly = true), Description("Get the most recent messages of a group chat (oldest first).")]
@@ -167,7 +201,8 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            var group = await data.GroupAsync(target, McpToolKit.ChatIdFor(target, groupId, group: true), cancellationToken)
+            var id = McpToolKit.ChatIdFor(target, groupId, group: true);
+            var group = await LiveGroupAsync(target, id) ?? await data.GroupAsync(target, id, cancellationToken)
                 ?? throw new McpToolException($"group '{groupId}' not found: find group ids with search_groups");
             return McpToolKit.Text(JsonSerializer.Serialize(group, McpToolKit.Json));
         });
@@ -232,6 +267,63 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             var info = new { mimetype = contentType, filename = fileName ?? "unknown", size = ((bytes.Length + 2) / 3 * 4) };
             return McpToolKit.Text($"Media message sent successfully to {number}.\nMessage ID: {sent.MessageId}\nMedia Info:\n{JsonSerializer.Serialize(info, McpToolKit.Json)}");
         });
+
+    private IProviderClientGrain ProviderClient(McpTarget target) => kit.Grains.GetGrain<IProviderClientGrain>(target.Id);
+
+    /// <summary>Phone numbers (or ids) as the provider's participant ids; every one must be valid.</summary>
+    private static List<string> ParticipantIds(McpTarget target, string[]? participants)
+    {
+        if (participants is null || participants.Length == 0)
+        {
+            throw new McpToolException("at least one participant phone number is required");
+        }
+
+        var ids = participants.Select(p => McpToolKit.ChatIdFor(target, p, group: false)).ToList();
+        var invalid = ids.Where(id => !target.Provider.IsValidChatId(id)).ToList();
+        return invalid.Count == 0
+            ? ids
+            : throw new McpToolException($"not valid phone numbers for provider '{target.Instance.Provider}': {string.Join(", ", invalid)} (use digits in international format, e.g. 5511999999999)");
+    }
+
+    private static string FailureReason(ParticipantResult result) => result.Code switch
+    {
+        403 => result.InviteCode is { Length: > 0 } code ? $"privacy settings require an invite (invite code {code})" : "privacy settings require an invite",
+        404 => "not on WhatsApp",
+        409 => "already a participant",
+        _ => result.Message ?? $"refused with code {Count(result.Code)}",
+    };
+
+    /// <summary>The group as the messenger knows it now (with participants and admins); null when it cannot say, so the store answers.</summary>
+    private async Task<McpGroup?> LiveGroupAsync(McpTarget target, string groupId)
+    {
+        if (target.Instance.Status != Abstractions.Instances.InstanceStatus.Ready)
+        {
+            return null;
+        }
+
+        GroupInfo? info;
+        try
+        {
+            info = await ProviderClient(target).GetGroupAsync(groupId);
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        if (info is null)
+        {
+            return null;
+        }
+
+        var name = info.Name ?? info.GroupId;
+        return new McpGroup(
+            info.GroupId,
+            name,
+            name, // wweb-mcp puts the subject in description
+            [.. info.Participants.Select(p => new McpGroupParticipant(p.Id, McpToolKit.NumberOf(p.Id), null, p.IsAdmin))],
+            McpToolKit.Iso(info.CreatedAt ?? services.GetRequiredService<TimeProvider>().GetUtcNow()));
+    }
 
     private async Task<(byte[] Bytes, string ContentType, string? FileName)> LoadAsync(string source, bool localFilesAllowed, CancellationToken ct)
     {
