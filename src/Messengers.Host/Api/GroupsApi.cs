@@ -343,7 +343,7 @@ public static class GroupsApi
         }
     }
 
-    /// <summary>A phone number in international format ("+55 11 98888-7777" allowed) or a chat id of the provider.</summary>
+    /// <summary>A chat id of the provider, or a phone number in international format ("+55 11 98888-7777" allowed).</summary>
     private static bool IsParticipant(string? value, IMessengerProvider provider)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > 64)
@@ -351,9 +351,14 @@ public static class GroupsApi
             return false;
         }
 
+        if (provider.IsValidChatId(value))
+        {
+            return true;
+        }
+
         if (value.Contains('@', StringComparison.Ordinal))
         {
-            return provider.IsValidChatId(value);
+            return false;
         }
 
         var digits = value.Count(char.IsAsciiDigit);
