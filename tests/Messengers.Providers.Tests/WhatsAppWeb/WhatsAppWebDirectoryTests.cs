@@ -12,6 +12,37 @@ public sealed class WhatsAppWebDirectoryTests : WhatsAppWebTestBase
     private const string AnnLid = "201234567890123@lid";
     private const string SeedGroup = "120363000000000001@g.us";
 
+    /// <summary>The fake stubs wa-js; this checks the real 4.6 bundle has every function the directory scripts call, with positional arguments.</summary>
+    [Fact]
+    public async Task RealWaJs_DirectoryFunctions_ExistWithPositionalArguments()
+    {
+        var bundle = Path.Combine(AppContext.BaseDirectory, "wa-js", "wppconnect-wa.js");
+        Assert.SkipUnless(File.Exists(bundle), $"{bundle} is missing; run tests/setup-npm.sh");
+        await using var lease = await Pool.CreateContextAsync("wa-js-probe", null, Ct);
+        var page = await lease.Context.NewPageAsync();
+        await page.GotoAsync(Fake.BlankUrl);
+        await page.AddScriptTagAsync(new() { Path = bundle });
+
+        var arities = await page.EvaluateAsync<Dictionary<string, int>>("""
+            () => {
+              const names = ['chat.list', 'chat.get', 'chat.getMessages', 'chat.sendReactionToMessage', 'contact.list', 'contact.get',
+                'contact.getPnLidEntry', 'group.create', 'group.getParticipants', 'group.addParticipants', 'group.removeParticipants', 'group.leave'];
+              const out = {};
+              for (const name of names) {
+                const [ns, fn] = name.split('.');
+                out[name] = typeof window.WPP[ns][fn] === 'function' ? window.WPP[ns][fn].length : -1;
+              }
+              return out;
+            }
+            """);
+
+        Assert.DoesNotContain(arities, a => a.Value < 0);
+        Assert.True(arities["group.create"] >= 2, "group.create(name, participants) takes positional arguments in wa-js 4.6");
+        Assert.Equal(2, arities["group.addParticipants"]);
+        Assert.Equal(2, arities["group.removeParticipants"]);
+        Assert.Equal(2, arities["chat.sendReactionToMessage"]);
+    }
+
     [Fact]
     public async Task Contacts_SeededAddressBook_KeepBothPhoneAndLidIds()
     {
