@@ -46,6 +46,11 @@ public sealed class McpWhatsAppWebTests : IAsyncLifetime
         await using var client = await _host.ConnectAsync(await _host.InstanceKeyAsync(id));
         await Eventually.UntilAsync(async () => await client.CallTextAsync("get_status") == "WhatsApp connection status: connected", 60);
 
+        var contacts = McpClientExtensions.JsonAfterFirstLine(await client.CallTextAsync("search_contacts", new() { ["query"] = "carol" }));
+        Assert.Equal(("Carol", "5511966665555"), (contacts[0].GetProperty("name").GetString(), contacts[0].GetProperty("number").GetString())); // listed under its @lid id
+        var chats = await client.CallTextAsync("get_chats");
+        Assert.Contains("\"name\": \"Seed Team\"", chats, StringComparison.Ordinal);
+
         var group = await client.CallTextAsync("create_group", new() { ["name"] = "Ops", ["participants"] = new[] { "5511988887777", "+5511977776666" } });
         Assert.Matches("^Group created successfully\\. Group ID: [0-9]{18}@g\\.us$", group);
         var groupId = group["Group created successfully. Group ID: ".Length..];

@@ -11,7 +11,8 @@ namespace Messengers.Host.Mcp;
 
 /// <summary>
 /// The 13 tools of wweb-mcp with its names, required parameters and result texts, on every provider that can do them.
-/// History, chats, contacts and groups come from our message store. Each tool also takes <c>instance</c>: required with
+/// Contacts, chats and group details come live from the messenger when it can list them (WhatsApp Web), else — and
+/// history always — from our message store; groups are created and changed through the provider. Each tool also takes <c>instance</c>: required with
 /// the admin key, empty (or the key's own instance) with an instance key.
 /// </summary>
 [McpServerToolType]
@@ -41,7 +42,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         => kit.RunAsync("searching contacts", async () =>
         {
             var target = await kit.ResolveAsync(context, instance);
-            var contacts = await data.SearchContactsAsync(target, query, cancellationToken);
+            var contacts = await LiveContactsAsync(target, query) ?? await data.SearchContactsAsync(target, query, cancellationToken);
             return McpToolKit.Text($"Found {contacts.Count} contacts matching \"{query}\":\n{JsonSerializer.Serialize(contacts, McpToolKit.Json)}");
         });
 
@@ -68,7 +69,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         => kit.RunAsync("getting chats", async () =>
         {
             var target = await kit.ResolveAsync(context, instance);
-            var chats = await data.ChatsAsync(target, cancellationToken);
+            var chats = await LiveChatsAsync(target, cancellationToken) ?? await data.ChatsAsync(target, cancellationToken);
             return McpToolKit.Text($"Retrieved {chats.Count} chats:\n{JsonSerializer.Serialize(chats, McpToolKit.Json)}");
         });
 
@@ -293,10 +294,65 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         _ => result.Message ?? $"refused with code {Count(result.Code)}",
     };
 
+    /// <summary>Whether the messenger can be asked for its own lists now (else the store answers).</summary>
+    private static bool CanAskMessenger(McpTarget target)
+        => target.Instance.Status == InstanceStatus.Ready && target.Provider.Capabilities.HasFlag(ProviderCapabilities.Contacts);
+
+    /// <summary>The address book as wweb-mcp shows it: people only, never the own account; the number is the phone number when known.</summary>
+    private async Task<IReadOnlyList<McpContact>?> LiveContactsAsync(McpTarget target, string? query)
+    {
+        if (!CanAskMessenger(target))
+        {
+            return null;
+        }
+
+        IReadOnlyList<MessengerContact> contacts;
+        try
+        {
+            contacts = await ProviderClient(target).GetContactsAsync();
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        var q = (query ?? "").Trim();
+        return [.. contacts
+            .Select(c => new McpContact(c.PushName ?? c.Name ?? "Unknown", McpToolKit.NumberOf(c.PhoneId ?? c.ContactId))) // wweb-mcp shows the pushname
+            .Where(c => c.Name.Contains(q, StringComparison.OrdinalIgnoreCase) || c.Number.Contains(q, StringComparison.OrdinalIgnoreCase))];
+    }
+
+    /// <summary>The messenger's chats, with the last message body from our store where we have it.</summary>
+    private async Task<IReadOnlyList<McpChat>?> LiveChatsAsync(McpTarget target, CancellationToken ct)
+    {
+        if (!CanAskMessenger(target))
+        {
+            return null;
+        }
+
+        IReadOnlyList<MessengerChat> chats;
+        try
+        {
+            chats = await ProviderClient(target).GetChatsAsync(0);
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        var stored = (await data.ChatsAsync(target, ct)).ToDictionary(c => c.Id, StringComparer.Ordinal);
+        return [.. chats.Select(c => new McpChat(
+            c.ChatId,
+            c.Name ?? McpToolKit.NumberOf(c.ChatId),
+            c.UnreadCount,
+            c.LastMessageAt is { } at ? McpToolKit.Iso(at) : "",
+            stored.TryGetValue(c.ChatId, out var known) ? known.LastMessage : ""))];
+    }
+
     /// <summary>The group as the messenger knows it now (with participants and admins); null when it cannot say, so the store answers.</summary>
     private async Task<McpGroup?> LiveGroupAsync(McpTarget target, string groupId)
     {
-        if (target.Instance.Status != Abstractions.Instances.InstanceStatus.Ready)
+        if (target.Instance.Status != InstanceStatus.Ready)
         {
             return null;
         }
