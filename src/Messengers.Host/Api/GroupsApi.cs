@@ -160,7 +160,7 @@ public static class GroupsApi
         }
 
         var emoji = request.Emoji ?? "";
-        if (emoji.Length > 0 && (emoji.Length > 32 || new StringInfo(emoji).LengthInTextElements != 1 || emoji.Any(char.IsWhiteSpace) || emoji.Any(char.IsAsciiLetterOrDigit)))
+        if (emoji.Length > 0 && (emoji.Length > 32 || new StringInfo(emoji).LengthInTextElements != 1 || emoji.Any(char.IsWhiteSpace) || emoji.All(char.IsAscii)))
         {
             errors["emoji"] = ["The emoji must be one emoji, or empty to remove the reaction."];
         }
