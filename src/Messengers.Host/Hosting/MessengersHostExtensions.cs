@@ -94,6 +94,7 @@ public static class MessengersHostExtensions
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapInstancesApi();
         app.MapMessagesApi();
+        app.MapGroupsApi();
         app.MapWebChatApi();
         app.MapEventsApi();
         app.MapWebhooksApi();
@@ -166,6 +167,8 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             InstanceExistsException => (409, "Conflict", exception.Message),
             Abstractions.Providers.InstanceNotReadyException => (409, "Instance not ready", exception.Message),
             Abstractions.Providers.CapabilityNotSupportedException => (422, "Not supported by this provider", exception.Message),
+            Abstractions.Providers.MessengerRequestException { NotFound: true } => (404, "Not found", exception.Message),
+            Abstractions.Providers.MessengerRequestException => (422, "Refused by the messenger", exception.Message),
             Runtime.GrainCallTimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
             GrainStorageException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),

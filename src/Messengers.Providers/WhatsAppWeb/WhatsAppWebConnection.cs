@@ -15,7 +15,7 @@ namespace Messengers.Providers.WhatsAppWeb;
 /// browser ends the session and the loop restarts it with capped exponential backoff; an exhausted QR rotation or a
 /// logout ends the loop.
 /// </summary>
-public sealed class WhatsAppWebConnection : IMessengerConnection
+public sealed partial class WhatsAppWebConnection : IMessengerConnection
 {
     private readonly string _instanceId;
     private readonly BrowserPool _pool;
@@ -560,7 +560,8 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         }
     }
 
-    private InboundMessage? ToInbound(JsonElement m)
+    /// <summary>A serialized message as ours; own messages only with <paramref name="includeOwn"/> (history), their chat is <c>to</c>.</summary>
+    private InboundMessage? ToInbound(JsonElement m, bool includeOwn = false)
     {
         if (m.TryGetProperty("isStatus", out var status) && status.ValueKind == JsonValueKind.True)
         {
@@ -568,13 +569,13 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         }
 
         var fromMe = m.TryGetProperty("fromMe", out var me) && me.ValueKind == JsonValueKind.True;
-        if (fromMe)
+        if (fromMe && !includeOwn)
         {
             return null; // our own sends (and the phone's) come back as new messages; they are not input for the agent
         }
 
         var id = Str(m, "id");
-        var from = Str(m, "from");
+        var from = fromMe ? Str(m, "to") : Str(m, "from");
         if (id is null || from is null)
         {
             return null;
@@ -600,10 +601,10 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         {
             MessageId = id,
             ChatId = from,
-            From = isGroup ? Str(m, "author") ?? from : from,
+            From = fromMe ? Str(m, "from") : isGroup ? Str(m, "author") ?? from : from,
             Body = type == MessageTypes.Text ? Str(m, "body") ?? "" : Str(m, "caption") ?? "",
             Type = type,
-            IsFromMe = false,
+            IsFromMe = fromMe,
             IsGroup = isGroup,
             GroupId = isGroup ? from : null,
             ContactName = Str(m, "notifyName"),
