@@ -66,6 +66,9 @@ public interface IMessengerConnection : IAsyncDisposable
     Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("read receipts");
 
     Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("typing");
+
+    /// <summary>Pairing by phone number instead of QR: the code the user types on the phone (<paramref name="phoneNumber"/>: digits only).</summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("pairing by phone code");
 }
 
 /// <summary>How a connection reports back to its grains.</summary>

@@ -419,7 +419,7 @@ public sealed class BrowserPoolRulesTests
     [InlineData("abc@c.us", false)]
     public void IsValidChatId_Forms_AcceptsWhatsAppIds(string chatId, bool valid)
     {
-        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
+        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, null!, null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
         Assert.Equal(valid, provider.IsValidChatId(chatId));
     }
 }

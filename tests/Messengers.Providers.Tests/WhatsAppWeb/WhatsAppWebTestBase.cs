@@ -41,6 +41,9 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
 
     protected BrowserPool Pool { get; private set; } = null!;
 
+    /// <summary>The account leases of the current pool's silo (a new silo with every <see cref="NewPool"/>).</summary>
+    protected GrainStorageWhatsAppAccountLeases Leases { get; private set; } = null!;
+
     protected WhatsAppWebProvider Provider { get; private set; } = null!;
 
     protected WhatsAppWebOptions Options { get; } = new()
@@ -92,7 +95,8 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     protected void NewPool()
     {
         Pool = new BrowserPool(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BrowserPool>.Instance);
-        Provider = new WhatsAppWebProvider(Pool, Sessions, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
+        Leases = new GrainStorageWhatsAppAccountLeases(Storage, "silo-" + Guid.NewGuid().ToString("N")[..6], TimeProvider.System);
+        Provider = new WhatsAppWebProvider(Pool, Sessions, Leases, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
     }
 
     protected WhatsAppWebConnection Connect(RecordingCallbacks callbacks, string instanceId = "wa1")
