@@ -67,15 +67,33 @@ public sealed partial class FakeWhatsAppWebServer
     }
 
     /// <summary>
-    /// Calls <c>window.fake[function](argument)</c> in the page registered last (or reads the property of that name) and
-    /// returns the result; a function that throws fails with its error.
+    /// Calls <c>window.fake[function](argument)</c> in the live page registered last (or reads the property of that name)
+    /// and returns the result; a function that throws fails with its error. When the page goes away before it answers
+    /// (the command ended the session, say), the result is an undefined element.
     /// </summary>
     public async Task<JsonElement> RunAsync(string function, object? argument = null, TimeSpan? timeout = null)
     {
-        ControlledPage page;
-        lock (_control)
+        var watch = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(15);
+        ControlledPage? page;
+        while (true)
         {
-            page = _pages.LastOrDefault(p => !p.Closed) ?? throw new InvalidOperationException("No fake WhatsApp Web page is registered.");
+            lock (_control)
+            {
+                page = _pages.LastOrDefault(p => p.IsLive);
+            }
+
+            if (page is not null)
+            {
+                break;
+            }
+
+            if (watch.Elapsed > limit)
+            {
+                throw new InvalidOperationException("No live fake WhatsApp Web page is registered.");
+            }
+
+            await Task.Delay(25);
         }
 
         var seq = Interlocked.Increment(ref _commandSeq);
@@ -84,7 +102,22 @@ public sealed partial class FakeWhatsAppWebServer
         try
         {
             page.Commands.Writer.TryWrite(JsonSerializer.SerializeToUtf8Bytes(new { seq, fn = function, arg = argument }, JsonOptions));
-            var answer = await result.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(15));
+            while (!result.Task.IsCompleted)
+            {
+                if (!page.IsLive)
+                {
+                    return default;
+                }
+
+                if (watch.Elapsed > limit)
+                {
+                    throw new TimeoutException($"The fake page did not answer fake.{function} in time.");
+                }
+
+                await Task.WhenAny(result.Task, Task.Delay(50));
+            }
+
+            var answer = await result.Task;
             return answer.GetProperty("ok").GetBoolean()
                 ? answer.GetProperty("value").Clone()
                 : throw new InvalidOperationException($"fake.{function} failed in the page: {answer.GetProperty("error").GetString()}");
