@@ -117,6 +117,8 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         var png = await GetQrAsync(admin, id, "png");
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, (await png.Content.ReadAsByteArrayAsync(TestApi.Ct))[..4]);
+        Assert.Equal(first.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.Parse(png.Headers.GetValues("X-QR-Expires-At").Single(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(png.Headers.CacheControl?.NoStore);
 
         var (second, emitted2, seen2) = await EmitAndSeeQrAsync(admin, id, "ref-2,static,identity,secret");
         AssertExpiresAfter(second, emitted2, seen2, TimeSpan.FromSeconds(20));

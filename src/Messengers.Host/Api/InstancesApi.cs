@@ -52,6 +52,7 @@ public static class InstancesApi
 {
     private const int MaxNameLength = 100;
     private const string QrPairing = "qrPairing";
+    private const string QrExpiresHeader = "X-QR-Expires-At";
 
     public static RouteGroupBuilder MapInstancesApi(this IEndpointRouteBuilder app)
     {
@@ -198,8 +199,11 @@ public static class InstancesApi
             : TypedResults.Ok(new InstanceStatusView(info.Id, info.Status, info.StatusReason, info.StatusChangedAt, info.DesiredState));
     }
 
-    /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
-    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
+    /// <summary>
+    /// The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl. Every format carries the code's expiry
+    /// in <c>X-QR-Expires-At</c> (the JSON ones in <c>expiresAt</c> too) and is not cached: WhatsApp rotates codes.
+    /// </summary>
+    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains, HttpResponse response)
     {
         format = (format ?? "raw").ToLowerInvariant();
         if (format is not ("raw" or "json" or "png" or "svg" or "dataurl"))
@@ -230,6 +234,8 @@ public static class InstancesApi
                     statusCode: StatusCodes.Status404NotFound);
         }
 
+        response.Headers.CacheControl = "no-store";
+        response.Headers[QrExpiresHeader] = qr.ExpiresAt.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         switch (format)
         {
             case "raw":
