@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 
@@ -18,6 +19,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
 
     private readonly EmbeddedHostFixture _backend = new();
     private readonly List<MessengersFactory> _hosts = [];
+    private readonly List<IAsyncDisposable> _servers = [];
     private FakeWhatsAppWebServer _fake = null!;
 
     public async ValueTask InitializeAsync()
@@ -38,12 +40,31 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
             await _fake.DisposeAsync();
         }
 
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
         await _backend.DisposeAsync();
     }
 
-    private async Task<Dictionary<string, string?>> BackendAsync()
+    /// <summary>A fresh backend: SQLite with in-memory streams, or (<paramref name="storage"/> "postgres") PostgreSQL and Redis, as a cluster shares them.</summary>
+    private async Task<Dictionary<string, string?>> BackendAsync(string storage = "sqlite")
     {
         var settings = await _backend.NewBackendAsync();
+        if (storage == "postgres")
+        {
+            var postgres = new PostgresServer();
+            _servers.Add(postgres);
+            await postgres.InitializeAsync();
+            var redis = await RedisServer.StartAsync();
+            _servers.Add(redis);
+            settings["Messengers:Storage"] = "postgres";
+            settings["Messengers:Streams"] = "redis";
+            settings["ConnectionStrings:Postgres"] = await postgres.CreateDatabaseAsync("lease");
+            settings["ConnectionStrings:Redis"] = redis.ConnectionString;
+        }
+
         settings["Messengers:WhatsAppWeb:Url"] = _fake.Url;
         settings["Messengers:WhatsAppWeb:InjectWaJs"] = "false";
         settings["Messengers:WhatsAppWeb:MaxQrCodes"] = "3";
@@ -222,10 +243,12 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: still there?"), what: "the echo after the restart");
     }
 
-    [Fact]
-    public async Task Lease_TwoHostsOnOneDatabase_OneDrivesTheAccountTheOtherTakesOverWhenItStops()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Lease_TwoHostsOnOneDatabase_OneDrivesTheAccountTheOtherTakesOverWhenItStops(string storage)
     {
-        var settings = await BackendAsync();
+        var settings = await BackendAsync(storage);
         var hostA = StartHost(settings, "silo-a");
         using var adminA = HostFixture.Client(hostA, HostFixture.AdminKey);
         var id = await CreateWhatsAppInstanceAsync(adminA);
@@ -234,7 +257,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         await _fake.AuthenticateAsync(MyWid);
         await adminA.WaitForStatusAsync(id, "Ready");
 
-        // Silo B on the same SQLite database resumes the running instance, but must not open the account.
+        // Silo B on the same database resumes the running instance, but must not open the account.
         var hostB = StartHost(settings, "silo-b");
         using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
         var waiting = await Eventually.UntilAsync(
