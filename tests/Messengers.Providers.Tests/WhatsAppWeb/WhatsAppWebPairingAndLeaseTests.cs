@@ -85,6 +85,16 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
     }
 
     [Fact]
+    public async Task PairingCode_RealWaJsBundle_HasTheFunctionThePageScriptCalls()
+    {
+        var connection = await RealWaJsConnectionAsync();
+
+        var kind = await connection.Page!.EvaluateAsync<string>("() => typeof window.WPP.conn.genLinkDeviceCodeForPhoneNumber");
+
+        Assert.Equal("function", kind);
+    }
+
+    [Fact]
     public async Task Leases_TwoSilosRacing_ExactlyOneAcquires()
     {
         var storage = new MemoryGrainStorage();

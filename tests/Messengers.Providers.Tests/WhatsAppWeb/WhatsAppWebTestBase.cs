@@ -135,6 +135,35 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
         throw new TimeoutException("The page was not bridged in time.");
     }
 
+    /// <summary>
+    /// A connection that injects the real wa-js bundle into the fake's blank page (no <c>window.WPP</c> of its own), once
+    /// <c>WPP.conn</c> is there; skips the test when tests/setup-npm.sh has not installed the bundle.
+    /// </summary>
+    protected async Task<WhatsAppWebConnection> RealWaJsConnectionAsync()
+    {
+        var bundle = Path.Combine(AppContext.BaseDirectory, "wa-js", "wppconnect-wa.js");
+        Assert.SkipUnless(File.Exists(bundle), $"{bundle} is missing; run tests/setup-npm.sh");
+        await Pool.DisposeAsync();
+        Options.Url = Fake.BlankUrl;
+        Options.InjectWaJs = true;
+        Options.WaJsPath = bundle;
+        NewPool();
+        var connection = Connect(new RecordingCallbacks());
+        await connection.StartAsync(Ct);
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return connection.Page is { } page && await page.EvaluateAsync<bool>("() => typeof window.WPP === 'object' && !!window.WPP.conn");
+            }
+            catch (PlaywrightException)
+            {
+                return false;
+            }
+        });
+        return connection;
+    }
+
     /// <summary>Starts, emits one QR code, scans it and waits for Ready.</summary>
     protected async Task<(WhatsAppWebConnection Connection, IPage Page)> PairedAsync(RecordingCallbacks callbacks, string instanceId = "wa1")
     {
