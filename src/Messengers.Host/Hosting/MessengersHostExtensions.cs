@@ -48,6 +48,7 @@ public static class MessengersHostExtensions
         builder.Services.AddHostedService<AgentBridge>();
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
 
