@@ -117,6 +117,10 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         return (qr, emittedAt, TimeProvider.System.GetUtcNow());
     }
 
+    /// <summary>For waits that include starting a host and its Chromium on a busy machine.</summary>
+    private static Task<JsonElement> SlowStatusAsync(HttpClient client, string id, string status)
+        => Eventually.UntilAsync(() => client.GetInstanceAsync(id), i => i.Status() == status, TimeSpan.FromSeconds(60), $"instance {id} to be {status}");
+
     private static void AssertExpiresAfter(JsonElement qr, DateTimeOffset emittedAt, DateTimeOffset seenAt, TimeSpan lifetime)
     {
         var expiresAt = qr.GetProperty("expiresAt").GetDateTimeOffset();
@@ -232,7 +236,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         await host.DisposeAsync();
         var restarted = StartHost(settings);
         using var admin2 = HostFixture.Client(restarted, HostFixture.AdminKey);
-        var again = await admin2.WaitForStatusAsync(id, "Ready");
+        var again = await SlowStatusAsync(admin2, id, "Ready");
         await _fake.WaitForPagesAsync(2);
 
         Assert.Equal(MyWid, again.GetProperty("account").GetProperty("id").GetString());
@@ -271,7 +275,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
 
         _hosts.Remove(hostA);
         await hostA.DisposeAsync();
-        var takenOver = await adminB.WaitForStatusAsync(id, "Ready");
+        var takenOver = await SlowStatusAsync(adminB, id, "Ready");
         await _fake.WaitForPagesAsync(2);
 
         Assert.Equal(MyWid, takenOver.GetProperty("account").GetProperty("id").GetString());
