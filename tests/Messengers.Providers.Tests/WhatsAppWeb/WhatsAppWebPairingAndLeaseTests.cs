@@ -181,6 +181,7 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
         var callbacks = new RecordingCallbacks();
         var (connection, _) = await PairedAsync(callbacks);
         await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
+        var savedBefore = await SessionSavedAtAsync();
 
         // Another silo that judged the lease expired (a paused process, a clock jump) wrote itself in.
         var state = new GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
@@ -194,6 +195,14 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
         Assert.False(connection.HoldsLease);
         Assert.Equal(InstanceStatus.Starting, callbacks.Statuses.Last().Status);
         await WaitUntilAsync(() => Fake.LivePages == 0);
+        Assert.Equal(savedBefore, await SessionSavedAtAsync()); // the new driver's session is not overwritten on the way out
+    }
+
+    private async Task<DateTimeOffset> SessionSavedAtAsync()
+    {
+        var session = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await Storage.ReadStateAsync(GrainStorageWhatsAppSessionStore.StateName, new GrainId("instance", "wa1"), session, Ct);
+        return session.State.SavedAt;
     }
 
     /// <summary>A second silo on the same storage: its own browser pool and its own lease holder.</summary>
