@@ -20,6 +20,9 @@ public interface IProviderClientGrain : IGrainWithStringKey
 
     Task SetTypingAsync(string chatId, bool typing);
 
+    /// <summary>Asks the connection for a phone pairing code (see <see cref="IInstanceGrain.RequestPairingCodeAsync"/>).</summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber);
+
     [ReadOnly]
     Task<bool> IsConnectedAsync();
 

@@ -94,6 +94,9 @@ public interface IMessengerConnection : IAsyncDisposable
     /// <paramref name="beforeMessageId"/> or the latest when it is null. Ids are the ones sends return.
     /// </summary>
     Task<IReadOnlyList<InboundMessage>> FetchHistoryAsync(string chatId, int count, string? beforeMessageId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("message history");
+
+    /// <summary>Pairing by phone number instead of QR: the code the user types on the phone (<paramref name="phoneNumber"/>: digits only).</summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("pairing by phone code");
 }
 
 /// <summary>How a connection reports back to its grains.</summary>

@@ -49,6 +49,8 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
 
     public Task SetTypingAsync(string chatId, bool typing) => Connection().SetTypingAsync(chatId, typing, CancellationToken.None);
 
+    public Task<string> RequestPairingCodeAsync(string phoneNumber) => Connection().RequestPairingCodeAsync(phoneNumber, CancellationToken.None);
+
     public Task<bool> IsConnectedAsync() => Task.FromResult(_connection is not null);
 
     public Task ReactAsync(string chatId, string messageId, string emoji) => Connection().ReactAsync(chatId, messageId, emoji, CancellationToken.None);

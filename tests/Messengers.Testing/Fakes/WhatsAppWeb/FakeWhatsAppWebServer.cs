@@ -9,9 +9,10 @@ namespace Messengers.Testing.Fakes.WhatsAppWeb;
 /// provider's bridge uses — readiness, <c>conn.*</c>, <c>chat.*</c>, <c>on(event)</c> — and a control object
 /// <c>window.fake</c> that tests drive with page evaluation (<see cref="Js"/>): emit a QR code, authenticate (kept in
 /// localStorage and IndexedDB, so a restored storage state comes back logged in), deliver a message, log out.
-/// Sent messages are kept in the page (<c>fake.sent</c>) and posted to the server (<see cref="Sent"/>).
+/// Sent messages are kept in the page (<c>fake.sent</c>) and posted to the server (<see cref="Sent"/>). Tests without the
+/// page object drive it through the server (<see cref="RunAsync"/>, FakeWhatsAppWebServer.Control.cs).
 /// </summary>
-public sealed class FakeWhatsAppWebServer : IAsyncDisposable
+public sealed partial class FakeWhatsAppWebServer : IAsyncDisposable
 {
     private readonly ConcurrentQueue<FakeSentMessage> _sent = new();
     private LoopbackHttpServer _server = null!;
@@ -43,11 +44,21 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         return fake;
     }
 
-    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        CloseControl();
+        await _server.DisposeAsync();
+    }
 
     private async Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
+        if (path.StartsWith("/api/control/", StringComparison.Ordinal))
+        {
+            await HandleControlAsync(context, path);
+            return;
+        }
+
         if (HttpMethods.IsPost(context.Request.Method) && path == "/api/sent")
         {
             var sent = await JsonSerializer.DeserializeAsync<FakeSentMessage>(context.Request.Body, JsonOptions);
@@ -64,7 +75,9 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         {
             Interlocked.Increment(ref _pageLoads);
             context.Response.ContentType = "text/html; charset=utf-8";
-            await context.Response.WriteAsync(Page.Replace("/*AUTO_LOGIN*/null", JsonSerializer.Serialize(AutoLoginWid), StringComparison.Ordinal));
+            await context.Response.WriteAsync(Page
+                .Replace("/*AUTO_LOGIN*/null", JsonSerializer.Serialize(AutoLoginWid), StringComparison.Ordinal)
+                .Replace("</body></html>", ControlScript + "</body></html>", StringComparison.Ordinal));
             return;
         }
 
@@ -235,7 +248,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
               setKeepAlive: () => true,
               refreshQR: async () => true,
               logout: async () => { fake.logout('user'); return true; },
-              genLinkDeviceCodeForPhoneNumber: async phone => { fake.pairingPhone = phone; return 'FAKE1234'; }
+              genLinkDeviceCodeForPhoneNumber: async phone => { if (me) throw new Error('already authenticated'); fake.pairingPhone = phone; return 'FAKE1234'; }
             },
             chat: {
               defaultSendMessageOptions: {},
