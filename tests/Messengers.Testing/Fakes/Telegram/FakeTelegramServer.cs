@@ -25,7 +25,8 @@ namespace Messengers.Testing.Fakes.Telegram;
 /// user, <see cref="GetSentMessages(string, long)"/> to read what the bot sent, and the fault switches
 /// (<see cref="FloodEveryNthCall"/>, <see cref="FloodFor"/>, <see cref="FailNextCalls"/>).
 /// </para>
-/// Not modelled: the anti-busy-loop getUpdates quirk, the setWebhook once-per-second limit, inline keyboards and
+/// Not modelled: the anti-busy-loop getUpdates quirk, the setWebhook once-per-second limit, parallel webhook deliveries
+/// (up to max_connections; the fake delivers one at a time, in order, retrying after a fixed delay), inline keyboards and
 /// callbacks, media groups, real entity parsing (HTML tags are stripped from the echoed text, Markdown is echoed).
 /// </summary>
 public sealed partial class FakeTelegramServer : IAsyncDisposable
@@ -161,6 +162,26 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         lock (bot.Gate)
         {
             return bot.Pending.Count;
+        }
+    }
+
+    /// <summary>How often each update was handed out by getUpdates (a count above 1 means it was fetched again).</summary>
+    public IReadOnlyDictionary<long, int> GetUpdateDeliveries(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return new Dictionary<long, int>(bot.Deliveries);
+        }
+    }
+
+    /// <summary>The secret token given to setWebhook, as Telegram would echo it; null without a webhook.</summary>
+    public string? GetWebhookSecret(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return bot.WebhookSecret;
         }
     }
 
@@ -786,7 +807,14 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                     var remaining = deadline - _time.GetUtcNow();
                     if (bot.Pending.Count > 0 || remaining <= TimeSpan.Zero)
                     {
-                        return Ok(new JsonArray([.. bot.Pending.Take(limit).Select(u => (JsonNode)u.DeepClone())]));
+                        var batch = bot.Pending.Take(limit).ToList();
+                        foreach (var update in batch)
+                        {
+                            var id = (long)update["update_id"]!;
+                            bot.Deliveries[id] = bot.Deliveries.GetValueOrDefault(id) + 1;
+                        }
+
+                        return Ok(new JsonArray([.. batch.Select(u => (JsonNode)u.DeepClone())]));
                     }
 
                     changed = bot.UpdatesChanged.Task;
@@ -961,6 +989,14 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                 {
                     Content = new StringContent(next.ToJsonString(), Encoding.UTF8, "application/json"),
                 };
+                // Headers of the real WebhookActor: gzip/deflate accepted, Basic auth from the URL's userinfo, the secret.
+                request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip, deflate");
+                if (request.RequestUri!.UserInfo.Length > 0)
+                {
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(request.RequestUri.UserInfo))));
+                    request.RequestUri = new UriBuilder(request.RequestUri) { UserName = "", Password = "" }.Uri;
+                }
+
                 if (secret is not null)
                 {
                     request.Headers.Add("X-Telegram-Bot-Api-Secret-Token", secret);
