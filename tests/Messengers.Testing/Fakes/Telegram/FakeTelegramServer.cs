@@ -175,6 +175,16 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The webhook URL set for the bot; "" while it polls.</summary>
+    public string GetWebhookUrl(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return bot.WebhookUrl;
+        }
+    }
+
     /// <summary>The secret token given to setWebhook, as Telegram would echo it; null without a webhook.</summary>
     public string? GetWebhookSecret(string token)
     {
