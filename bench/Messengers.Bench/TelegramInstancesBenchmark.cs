@@ -52,6 +52,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
                 var baseline = Memory.Measure();
                 ids = await host.CreateInstancesAsync(Instances);
                 var stopped = Memory.Measure();
+                Console.WriteLine($"memory, a bare parked getUpdates (HttpClient, one shared SocketsHttpHandler, HTTP/1.1): {await MeasureBareParkedPollsAsync(fake, fakeUrl)}");
 
                 var clock = Stopwatch.StartNew();
                 await host.StartAllAsync(ids);
@@ -88,6 +89,24 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
             await fake.QuitAsync();
             data.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The floor: what one pending long poll costs with nothing of ours around it.</summary>
+    private static async Task<string> MeasureBareParkedPollsAsync(FakeProcess fake, Uri fakeUrl)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler()) { Timeout = Timeout.InfiniteTimeSpan };
+        using var stop = new CancellationTokenSource();
+        var before = Memory.Measure();
+        var polls = Enumerable.Range(0, Instances).Select(i => client.GetAsync(new Uri(fakeUrl, $"/bot{TokenOf(i)}/getUpdates?timeout=50"), stop.Token)).ToArray();
+        while (await fake.AskAsync("parked") != Instances.ToString(CultureInfo.InvariantCulture))
+        {
+            await Task.Delay(100);
+        }
+
+        var parked = Memory.Measure();
+        await stop.CancelAsync();
+        await Task.WhenAll(polls.Select(p => p.ContinueWith(_ => { }, TaskScheduler.Default)));
+        return parked.PerInstance(before, Instances);
     }
 
     /// <summary>The child process: the fake with <paramref name="bots"/> bots, driven by lines on stdin.</summary>
@@ -201,6 +220,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
                 "--Messengers:AdminKey=" + AdminKey,
                 "--Messengers:Telegram:ApiBaseUrl=" + fakeUrl,
                 "--Messengers:Runtime:CollectionAge=01:00:00",
+                "--Messengers:RequestsPerMinute=100000000",
                 "--urls=http://127.0.0.1:0",
             ]);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -272,7 +292,8 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
         private sealed record IdOnly(string Id);
     }
 
-    private readonly record struct Memory(long ManagedBytes, long WorkingSetBytes)
+    /// <summary>Live managed objects, GC-committed memory (live objects plus the heap's free space) and the working set.</summary>
+    private readonly record struct Memory(long ManagedBytes, long CommittedBytes, long WorkingSetBytes)
     {
         public static Memory Measure()
         {
@@ -283,10 +304,12 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
             }
 
             using var self = Process.GetCurrentProcess();
-            return new Memory(GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
+            return new Memory(GC.GetTotalMemory(forceFullCollection: true), GC.GetGCMemoryInfo().TotalCommittedBytes, self.WorkingSet64);
         }
 
         public string PerInstance(Memory before, int count)
-            => string.Create(CultureInfo.InvariantCulture, $"managed {(ManagedBytes - before.ManagedBytes) / 1024.0 / count:N1} KB, working set {(WorkingSetBytes - before.WorkingSetBytes) / 1024.0 / count:N1} KB per instance");
+            => string.Create(CultureInfo.InvariantCulture, $"managed {Kb(ManagedBytes - before.ManagedBytes, count)}, GC committed {Kb(CommittedBytes - before.CommittedBytes, count)}, working set {Kb(WorkingSetBytes - before.WorkingSetBytes, count)} per instance");
+
+        private static string Kb(long bytes, int count) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / count:N1} KB");
     }
 }
