@@ -106,6 +106,29 @@ public sealed class TelegramHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Webhook_PhotoWhoseDownloadFailsOnce_AnsweredNon2xxThenRedeliveredAndStoredOnce()
+    {
+        var address = StartOnKestrel(_factory);
+        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var id = await CreateTelegramInstanceAsync(admin, publicUrl: address, agent: false);
+        await admin.WaitForStatusAsync(id, "Ready");
+        _telegram.FailNextCalls(Token, 1, 500, "getfile");
+        var bytes = Enumerable.Range(0, 4000).Select(i => (byte)(i % 251)).ToArray();
+
+        _telegram.SendUserPhoto(Token, 4545, bytes, caption: "a photo", from: new FakeUser(4545, "Cy"));
+
+        var history = await Eventually.UntilAsync(
+            async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4545/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
+            page => page.Items().Any(),
+            what: "the photo in the history");
+        var attempts = _telegram.GetWebhookAttempts(Token);
+        Assert.Equal([503, 200], attempts.Select(a => a.StatusCode));
+        var message = Assert.Single(history.Items());
+        Assert.Equal(("a photo", "image"), (message.GetProperty("body").GetString(), message.GetProperty("type").GetString()));
+        Assert.Equal(0, _telegram.PendingUpdateCount(Token));
+    }
+
+    [Fact]
     public async Task Webhook_SameUpdateDeliveredTwice_StoredAndAnsweredOnce()
     {
         using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
