@@ -20,7 +20,8 @@ namespace Messengers.Bench;
 /// Prints: create+start time until every instance is Ready; memory per stopped and per idle polling instance
 /// (managed heap after a full GC, and working set, deltas divided by the instance count); inbound updates/s when
 /// every bot gets messages at once; the restart time until every instance is Ready again on the same storage.
-/// Environment: BENCH_INSTANCES (default 1000), BENCH_MESSAGES per instance (default 20).
+/// Environment: BENCH_INSTANCES (default 1000), BENCH_MESSAGES per instance (default 20), BENCH_TELEGRAM_HTTP ("1.1",
+/// the default, or "2": the gateway's Bot API calls and the fake speak cleartext HTTP/2).
 /// </summary>
 public sealed class TelegramInstancesBenchmark : IBenchmark
 {
@@ -28,6 +29,8 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
     private const string AdminKey = "bench-admin-key-0123456789";
     private static readonly int Instances = int.Parse(Environment.GetEnvironmentVariable("BENCH_INSTANCES") ?? "1000", CultureInfo.InvariantCulture);
     private static readonly int MessagesPerInstance = int.Parse(Environment.GetEnvironmentVariable("BENCH_MESSAGES") ?? "20", CultureInfo.InvariantCulture);
+    private static readonly string HttpVersionSetting = Environment.GetEnvironmentVariable("BENCH_TELEGRAM_HTTP") ?? "1.1";
+    private static readonly bool Http2 = HttpVersionSetting == "2";
 
     public string Name => "telegram-instances";
 
@@ -41,6 +44,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
             return;
         }
 
+        Console.WriteLine($"Bot API over HTTP/{HttpVersionSetting}");
         using var fake = FakeProcess.Start(Instances);
         var fakeUrl = await fake.ReadReadyAsync();
         var data = Directory.CreateTempSubdirectory("messengers-tg-bench-");
@@ -52,7 +56,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
                 var baseline = Memory.Measure();
                 ids = await host.CreateInstancesAsync(Instances);
                 var stopped = Memory.Measure();
-                Console.WriteLine($"memory, a bare parked getUpdates (HttpClient, one shared SocketsHttpHandler, HTTP/1.1): {await MeasureBareParkedPollsAsync(fake, fakeUrl)}");
+                Console.WriteLine($"memory, a bare parked getUpdates (HttpClient, one shared SocketsHttpHandler, HTTP/{HttpVersionSetting}): {await MeasureBareParkedPollsAsync(fake, fakeUrl)}");
 
                 var clock = Stopwatch.StartNew();
                 await host.StartAllAsync(ids);
@@ -94,7 +98,13 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
     /// <summary>The floor: what one pending long poll costs with nothing of ours around it.</summary>
     private static async Task<string> MeasureBareParkedPollsAsync(FakeProcess fake, Uri fakeUrl)
     {
-        using var client = new HttpClient(new SocketsHttpHandler()) { Timeout = Timeout.InfiniteTimeSpan };
+        using var client = new HttpClient(new SocketsHttpHandler { EnableMultipleHttp2Connections = true }) { Timeout = Timeout.InfiniteTimeSpan };
+        if (Http2)
+        {
+            client.DefaultRequestVersion = System.Net.HttpVersion.Version20;
+            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+
         using var stop = new CancellationTokenSource();
         var before = Memory.Measure();
         var polls = Enumerable.Range(0, Instances).Select(i => client.GetAsync(new Uri(fakeUrl, $"/bot{TokenOf(i)}/getUpdates?timeout=50"), stop.Token)).ToArray();
@@ -112,7 +122,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
     /// <summary>The child process: the fake with <paramref name="bots"/> bots, driven by lines on stdin.</summary>
     private static async Task RunFakeAsync(int bots)
     {
-        await using var fake = await FakeTelegramServer.StartAsync();
+        await using var fake = await FakeTelegramServer.StartAsync(http2: Http2);
         for (var i = 0; i < bots; i++)
         {
             fake.AddBot(TokenOf(i), $"bench_bot_{i}", $"Bench {i}");
@@ -219,6 +229,7 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
                 "--Messengers:DataPath=" + dataPath,
                 "--Messengers:AdminKey=" + AdminKey,
                 "--Messengers:Telegram:ApiBaseUrl=" + fakeUrl,
+                "--Messengers:Telegram:HttpVersion=" + HttpVersionSetting,
                 "--Messengers:Runtime:CollectionAge=01:00:00",
                 "--Messengers:RequestsPerMinute=100000000",
                 "--urls=http://127.0.0.1:0",

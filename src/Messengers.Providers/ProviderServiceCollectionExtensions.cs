@@ -17,6 +17,7 @@ public static class ProviderServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
         services.AddOptions<TelegramOptions>()
             .Validate(o => string.IsNullOrEmpty(o.PublicUrl) || TelegramOptions.IsValidPublicUrl(o.PublicUrl), "Messengers:Telegram:PublicUrl must be an absolute http(s) URL without a query.")
+            .Validate(o => o.HttpVersion is "1.1" or "2", "Messengers:Telegram:HttpVersion must be \"1.1\" or \"2\".")
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, TelegramProvider>());
         services.AddWhatsAppWebProvider();

@@ -32,6 +32,12 @@ public sealed class TelegramOptions
     /// </summary>
     public string? PublicUrl { get; set; }
 
+    /// <summary>
+    /// "2" sends Bot API calls over HTTP/2, so that the long polls of many bots share a few connections (see
+    /// <see cref="TelegramBotClient.UseHttp2"/>); "1.1" (the default) keeps one connection per pending poll.
+    /// </summary>
+    public string HttpVersion { get; set; } = "1.1";
+
     /// <summary>Whether <paramref name="url"/> may serve as a public URL: absolute http(s).</summary>
     public static bool IsValidPublicUrl(string url)
         => Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) && string.IsNullOrEmpty(uri.Query);
@@ -50,8 +56,9 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
     public const string PublicUrlSetting = "publicUrl";
     public const string HookPathPrefix = "/hooks/telegram/";
 
-    // One handler for every bot: 1,000 idle long polls cost one pooled socket each, not a handler (and its pool) each.
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+    // One handler for every bot: idle long polls cost a pooled connection each (HTTP/1.1) or a stream each on a few
+    // shared connections (HTTP/2, more than one connection once a server's stream limit is reached), never a handler each.
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), EnableMultipleHttp2Connections = true }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly TelegramFileIds _fileIds = new();
 
     public string Name => ProviderName;
@@ -117,7 +124,7 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
     private TelegramBotClient CreateClient(ConnectionConfig config)
     {
         var baseUrl = new Uri(config.Settings.TryGetValue("apiBaseUrl", out var url) ? url : options.Value.ApiBaseUrl);
-        return new TelegramBotClient(_http, config.Credentials[TokenCredential], baseUrl, loggers.CreateLogger<TelegramBotClient>());
+        return new TelegramBotClient(_http, config.Credentials[TokenCredential], baseUrl, loggers.CreateLogger<TelegramBotClient>()) { UseHttp2 = options.Value.HttpVersion == "2" };
     }
 
     public void Dispose() => _http.Dispose();

@@ -277,6 +277,28 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         Assert.InRange(storedByFirst, 10, 40);
     }
 
+    [Fact]
+    public async Task Poll_Http2Configured_PollsAndSendsOverHttp2()
+    {
+        await using var h2Fake = await Messengers.Testing.Fakes.Telegram.FakeTelegramServer.StartAsync(cancellationToken: Ct, http2: true);
+        h2Fake.AddBot(Token, "gateway_bot", "GatewayBot");
+        using var provider = new TelegramProvider(
+            Options.Create(new TelegramOptions { ApiBaseUrl = h2Fake.BaseUrl.ToString(), PollTimeoutSeconds = 1, HttpVersion = "2" }),
+            new FileMediaStore(_mediaPath),
+            TimeProvider.System,
+            NullLoggerFactory.Instance);
+        await using var connection = provider.Connect(new ConnectionConfig("tg1", "telegram", new Dictionary<string, string> { ["botToken"] = Token }, new Dictionary<string, string>(), new AgentSettings()), _callbacks);
+        await connection.StartAsync(Ct);
+
+        h2Fake.SendUserMessage(Token, 501, "over h2");
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty);
+        await connection.SendAsync(new OutgoingMessage { ChatId = "501", Text = "back over h2" }, Ct);
+
+        Assert.Equal("over h2", Assert.Single(_callbacks.Messages).Body);
+        Assert.Equal("back over h2", Assert.Single(h2Fake.GetSentMessages(Token, 501)).Text);
+        Assert.Equal(["HTTP/2"], h2Fake.RequestProtocols);
+    }
+
     private Task<MediaRef> SaveMediaAsync(byte[] bytes, string contentType, string fileName)
         => new FileMediaStore(_mediaPath).SaveAsync("tg1", new MemoryStream(bytes), contentType, fileName, Ct);
 }

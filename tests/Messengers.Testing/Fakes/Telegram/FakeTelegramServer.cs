@@ -44,6 +44,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     private readonly Lock _botsGate = new();
     private readonly Dictionary<string, FakeTelegramBot> _bots = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _protocols = new();
     private readonly HttpClient _webhookClient = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
     private FakeTelegramServer(WebApplication app, TimeProvider time)
@@ -58,14 +59,17 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     /// <summary>Wait between webhook delivery attempts after a failure (real servers back off longer).</summary>
     public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Starts the server. <paramref name="timeProvider"/> stamps dates and drives long-poll timeouts.</summary>
-    public static async Task<FakeTelegramServer> StartAsync(TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts the server. <paramref name="timeProvider"/> stamps dates and drives long-poll timeouts. With
+    /// <paramref name="http2"/> it speaks cleartext HTTP/2 only (prior knowledge, as api.telegram.org speaks h2 over TLS).
+    /// </summary>
+    public static async Task<FakeTelegramServer> StartAsync(TimeProvider? timeProvider = null, bool http2 = false, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(o =>
         {
-            o.Listen(IPAddress.Loopback, 0);
+            o.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = http2 ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
             o.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
         });
         var app = builder.Build();
@@ -480,8 +484,12 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     // HTTP
     // =====================================================================================================
 
+    /// <summary>The HTTP protocols requests came in with (e.g. <c>HTTP/1.1</c>, <c>HTTP/2</c>).</summary>
+    public IReadOnlyCollection<string> RequestProtocols => [.. _protocols.Keys];
+
     private async Task HandleAsync(HttpContext context)
     {
+        _protocols.TryAdd(context.Request.Protocol, 0);
         var path = context.Request.Path.Value ?? "";
         if (path.StartsWith("/file/bot", StringComparison.Ordinal))
         {
