@@ -144,6 +144,22 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
     }
 
     [Theory]
+    [InlineData("https://gw.example", true)]
+    [InlineData("http://127.0.0.1:8080/base/", true)]
+    [InlineData("", true)]
+    [InlineData("ftp://gw.example", false)]
+    [InlineData("gw.example", false)]
+    [InlineData("https://gw.example/?x=1", false)]
+    public void Validate_PublicUrlSetting_AcceptsOnlyHttpUrlsOrEmpty(string publicUrl, bool valid)
+    {
+        var errors = _provider.Validate(new Dictionary<string, string> { ["botToken"] = Token }, new Dictionary<string, string> { ["publicUrl"] = publicUrl });
+
+        Assert.Equal(valid, !errors.ContainsKey("settings.publicUrl"));
+        var config = new ConnectionConfig("tg-1", "telegram", new Dictionary<string, string>(), new Dictionary<string, string> { ["publicUrl"] = publicUrl }, new AgentSettings());
+        Assert.Equal(valid && publicUrl.Length > 0 ? publicUrl.TrimEnd('/') + "/hooks/telegram/tg-1" : null, _provider.WebhookUrl(config)?.ToString());
+    }
+
+    [Theory]
     [InlineData("image/png", "photo.png", "sendPhoto", "photo")]
     [InlineData("application/pdf", "report.pdf", "sendDocument", "document")]
     [InlineData("audio/mpeg", "song.mp3", "sendAudio", "audio")]
