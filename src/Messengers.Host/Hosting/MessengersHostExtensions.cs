@@ -36,6 +36,7 @@ public static class MessengersHostExtensions
         {
             silo.Configure(runtime => builder.Configuration.GetSection("Messengers:Runtime").Bind(runtime));
             silo.AddGrainsFromAssembly(typeof(InstanceGrain).Assembly);
+            silo.AddGrainsFromAssembly(typeof(Providers.Telegram.TelegramWebhookGrain).Assembly);
             ConfigureStorage(silo, options, builder.Configuration);
             ConfigureStreams(silo, options, builder.Configuration);
         });
@@ -98,6 +99,7 @@ public static class MessengersHostExtensions
         app.MapWebChatApi();
         app.MapEventsApi();
         app.MapWebhooksApi();
+        app.MapTelegramHooksApi();
         app.MapMcpEndpoints();
 
         app.Lifetime.ApplicationStarted.Register(() =>
