@@ -3,6 +3,7 @@ using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
 using Messengers.Testing;
 using Messengers.Testing.Fakes.WhatsAppWeb;
+using Microsoft.Extensions.DependencyInjection;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
@@ -245,6 +246,12 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         await (await GetQrAsync(admin2, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
         await _fake.ReceiveAsync(new { from = Customer, body = "still there?" });
         await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: still there?"), what: "the echo after the restart");
+
+        // Deleting the instance deletes its saved login too: a session must not outlive its instance.
+        var sessions = restarted.Services.GetRequiredService<Messengers.Providers.WhatsAppWeb.IWhatsAppSessionStore>();
+        Assert.NotNull(await sessions.LoadAsync(id, TestApi.Ct));
+        await (await admin2.DeleteAsync($"{TestApi.Instances}/{id}", TestApi.Ct)).ExpectAsync(HttpStatusCode.NoContent);
+        Assert.Null(await sessions.LoadAsync(id, TestApi.Ct));
     }
 
     [Theory]

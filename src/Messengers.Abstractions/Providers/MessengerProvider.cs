@@ -48,6 +48,12 @@ public interface IMessengerProvider
     bool IsValidChatId(string chatId);
 
     IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks);
+
+    /// <summary>
+    /// Deletes what the provider keeps for an instance beyond the instance's own state (saved sessions, webhook
+    /// secrets, caches); called when the instance is deleted, after its connection stopped.
+    /// </summary>
+    Task ForgetInstanceAsync(string instanceId, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>A live connection of one instance, owned by its ProviderClientGrain.</summary>

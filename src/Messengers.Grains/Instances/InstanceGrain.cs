@@ -138,6 +138,7 @@ public sealed class InstanceGrain(
         EnsureExists();
         await Client.StopAsync();
         await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).RemoveAsync(Id);
+        await providers.Get(state.State.Provider).ForgetInstanceAsync(Id, CancellationToken.None);
         await messages.DeleteInstanceAsync(Id);
         await media.DeleteInstanceAsync(Id);
         await _lastWrite;

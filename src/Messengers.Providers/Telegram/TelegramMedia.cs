@@ -48,6 +48,14 @@ public sealed class TelegramFileIds
     }
 
     public void Forget(string instanceId, string mediaId) => _ids.TryRemove((instanceId, mediaId), out _);
+
+    public void ForgetInstance(string instanceId)
+    {
+        foreach (var key in _ids.Keys.Where(k => k.InstanceId == instanceId))
+        {
+            _ids.TryRemove(key, out _);
+        }
+    }
 }
 
 /// <summary>A media reference that names no file of the instance's media store.</summary>

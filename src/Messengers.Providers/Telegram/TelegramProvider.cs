@@ -92,6 +92,15 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
 
     public bool IsValidChatId(string chatId) => chatId is not null && ChatIdPattern().IsMatch(chatId);
 
+    public async Task ForgetInstanceAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        _fileIds.ForgetInstance(instanceId);
+        if (grains is not null)
+        {
+            await grains.GetGrain<ITelegramWebhookGrain>(instanceId).ForgetAsync();
+        }
+    }
+
     public IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks)
     {
         ArgumentNullException.ThrowIfNull(config);

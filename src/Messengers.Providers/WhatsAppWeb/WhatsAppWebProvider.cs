@@ -45,6 +45,9 @@ public sealed partial class WhatsAppWebProvider(
 
     public bool IsValidChatId(string chatId) => chatId is not null && ChatIdPattern().IsMatch(chatId);
 
+    /// <summary>A deleted instance's saved WhatsApp session must not outlive it (it is a live login to the account).</summary>
+    public Task ForgetInstanceAsync(string instanceId, CancellationToken cancellationToken) => sessions.ClearAsync(instanceId, cancellationToken);
+
     public IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks)
     {
         ArgumentNullException.ThrowIfNull(config);
