@@ -67,5 +67,10 @@ public sealed class McpWhatsAppWebTests : IAsyncLifetime
         Assert.StartsWith($"Message sent successfully to group {groupId}. Message ID: true_{groupId}_", await client.CallTextAsync("send_group_message", new() { ["groupId"] = groupId, ["message"] = "hello ops" }), StringComparison.Ordinal);
         Assert.Contains("not valid phone numbers", await client.CallErrorAsync("create_group", new() { ["name"] = "Bad", ["participants"] = new[] { "call me" } }), StringComparison.Ordinal);
         Assert.StartsWith("Error adding participants to group: Error: WhatsApp Web refused the request: Chat not found", await client.CallErrorAsync("add_participants_to_group", new() { ["groupId"] = "120363999999999999", ["participants"] = new[] { "5511922221111" } }), StringComparison.Ordinal);
+
+        // Pairing by phone code reaches the grain and the page: this instance is paired already, so it is refused.
+        Assert.Contains("request_pairing_code", (await client.ListToolsAsync(cancellationToken: McpHost.Ct)).Select(t => t.Name));
+        Assert.Contains("is not waiting for pairing (status Ready)", await client.CallErrorAsync("request_pairing_code", new() { ["phoneNumber"] = "+5511999990000" }), StringComparison.Ordinal);
+        Assert.Contains("is not an international (E.164) phone number", await client.CallErrorAsync("request_pairing_code", new() { ["phoneNumber"] = "0123" }), StringComparison.Ordinal);
     }
 }

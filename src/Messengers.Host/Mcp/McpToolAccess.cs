@@ -23,7 +23,8 @@ public sealed class McpToolAccess : IDisposable
     {
         ["list_instances"] = _ => false,
         ["create_instance"] = _ => false,
-        ["get_qr_code"] = p => p.Capabilities.HasFlag(ProviderCapabilities.QrPairing),
+        ["get_qr_code"] = HasQrPairing,
+        ["request_pairing_code"] = HasQrPairing,
         ["send_telegram_message"] = p => string.Equals(p.Name, "telegram", StringComparison.OrdinalIgnoreCase),
         ["get_messages"] = p => p.Capabilities.HasFlag(ProviderCapabilities.History),
         ["send_media_message"] = p => p.Capabilities.HasFlag(ProviderCapabilities.Media),
@@ -92,6 +93,8 @@ public sealed class McpToolAccess : IDisposable
     }
 
     public void Dispose() => _calls.Dispose();
+
+    private static bool HasQrPairing(IMessengerProvider provider) => provider.Capabilities.HasFlag(ProviderCapabilities.QrPairing);
 
     private static bool HasGroups(IMessengerProvider provider) => provider.Capabilities.HasFlag(ProviderCapabilities.Groups);
 
