@@ -287,6 +287,8 @@ public static class InstancesApi
         {
             errors["agent.timeoutSeconds"] = ["The timeout must be between 1 and 600 seconds."];
         }
+
+        Agents.Bridge.AgentChatFilter.Validate(agent, errors);
     }
 }
 
