@@ -42,6 +42,9 @@ public sealed partial class AgentBridge(
     ILogger<AgentBridge> logger) : IHostedService, IDisposable
 {
     public const string ConsumerGroup = "agents";
+
+    /// <summary>The instance credential holding the agent's key (sent as <c>Authorization: Bearer …</c>), whatever the provider.</summary>
+    public const string ApiKeyCredential = "agentApiKey";
     private const int HistoryTurns = 20;
 
     private readonly AgentBridgeOptions _options = options.Value;
@@ -55,10 +58,14 @@ public sealed partial class AgentBridge(
     private WebhookEventWriter? _webhooks;
     private IStreamSubscription? _subscription;
     private int _running;
+    private long _failedCalls;
     private TaskCompletionSource? _idle;
 
     /// <summary>Entries held now (queued, debouncing, in a call or waiting for a retry).</summary>
     public int HeldEntries => _held.Count;
+
+    /// <summary>Agent calls that failed since start (each retried or dead-lettered).</summary>
+    public long FailedCalls => Interlocked.Read(ref _failedCalls);
 
     public void Dispose()
     {
@@ -320,6 +327,7 @@ public sealed partial class AgentBridge(
             catch (Exception exception)
             {
                 failure = exception;
+                Interlocked.Increment(ref _failedCalls);
             }
             finally
             {
@@ -529,7 +537,7 @@ public sealed partial class AgentBridge(
 
     private static AgentEndpoint Endpoint(AgentSettings agent, ConnectionConfig config) => new(agent.BaseUrl ?? "")
     {
-        ApiKey = config.Credentials.TryGetValue("agentApiKey", out var key) ? key : null,
+        ApiKey = config.Credentials.TryGetValue(ApiKeyCredential, out var key) ? key : null,
         Shape = Enum.TryParse<AgnoShape>(agent.Shape, ignoreCase: true, out var shape) ? shape : AgnoShape.AgentOs,
         Stream = agent.Stream,
         Timeout = TimeSpan.FromSeconds(Math.Clamp(agent.TimeoutSeconds, 1, 600)),
