@@ -191,6 +191,49 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task CreateInstance_SecretInBaseUrl_Returns400PointingToCredential()
+    {
+        using var admin = HostFixture.Client(Fixture.Factory, HostFixture.AdminKey);
+
+        var withUserInfo = await admin.PostAsync(Instances, Json(new { name = "userinfo", provider = "webchat", agent = new { backend = "agno", baseUrl = "http://user:pass@127.0.0.1:9/" } }), Ct);
+        var withPassword = await admin.PostAsync(Instances, Json(new { name = "redis password", provider = "webchat", agent = new { backend = "redis", agentId = "a", baseUrl = "127.0.0.1:6379,password=hunter2" } }), Ct);
+
+        await withUserInfo.ExpectProblemAsync(HttpStatusCode.BadRequest, "agent.baseUrl", "credentials.agentApiKey");
+        await withPassword.ExpectProblemAsync(HttpStatusCode.BadRequest, "agent.baseUrl", "credentials.agentApiKey");
+    }
+
+    [Fact]
+    public async Task WebChat_DebouncedBatchPublishedAgain_NoSecondReply()
+    {
+        await using var agno = await FakeAgnoServer.StartAsync();
+        using var admin = HostFixture.Client(Fixture.Factory, HostFixture.AdminKey);
+        var created = await admin.CreateWebChatAsync("redelivery", agent: new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl, debounceSeconds = 1 });
+        await admin.WaitForStatusAsync(created.Id, "Ready");
+        using var visitor = HostFixture.Client(Fixture.Factory, null);
+        var visitorId = NewVisitor();
+        await visitor.PostVisitorMessageAsync(created.Id, visitorId, "first");
+        await visitor.PostVisitorMessageAsync(created.Id, visitorId, "second");
+        Assert.Equal(["agno:first\nsecond"], await RepliesAsync(visitor, created.Id, visitorId, 1));
+
+        // The same two inbound entries once more, as after a crash between the reply and the acknowledgements.
+        var grains = Fixture.Factory.Services.GetRequiredService<Runtime.IGrainFactory>();
+        var inbound = (await grains.GetGrain<Abstractions.Instances.IChatSessionGrain>(Abstractions.Instances.ChatKey.For(created.Id, visitorId)).GetRecentAsync(10))
+            .Where(m => !m.IsFromMe).OrderBy(m => m.CreatedAt).ToList();
+        Assert.Equal(2, inbound.Count);
+        var streams = Fixture.Factory.Services.GetRequiredKeyedService<Runtime.Streams.IStreamProvider>(Runtime.Streams.StreamNames.DefaultProvider);
+        foreach (var message in inbound)
+        {
+            await streams.GetStream<Abstractions.Messages.ChatMessage>(Runtime.Streams.StreamId.Create(Abstractions.Instances.MessageStreams.Inbound, created.Id)).OnNextAsync(message, Ct);
+        }
+
+        // The agent is asked again (the bridge keeps no answered-set), but the reply's client id is the same: not sent twice.
+        await Eventually.UntilAsync(() => Task.FromResult(agno.Requests.Count), n => n == 2, ReplyTimeout, "the repeated batch to reach the agent");
+        await BridgeIdleAsync(Fixture.Factory);
+        Assert.Equal("first\nsecond", agno.Requests[^1].Message);
+        Assert.Single(await RepliesAsync(visitor, created.Id, visitorId, 1));
+    }
+
+    [Fact]
     public async Task AgentDownThenBack_MessagesWaitAndAreAnsweredOnce()
     {
         await using var agno = await FakeAgnoServer.StartAsync();

@@ -170,8 +170,8 @@ public sealed partial class AgentBridge(
 
             lane.Pending.Enqueue(entry);
             lane.LastArrival = time.GetUtcNow();
-            start = !lane.Running;
-            lane.Running = true;
+            start = !lane.Started;
+            lane.Started = true;
             if (start)
             {
                 _running++;
@@ -191,9 +191,11 @@ public sealed partial class AgentBridge(
             StreamEntry<ChatMessage> first;
             lock (_lanes)
             {
+                // Ending the lane under the same lock as AcceptAsync adds to it: no entry can slip in unseen.
                 if (!lane.Pending.TryPeek(out first!))
                 {
-                    break;
+                    EndLane(key);
+                    return;
                 }
             }
 
@@ -207,29 +209,42 @@ public sealed partial class AgentBridge(
             }
             catch (Exception exception)
             {
-                // Not expected (the batch handles its own failures): drop the lane's hold on the entries, which stay
-                // unacknowledged and come back after the visibility timeout.
+                // Not expected (a batch handles agent failures itself; this is storage or the runtime failing): that
+                // batch comes back after the visibility timeout; the lane pauses, then goes on with the next entries.
                 Log.LaneFailed(logger, exception, key.Namespace, key.Key);
-                break;
+                try
+                {
+                    await Task.Delay(_options.RetryDelay, time, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
 
+        // Stopping: whatever is left stays unacknowledged and is delivered again after the restart.
         List<StreamEntry<ChatMessage>> left;
         lock (_lanes)
         {
             left = [.. lane.Pending];
             lane.Pending.Clear();
-            lane.Running = false;
-            _lanes.Remove(key);
-            _running--;
-            if (_running == 0 && _idle is not null)
-            {
-                _idle.TrySetResult();
-                _idle = null;
-            }
+            EndLane(key);
         }
 
         Release(left);
+    }
+
+    /// <summary>Removes a lane; call under the <see cref="_lanes"/> lock.</summary>
+    private void EndLane(StreamId key)
+    {
+        _lanes.Remove(key);
+        _running--;
+        if (_running == 0 && _idle is not null)
+        {
+            _idle.TrySetResult();
+            _idle = null;
+        }
     }
 
     private async Task RunNextBatchAsync(ChatLane lane, StreamEntry<ChatMessage> first)
@@ -552,7 +567,8 @@ public sealed partial class AgentBridge(
 
         public DateTimeOffset LastArrival { get; set; }
 
-        public bool Running { get; set; }
+        /// <summary>Its runner was started; a lane lives in the lane table exactly as long as its runner runs.</summary>
+        public bool Started { get; set; }
     }
 
     private static partial class Log

@@ -293,7 +293,7 @@ public static class InstancesApi
             errors["agent.timeoutSeconds"] = ["The timeout must be between 1 and 600 seconds."];
         }
 
-        AgentChatFilter.Validate(agent, errors);
+        AgentSettingsRules.Validate(agent, errors);
     }
 }
 
