@@ -49,7 +49,8 @@ public sealed partial class AgentBridge(
 
     private readonly AgentBridgeOptions _options = options.Value;
     private readonly TaskCompletionSource<IStreamSubscription> _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<string, byte> _held = new(StringComparer.Ordinal);
+    // Keyed by stream and entry id: Redis entry ids are unique per stream (instance) only.
+    private readonly ConcurrentDictionary<(StreamId Stream, string EntryId), byte> _held = new();
     private readonly Dictionary<StreamId, ChatLane> _lanes = [];
     private readonly SemaphoreSlim _calls = new(options.Value.MaxCallsInFlight, options.Value.MaxCallsInFlight);
     private readonly SemaphoreSlim _room = new(options.Value.MaxHeldEntries, options.Value.MaxHeldEntries);
@@ -150,7 +151,7 @@ public sealed partial class AgentBridge(
     private async Task AcceptAsync(StreamEntry<ChatMessage> entry, CancellationToken cancellationToken)
     {
         await _room.WaitAsync(cancellationToken);
-        if (!_held.TryAdd(entry.EntryId, 0))
+        if (!_held.TryAdd((entry.StreamId, entry.EntryId), 0))
         {
             // Delivered again (visibility timeout) while this silo still works on it: the first delivery acknowledges it.
             _room.Release();
@@ -517,7 +518,7 @@ public sealed partial class AgentBridge(
     {
         foreach (var entry in entries)
         {
-            if (_held.TryRemove(entry.EntryId, out _))
+            if (_held.TryRemove((entry.StreamId, entry.EntryId), out _))
             {
                 _room.Release();
             }
