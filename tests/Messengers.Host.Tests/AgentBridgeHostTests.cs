@@ -337,6 +337,27 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task InstanceDeletedWhileAgentDown_MessageDroppedWithoutDeadLetter()
+    {
+        await using var agno = await FakeAgnoServer.StartAsync();
+        await using var factory = new MessengersFactory(await FastRetryBackendAsync(maxAttempts: 1000));
+        using var admin = HostFixture.Client(factory, HostFixture.AdminKey);
+        var created = await admin.CreateWebChatAsync("deleted", agent: new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl });
+        await admin.WaitForStatusAsync(created.Id, "Ready");
+        using var visitor = HostFixture.Client(factory, null);
+        await agno.GoDownAsync();
+        await visitor.PostVisitorMessageAsync(created.Id, NewVisitor(), "hello?");
+        var bridge = factory.Services.GetRequiredService<AgentBridge>();
+        await Eventually.UntilAsync(() => Task.FromResult(bridge.FailedCalls), n => n >= 2, ReplyTimeout, "failed calls while the agent is down");
+
+        await (await admin.DeleteAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.NoContent);
+
+        await BridgeIdleAsync(factory);
+        var store = factory.Services.GetRequiredService<Agents.DeadLetters.IAgentDeadLetterStore>();
+        Assert.Empty(await store.ListAsync(created.Id, null, null, 10, Ct));
+    }
+
+    [Fact]
     public async Task AgentRejectsRequest_DeadLetteredAfterOneCall()
     {
         await using var agno = await FakeAgnoServer.StartAsync();

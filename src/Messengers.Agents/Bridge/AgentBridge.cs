@@ -61,6 +61,7 @@ public sealed partial class AgentBridge(
     private int _running;
     private long _failedCalls;
     private TaskCompletionSource? _idle;
+    private Task? _stop;
 
     /// <summary>Entries held now (queued, debouncing, in a call or waiting for a retry).</summary>
     public int HeldEntries => _held.Count;
@@ -98,7 +99,19 @@ public sealed partial class AgentBridge(
         _subscribed.TrySetResult(_subscription);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Stop may be called more than once, even after <see cref="Dispose"/> (the host stops its services from StopAsync
+    /// and from the application-stopping signal); every caller awaits the one run.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_lanes)
+        {
+            return _stop ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         if (_subscription is not null)
         {
@@ -361,8 +374,13 @@ public sealed partial class AgentBridge(
 #pragma warning restore CA5394
             Log.CallFailed(logger, first.InstanceId, first.ChatId, first.MessageId, attempt, _options.MaxAttempts, delay, failure.Message);
             await Task.Delay(delay, time, _stopping.Token);
-            // The operator may have fixed (or switched off) the agent meanwhile.
-            config = await LoadConfigAsync(first) ?? config;
+            // The operator may have fixed, switched off or deleted the agent's instance meanwhile.
+            if (await LoadConfigAsync(first) is not { } current)
+            {
+                return;
+            }
+
+            config = current;
         }
     }
 
