@@ -333,6 +333,9 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         await (await admin.PostAsync($"{Instances}/{created}/agent/dead-letters/{id}/retry", null, Ct)).ExpectProblemAsync(HttpStatusCode.Conflict, "resolved");
         await (await admin.GetAsync($"{Instances}/{created}/agent/dead-letters?status=resolved", Ct)).ExpectAsync(HttpStatusCode.OK);
         await (await admin.GetAsync($"{Instances}/{created}/agent/dead-letters?status=gone", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "open or resolved");
+        await (await admin.GetAsync($"{Instances}/{created}/agent/dead-letters?limit=0", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "limit");
+        await (await admin.GetAsync($"{Instances}/{created}/agent/dead-letters?before=abc", Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "before");
+        await (await admin.GetAsync($"{Instances}/nosuchinstance/agent/dead-letters", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "nosuchinstance");
         await (await admin.GetAsync($"{Instances}/{created}/agent/dead-letters/{id + 1000}", Ct)).ExpectProblemAsync(HttpStatusCode.NotFound, "dead letter");
     }
 
