@@ -210,6 +210,25 @@ public sealed class InstanceGrain(
         return Task.FromResult(qr is not null && qr.ExpiresAt > time.GetUtcNow() ? qr : null);
     }
 
+    public async Task<string> RequestPairingCodeAsync(string phoneNumber)
+    {
+        EnsureExists();
+        if (!providers.TryGet(state.State.Provider, out var provider) || !provider.Capabilities.HasFlag(ProviderCapabilities.QrPairing))
+        {
+            throw new CapabilityNotSupportedException($"Provider '{state.State.Provider}' does not pair with a phone; it has no pairing code.");
+        }
+
+        if (state.State.DesiredState != DesiredState.Running || state.State.Status is not (InstanceStatus.Starting or InstanceStatus.QrReady))
+        {
+            throw new InstanceNotReadyException($"Instance '{Id}' is not waiting for pairing (status {state.State.Status}): "
+                + (state.State.Status is InstanceStatus.Authenticated or InstanceStatus.Ready ? "it is paired already." : "start it and wait for status QrReady."));
+        }
+
+        var code = await Client.RequestPairingCodeAsync(phoneNumber);
+        logger.LogInformation("Instance {InstanceId} issued a phone pairing code", Id);
+        return code;
+    }
+
     public Task<ConnectionConfig> GetConnectionConfigAsync()
     {
         EnsureExists();

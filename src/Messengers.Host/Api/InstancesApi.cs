@@ -43,10 +43,17 @@ public sealed record InstanceStatusView(string Id, InstanceStatus Status, string
 
 public sealed record QrView(string Qr, DateTimeOffset ExpiresAt, string Format);
 
+public sealed record PairingCodeRequest(string? PhoneNumber);
+
+/// <summary>A phone pairing code: the user enters <c>Code</c> on the phone of <c>PhoneNumber</c> (Linked devices → Link with phone number).</summary>
+public sealed record PairingCodeView(string Code, string PhoneNumber);
+
 /// <summary>The Instance Manager routes: <c>/api/v1/instances</c>.</summary>
 public static class InstancesApi
 {
     private const int MaxNameLength = 100;
+    private const string QrPairing = "qrPairing";
+    private const string QrExpiresHeader = "X-QR-Expires-At";
 
     public static RouteGroupBuilder MapInstancesApi(this IEndpointRouteBuilder app)
     {
@@ -64,6 +71,7 @@ public static class InstancesApi
         one.MapPost("/logout", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.LogoutAsync()));
         one.MapGet("/status", GetStatusAsync);
         one.MapGet("/qr", GetQrAsync);
+        one.MapPost("/pairing-code", RequestPairingCodeAsync);
         one.MapPost("/apikey", RotateKeyAsync);
         return api;
     }
@@ -192,8 +200,11 @@ public static class InstancesApi
             : TypedResults.Ok(new InstanceStatusView(info.Id, info.Status, info.StatusReason, info.StatusChangedAt, info.DesiredState));
     }
 
-    /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
-    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
+    /// <summary>
+    /// The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl. Every format carries the code's expiry
+    /// in <c>X-QR-Expires-At</c> (the JSON ones in <c>expiresAt</c> too) and is not cached: WhatsApp rotates codes.
+    /// </summary>
+    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains, HttpResponse response)
     {
         format = (format ?? "raw").ToLowerInvariant();
         if (format is not ("raw" or "json" or "png" or "svg" or "dataurl"))
@@ -207,17 +218,25 @@ public static class InstancesApi
             return InstanceProblems.NotFound(id);
         }
 
+        if (!info.Capabilities.Contains(QrPairing))
+        {
+            return MessagesApi.NotSupported(info, "pairing by QR code");
+        }
+
         var qr = await grains.GetGrain<IInstanceGrain>(id).GetQrAsync();
         if (qr is null)
         {
-            return TypedResults.Problem(
-                title: "No QR code",
-                detail: info.Capabilities.Contains("qrPairing")
-                    ? $"Instance '{id}' has no valid QR code now (status {info.Status})."
-                    : $"Provider '{info.Provider}' does not pair by QR code.",
-                statusCode: StatusCodes.Status404NotFound);
+            return info.Status is InstanceStatus.Authenticated or InstanceStatus.Ready
+                ? TypedResults.Problem(title: "Already paired", detail: $"Instance '{id}' is paired (status {info.Status}); it has no QR code.", statusCode: StatusCodes.Status409Conflict)
+                : TypedResults.Problem(
+                    title: "No QR code",
+                    detail: $"Instance '{id}' has no valid QR code now (status {info.Status}{(info.StatusReason is null ? "" : $": {info.StatusReason}")}); "
+                        + "start it and ask again while its status is QrReady.",
+                    statusCode: StatusCodes.Status404NotFound);
         }
 
+        response.Headers.CacheControl = "no-store";
+        response.Headers[QrExpiresHeader] = qr.ExpiresAt.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         switch (format)
         {
             case "raw":
@@ -236,6 +255,34 @@ public static class InstancesApi
             default:
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = ["Use raw, png, svg or dataurl."] });
         }
+    }
+
+    /// <summary>
+    /// Pairing by phone code instead of QR (body <c>{"phoneNumber": "+5511999990000"}</c>): 422 when the provider has no
+    /// QR pairing, 409 when the instance is not waiting for pairing.
+    /// </summary>
+    public static async Task<IResult> RequestPairingCodeAsync(string id, PairingCodeRequest request, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        if (info is null)
+        {
+            return InstanceProblems.NotFound(id);
+        }
+
+        if (!info.Capabilities.Contains(QrPairing))
+        {
+            return MessagesApi.NotSupported(info, "pairing by phone code");
+        }
+
+        if (!PhoneNumbers.TryNormalizeE164(request.PhoneNumber, out var phone))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["phoneNumber"] = ["phoneNumber must be an international (E.164) number: an optional '+' and 7 to 15 digits, the first not 0, e.g. +5511999990000."] },
+                title: "The pairing request is not valid.");
+        }
+
+        var code = await grains.GetGrain<IInstanceGrain>(id).RequestPairingCodeAsync(phone);
+        return TypedResults.Ok(new PairingCodeView(code, phone));
     }
 
     public static async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, ProblemHttpResult>> RotateKeyAsync(
@@ -294,6 +341,29 @@ public static class InstancesApi
         }
 
         AgentSettingsRules.Validate(agent, errors);
+    }
+}
+
+/// <summary>Phone numbers as WhatsApp pairing takes them: E.164 digits without the '+'.</summary>
+public static class PhoneNumbers
+{
+    /// <summary>Accepts an optional '+' and 7–15 digits, the first not 0; <paramref name="digits"/> is the number without '+'.</summary>
+    public static bool TryNormalizeE164(string? value, out string digits)
+    {
+        digits = "";
+        var text = value?.Trim() ?? "";
+        if (text.StartsWith('+'))
+        {
+            text = text[1..];
+        }
+
+        if (text.Length is < 7 or > 15 || text[0] == '0' || !text.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        digits = text;
+        return true;
     }
 }
 

@@ -39,7 +39,7 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
 
     public ProviderCapabilities Capabilities
         => ProviderCapabilities.Text | ProviderCapabilities.Media | ProviderCapabilities.Groups | ProviderCapabilities.Typing
-            | ProviderCapabilities.History | ProviderCapabilities.Contacts;
+            | ProviderCapabilities.History | ProviderCapabilities.Contacts | ProviderCapabilities.Reactions;
 
     public IReadOnlyDictionary<string, string[]> Validate(IReadOnlyDictionary<string, string> credentials, IReadOnlyDictionary<string, string> settings)
     {
@@ -81,7 +81,7 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
     public static string MessageId(long chatId, long messageId) => string.Create(CultureInfo.InvariantCulture, $"{chatId}_{messageId}");
 }
 
-internal sealed class TelegramConnection(
+internal sealed partial class TelegramConnection(
     string instanceId,
     TelegramBotClient client,
     IConnectionCallbacks callbacks,

@@ -15,6 +15,7 @@ namespace Messengers.Providers.WhatsAppWeb;
 public sealed partial class WhatsAppWebProvider(
     BrowserPool pool,
     IWhatsAppSessionStore sessions,
+    IWhatsAppAccountLeases leases,
     IMediaStore media,
     IOptions<WhatsAppWebOptions> options,
     TimeProvider time,
@@ -48,7 +49,7 @@ public sealed partial class WhatsAppWebProvider(
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(callbacks);
-        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, media, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
+        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, leases, media, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
     }
 
     [GeneratedRegex("^[0-9]{6,20}(-[0-9]{6,20})?@(c\\.us|g\\.us|lid|s\\.whatsapp\\.net|newsletter|broadcast)$")]
