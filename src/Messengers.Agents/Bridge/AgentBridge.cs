@@ -335,6 +335,7 @@ public sealed partial class AgentBridge(
 
         var messages = batch.Select(e => e.Item).ToList();
         var ids = messages.Select(m => m.MessageId).ToList();
+        Answer? answer = null; // kept across attempts: when only sending failed, the agent is not asked again
         for (var attempt = 1; ; attempt++)
         {
             if (!AgentChatFilter.Answers(config.Agent, first) || !backends.TryGet(config.Agent.Backend, out _) || await chat.IsAgentPausedAsync())
@@ -346,7 +347,8 @@ public sealed partial class AgentBridge(
             await _calls.WaitAsync(_stopping.Token);
             try
             {
-                await AnswerAsync(messages, ids, config, _abort.Token);
+                answer ??= await AskAsync(messages, ids, config, _abort.Token);
+                await SendReplyAsync(messages[0], answer, config);
                 return;
             }
             catch (OperationCanceledException) when (_abort.IsCancellationRequested)
@@ -386,6 +388,10 @@ public sealed partial class AgentBridge(
 
     /// <summary>One agent call for <paramref name="messages"/> (one turn), and its reply sent in parts.</summary>
     private async Task AnswerAsync(List<ChatMessage> messages, IReadOnlyList<string> messageIds, ConnectionConfig config, CancellationToken cancellationToken)
+        => await SendReplyAsync(messages[0], await AskAsync(messages, messageIds, config, cancellationToken), config);
+
+    /// <summary>The agent's reply to <paramref name="messages"/> (one turn), with the ids it is sent under.</summary>
+    private async Task<Answer> AskAsync(List<ChatMessage> messages, IReadOnlyList<string> messageIds, ConnectionConfig config, CancellationToken cancellationToken)
     {
         var first = messages[0];
         var agent = config.Agent;
@@ -418,23 +424,28 @@ public sealed partial class AgentBridge(
         };
 
         await SetTypingAsync(first, true);
-        AgentReply reply;
         try
         {
-            reply = await backend.RunAsync(request, cancellationToken);
+            return new Answer(await backend.RunAsync(request, cancellationToken), agentId, sessionId);
         }
         catch
         {
             await SetTypingAsync(first, false);
             throw;
         }
+    }
 
+    /// <summary>Sends <paramref name="answer"/> to the chat of <paramref name="first"/>, split to the provider's limit.</summary>
+    private async Task SendReplyAsync(ChatMessage first, Answer answer, ConnectionConfig config)
+    {
+        var reply = answer.Reply;
         if (reply.IsEmpty)
         {
             await SetTypingAsync(first, false);
             return;
         }
 
+        var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(first.InstanceId, first.ChatId));
         var text = reply.Urls.Count == 0 ? reply.Text : string.Join("\n", [reply.Text, .. reply.Urls]);
         var limit = providers.TryGet(config.Provider, out var provider) ? provider.MaxTextLength : 4096;
         var parts = ReplySplitter.Split(text, limit);
@@ -446,8 +457,8 @@ public sealed partial class AgentBridge(
                 ChatId = first.ChatId,
                 Text = parts[i],
                 ClientMessageId = i == 0 ? "reply-" + first.MessageId : $"reply-{first.MessageId}-{i}",
-                AgentId = agentId,
-                SessionId = sessionId,
+                AgentId = answer.AgentId,
+                SessionId = answer.SessionId,
             });
         }
     }
@@ -578,6 +589,9 @@ public sealed partial class AgentBridge(
         Model = agent.Model,
         SystemPrompt = agent.SystemPrompt,
     };
+
+    /// <summary>An agent's reply and the agent and session ids it is sent under.</summary>
+    private sealed record Answer(AgentReply Reply, string AgentId, string SessionId);
 
     /// <summary>The entries of one chat not yet answered, in arrival order.</summary>
     private sealed class ChatLane
