@@ -466,3 +466,54 @@ public sealed class ProductionAgentBridgeHostTests(ProductionHostFixture fixture
         Assert.Single(await RepliesAsync(again, instanceId, visitorId, 1));
     }
 }
+
+/// <summary>Private and group switches with a provider that has both kinds of chat: Telegram (fake Bot API on loopback).</summary>
+public sealed class TelegramAgentChatSelectionTests : IAsyncLifetime
+{
+    private const string Token = "123456789:AAHbridgeChatSelectionToken_abcdefgh";
+    private readonly EmbeddedHostFixture _backend = new();
+    private Testing.Fakes.Telegram.FakeTelegramServer _telegram = null!;
+    private MessengersFactory _factory = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _telegram = await Testing.Fakes.Telegram.FakeTelegramServer.StartAsync(cancellationToken: Ct);
+        _telegram.AddBot(Token, "selection_bot", "SelectionBot");
+        var settings = await _backend.NewBackendAsync();
+        settings["Messengers:Telegram:ApiBaseUrl"] = _telegram.BaseUrl.ToString();
+        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
+        _factory = new MessengersFactory(settings);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        await _telegram.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task GroupsOnPrivateOff_OnlyTheGroupIsAnswered()
+    {
+        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var created = await (await admin.PostAsync(Instances, Json(new
+        {
+            name = "groups only",
+            provider = "telegram",
+            credentials = new { botToken = Token },
+            agent = new { backend = "echo", answerGroups = true, answerPrivate = false },
+        }), Ct)).ExpectAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        await admin.WaitForStatusAsync(id, "Ready");
+        var ann = new Testing.Fakes.Telegram.FakeUser(4242, "Ann", "ann");
+
+        _telegram.SendUserMessage(Token, 4242, "private hello", ann);
+        _telegram.SendUserMessage(Token, -100777, "group hello", ann, chatType: "supergroup", chatTitle: "Support team");
+
+        var sent = await _telegram.WaitForSentMessagesAsync(Token, -100777, 1, TimeSpan.FromSeconds(30));
+        Assert.Equal("Echo: group hello", sent[0].Text);
+        var bridge = _factory.Services.GetRequiredService<AgentBridge>();
+        await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(30), "the bridge to hold nothing");
+        Assert.Empty(_telegram.GetSentMessages(Token, 4242));
+    }
+}
