@@ -47,6 +47,9 @@ public sealed partial class AgentBridge(
     public const string ApiKeyCredential = "agentApiKey";
     private const int HistoryTurns = 20;
 
+    /// <summary>A debounced turn waits at most this many debounce times after its first message.</summary>
+    internal const int MaxDebounceFactor = 3;
+
     private readonly AgentBridgeOptions _options = options.Value;
     private readonly TaskCompletionSource<IStreamSubscription> _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Keyed by stream and entry id: Redis entry ids are unique per stream (instance) only.
@@ -182,8 +185,9 @@ public sealed partial class AgentBridge(
                 _lanes[key] = lane;
             }
 
-            lane.Pending.Enqueue(entry);
             lane.LastArrival = time.GetUtcNow();
+            lane.Pending.Enqueue(entry);
+            lane.Arrivals.Enqueue(lane.LastArrival);
             start = !lane.Started;
             lane.Started = true;
             if (start)
@@ -243,6 +247,7 @@ public sealed partial class AgentBridge(
         {
             left = [.. lane.Pending];
             lane.Pending.Clear();
+            lane.Arrivals.Clear();
             EndLane(key);
         }
 
@@ -273,7 +278,7 @@ public sealed partial class AgentBridge(
                 DateTimeOffset due;
                 lock (_lanes)
                 {
-                    due = lane.LastArrival + debounce;
+                    due = DebounceDue(lane.Arrivals.Peek(), lane.LastArrival, debounce);
                 }
 
                 var wait = due - time.GetUtcNow();
@@ -290,6 +295,7 @@ public sealed partial class AgentBridge(
         lock (_lanes)
         {
             batch.Add(lane.Pending.Dequeue());
+            lane.Arrivals.Dequeue();
             // A redelivered entry is batched only with other redelivered ones, so a batch cut short by a crash maps
             // to the same first message (and reply client id) as before.
             while (debounce > TimeSpan.Zero
@@ -298,6 +304,7 @@ public sealed partial class AgentBridge(
                 && next.DeliveryCount > 1 == first.DeliveryCount > 1)
             {
                 batch.Add(lane.Pending.Dequeue());
+                lane.Arrivals.Dequeue();
             }
         }
 
@@ -463,6 +470,18 @@ public sealed partial class AgentBridge(
         }
     }
 
+    /// <summary>
+    /// When a debounced turn goes to the agent: once the user has been quiet for <paramref name="debounce"/>, but no
+    /// later than <see cref="MaxDebounceFactor"/> times that after its first message, so a user who keeps typing is
+    /// still answered.
+    /// </summary>
+    internal static DateTimeOffset DebounceDue(DateTimeOffset firstArrival, DateTimeOffset lastArrival, TimeSpan debounce)
+    {
+        var quiet = lastArrival + debounce;
+        var latest = firstArrival + (debounce * MaxDebounceFactor);
+        return quiet < latest ? quiet : latest;
+    }
+
     /// <summary>The user turn of a batch: the bodies in order, one per line (empty bodies, e.g. media only, left out).</summary>
     internal static string TurnText(IReadOnlyList<ChatMessage> messages)
         => messages.Count == 1 ? messages[0].Body : string.Join("\n", messages.Select(m => m.Body).Where(b => !string.IsNullOrWhiteSpace(b)));
@@ -597,6 +616,9 @@ public sealed partial class AgentBridge(
     private sealed class ChatLane
     {
         public Queue<StreamEntry<ChatMessage>> Pending { get; } = new();
+
+        /// <summary>When each pending entry arrived (same order as <see cref="Pending"/>).</summary>
+        public Queue<DateTimeOffset> Arrivals { get; } = new();
 
         public DateTimeOffset LastArrival { get; set; }
 

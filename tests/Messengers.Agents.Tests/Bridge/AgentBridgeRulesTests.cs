@@ -71,6 +71,22 @@ public sealed class AgentBridgeRulesTests
         Assert.Equal("  spaced  ", AgentBridge.TurnText([Message("a", body: "  spaced  ")]));
     }
 
+    [Fact]
+    public void DebounceDue_QuietUser_DueOneWindowAfterTheLastMessage()
+    {
+        var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(first.AddSeconds(7), AgentBridge.DebounceDue(first, first.AddSeconds(2), TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void DebounceDue_UserKeepsTyping_DueAtMostThreeWindowsAfterTheFirstMessage()
+    {
+        var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(first.AddSeconds(15), AgentBridge.DebounceDue(first, first.AddSeconds(14), TimeSpan.FromSeconds(5)));
+    }
+
     public static TheoryData<AgentFailureReason, int?, bool> Failures => new()
     {
         { AgentFailureReason.Timeout, null, true },
