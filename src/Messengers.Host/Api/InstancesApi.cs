@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Security;
 using Messengers.Agents;
+using Messengers.Agents.Bridge;
 using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
 using Messengers.Runtime;
@@ -106,7 +107,7 @@ public static class InstancesApi
         }
         else
         {
-            foreach (var (field, messages) in provider.Validate(request.Credentials ?? [], request.Settings ?? []))
+            foreach (var (field, messages) in provider.Validate(ProviderCredentials(request.Credentials), request.Settings ?? []))
             {
                 errors[field] = messages;
             }
@@ -157,7 +158,7 @@ public static class InstancesApi
 
         if (request.Credentials is not null || request.Settings is not null)
         {
-            foreach (var (field, messages) in providers.Get(current.Provider).Validate(request.Credentials ?? [], request.Settings ?? []))
+            foreach (var (field, messages) in providers.Get(current.Provider).Validate(ProviderCredentials(request.Credentials), request.Settings ?? []))
             {
                 errors[field] = messages;
             }
@@ -310,6 +311,10 @@ public static class InstancesApi
         return TypedResults.Ok(await change(grain));
     }
 
+    /// <summary>The credentials the provider checks: the agent's own key (<c>agentApiKey</c>) is any instance's to keep.</summary>
+    private static Dictionary<string, string> ProviderCredentials(IReadOnlyDictionary<string, string>? credentials)
+        => (credentials ?? new Dictionary<string, string>()).Where(c => c.Key != AgentBridge.ApiKeyCredential).ToDictionary(StringComparer.Ordinal);
+
     private static void ValidateAgent(AgentSettings? agent, AgentBackends backends, Dictionary<string, string[]> errors)
     {
         if (agent is null)
@@ -325,7 +330,7 @@ public static class InstancesApi
         {
             errors["agent.baseUrl"] = [$"The '{agent.Backend}' backend needs a baseUrl."];
         }
-        else if (agent.BaseUrl is not null && !Uri.TryCreate(agent.BaseUrl, UriKind.Absolute, out _))
+        else if (agent.Backend is not "redis" && agent.BaseUrl is not null && !Uri.TryCreate(agent.BaseUrl, UriKind.Absolute, out _))
         {
             errors["agent.baseUrl"] = ["The baseUrl must be an absolute http(s) URL."];
         }
@@ -334,6 +339,8 @@ public static class InstancesApi
         {
             errors["agent.timeoutSeconds"] = ["The timeout must be between 1 and 600 seconds."];
         }
+
+        AgentSettingsRules.Validate(agent, errors);
     }
 }
 

@@ -44,9 +44,9 @@ public static class MessengersHostExtensions
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
-        builder.Services.AddAgentBackends();
+        builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));
         builder.Services.AddHostedService<StartupServices>();
-        builder.Services.AddHostedService<AgentBridge>();
+        builder.Services.AddAgentBridge(bridge => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(bridge));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
         builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
@@ -100,6 +100,7 @@ public static class MessengersHostExtensions
         app.MapEventsApi();
         app.MapWebhooksApi();
         app.MapTelegramHooksApi();
+        app.MapAgentApi();
         app.MapMcpEndpoints();
 
         app.Lifetime.ApplicationStarted.Register(() =>
