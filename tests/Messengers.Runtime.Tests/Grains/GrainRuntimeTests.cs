@@ -270,6 +270,10 @@ public sealed class GrainRuntimeTests
         await using var silo = await SiloHarness.StartAsync();
         var busy = silo.Grains.GetGrain<ICounterGrain>("busy");
         var call = busy.WaitForGateAsync(); // holds the activation's turn, so its deactivation must wait
+        while (!silo.Probe.Events.Contains("at gate busy"))
+        {
+            await Task.Delay(10, Ct);
+        }
 
         var first = silo.Silo.StopAsync(Ct);
         var second = silo.Silo.StopAsync(Ct);

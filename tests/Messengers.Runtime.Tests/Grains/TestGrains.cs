@@ -72,6 +72,7 @@ public sealed class CounterGrain(Probe probe) : Grain, ICounterGrain
 
     public async Task<string> WaitForGateAsync()
     {
+        probe.Events.Enqueue($"at gate {this.GetPrimaryKeyString()}");
         await probe.Gate.Task;
         return "gate passed";
     }
