@@ -71,6 +71,10 @@ internal static class AgentMedia
 /// <summary>The media a backend sends for one turn and those it leaves out.</summary>
 internal sealed record MediaSelection(IReadOnlyList<AgentAttachment> Sent, IReadOnlyList<AgentOmittedMedia> Omitted)
 {
+    /// <summary>This selection with every file left out, those it would have sent for <paramref name="reason"/>.</summary>
+    public MediaSelection WithoutFiles(string reason) =>
+        new([], [.. Omitted, .. Sent.Select(a => AgentOmittedMedia.Of(a, reason))]);
+
     /// <summary>
     /// The user text followed by one line per media left out, e.g.
     /// <c>[attachment not sent: voice.ogg (audio/ogg, 12 KB): the agent server does not take audio/ogg]</c>.

@@ -157,6 +157,27 @@ public sealed class AgnoBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_ServerRefusesAFileType_SentAgainWithoutFilesAndNamedInMessage()
+    {
+        _agno.UnsupportedFileTypes = ["image/avif"];
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.AgentOs, true),
+            text: "new photo format",
+            attachments: [new AgentAttachment("a.avif", "image/avif", new byte[5]), new AgentAttachment("b.png", "image/png", new byte[3])]);
+
+        var reply = await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var requests = _agno.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(2, requests[0].Files.Count);
+        Assert.Empty(requests[1].Files);
+        Assert.Equal(
+            "new photo format\n[attachment not sent: a.avif (image/avif, 5 B): the agent server refused this file type]\n[attachment not sent: b.png (image/png, 3 B): the agent server refused this file type]",
+            requests[1].Message);
+        Assert.Equal("agno:" + requests[1].Message, reply.Text);
+    }
+
+    [Fact]
     public async Task Run_AttachmentOverSizeLimit_SkipsItWithNoteAndSendsTheRest()
     {
         await using var harness = AgentHarness.Create(o => o.MaxAttachmentBytes = 16);

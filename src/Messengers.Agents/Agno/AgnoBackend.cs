@@ -65,11 +65,30 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
 
     private async Task<AgentReply> AttemptAsync(AgentRequest request, CancellationToken ct)
     {
+        var media = SelectMedia(request);
+        try
+        {
+            return await SendAsync(request, media, ct);
+        }
+        catch (AgentAttemptException exception) when (media.Sent.Count > 0 && IsUnsupportedFileType(exception))
+        {
+            // An Agno version with a shorter type list than ours: the turn still goes through, its files named in the text.
+            logger.AttachmentsNotSent(BackendName, request.AgentId, media.Sent.Count, request.ChatId, "the server refused their type; sent again without them");
+            return await SendAsync(request, media.WithoutFiles("the agent server refused this file type"), ct);
+        }
+    }
+
+    /// <summary>Agno's answer to a file part whose type it does not handle: 400 <c>{"detail":"Unsupported file type"}</c>.</summary>
+    private static bool IsUnsupportedFileType(AgentAttemptException exception) =>
+        exception is { Reason: AgentFailureReason.HttpStatus, StatusCode: 400 }
+        && exception.Message.Contains("Unsupported file type", StringComparison.OrdinalIgnoreCase);
+
+    private async Task<AgentReply> SendAsync(AgentRequest request, MediaSelection media, CancellationToken ct)
+    {
         var endpoint = request.Endpoint;
         using var message = new HttpRequestMessage(HttpMethod.Post, AgentHttp.Combine(endpoint.BaseUrl, RunsPath(endpoint.Shape, request.AgentId)));
         AgentHttp.ApplyHeaders(message, endpoint);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(endpoint.Stream ? "text/event-stream" : "application/json"));
-        var media = SelectMedia(request);
         if (media.Omitted.Count > 0)
         {
             logger.AttachmentsNotSent(BackendName, request.AgentId, media.Omitted.Count, request.ChatId, "mentioned in the message instead");

@@ -107,6 +107,9 @@ public sealed class FakeAgnoServer : IAsyncDisposable
     public IReadOnlyCollection<string> FailingAgents { get; set; } = [];
 
     /// <summary>"Down" mode: stop listening (connection refused).</summary>
+    /// <summary>File types refused with 400 "Unsupported file type" besides the built-in rules: an older Agno with a shorter list.</summary>
+    public IReadOnlyCollection<string> UnsupportedFileTypes { get; set; } = [];
+
     public Task GoDownAsync() => _server.StopAsync();
 
     /// <summary>Listen again on the same port.</summary>
@@ -205,6 +208,12 @@ public sealed class FakeAgnoServer : IAsyncDisposable
         if (!fields.ContainsKey("message"))
         {
             await Problem(context, 422, "field required: message");
+            return;
+        }
+
+        if (files.Any(f => UnsupportedFileTypes.Contains(f.ContentType)))
+        {
+            await Problem(context, 400, "Unsupported file type");
             return;
         }
 
