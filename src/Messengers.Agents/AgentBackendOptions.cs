@@ -24,6 +24,12 @@ public sealed class AgentBackendOptions
     /// <summary>How long an open circuit fails calls fast before one probe call is let through (half-open).</summary>
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Largest media file sent to an agent, in bytes (10 MB). Bigger files are not loaded nor sent: the agent gets a
+    /// one-line note naming the file instead, and the turn goes on.
+    /// </summary>
+    public long MaxAttachmentBytes { get; set; } = 10 * 1024 * 1024;
+
     /// <summary>Name of the <see cref="System.Net.Http.IHttpClientFactory"/> client the backends use.</summary>
     public const string HttpClientName = "Messengers.Agents";
 
@@ -42,6 +48,11 @@ public sealed class AgentBackendOptions
         if (BaseRetryDelay < TimeSpan.Zero || MaxRetryDelay < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(BaseRetryDelay), BaseRetryDelay, "retry delays must not be negative");
+        }
+
+        if (MaxAttachmentBytes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxAttachmentBytes), MaxAttachmentBytes, "must be at least 1");
         }
 
         if (CircuitFailureThreshold < 1)

@@ -26,12 +26,31 @@ public sealed record AgentRequest(
 {
     /// <summary>The provider message id of the user turn, when known (passed to HTTP bots).</summary>
     public string? MessageId { get; init; }
+
+    /// <summary>
+    /// Media of the turn whose bytes are not attached (over <see cref="AgentBackendOptions.MaxAttachmentBytes"/>, or
+    /// gone from the media store); backends mention them in the text, HTTP bots get their description.
+    /// </summary>
+    public IReadOnlyList<AgentOmittedMedia> OmittedMedia { get; init; } = [];
 }
 
 /// <summary>A media file. <paramref name="Content"/> is serialized as base64 by System.Text.Json.</summary>
 public sealed record AgentAttachment(string FileName, string ContentType, byte[] Content)
 {
+    /// <summary>The media store id, when the file came from an inbound message.</summary>
+    public string? MediaId { get; init; }
+
     public override string ToString() => $"AgentAttachment {{ FileName = {FileName}, ContentType = {ContentType}, Length = {Content.Length} }}";
+}
+
+/// <summary>A media file of the turn that is not sent, and why (worded for the agent, e.g. "larger than the 10 MB limit").</summary>
+public sealed record AgentOmittedMedia(string FileName, string ContentType, long Size, string Reason)
+{
+    /// <summary>The media store id, when the file came from an inbound message.</summary>
+    public string? MediaId { get; init; }
+
+    internal static AgentOmittedMedia Of(AgentAttachment attachment, string reason) =>
+        new(attachment.FileName, attachment.ContentType, attachment.Content.LongLength, reason) { MediaId = attachment.MediaId };
 }
 
 /// <summary>Who spoke a history turn.</summary>

@@ -74,15 +74,14 @@ public sealed class AgnoBackendTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(AgnoShape.AgentOs, false)]
-    [InlineData(AgnoShape.AgentOs, true)]
-    [InlineData(AgnoShape.Playground, true)]
-    public async Task Run_FormShapeWithMedia_SendsFilesParts(AgnoShape shape, bool stream)
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_AgentOsWithImageAndPdf_SendsBothAsFilesParts(bool stream)
     {
         byte[] png = [0x89, 0x50, 0x4E, 0x47, 1, 2, 3];
         byte[] pdf = "%PDF-1.4 fake"u8.ToArray();
         var request = AgentHarness.Request(
-            Endpoint(shape, stream),
+            Endpoint(AgnoShape.AgentOs, stream),
             text: "what is on the picture?",
             attachments: [new AgentAttachment("photo.png", "image/png", png), new AgentAttachment("doc.pdf", "application/pdf", pdf)]);
 
@@ -104,19 +103,113 @@ public sealed class AgnoBackendTests : IAsyncLifetime
             });
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_PlaygroundWithImageAndPdf_SendsImageAndMentionsPdf(bool stream)
+    {
+        byte[] jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 9, 8, 7];
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.Playground, stream),
+            text: "see attached",
+            attachments: [new AgentAttachment("photo.jpg", "image/jpeg", jpeg), new AgentAttachment("doc.pdf", "application/pdf", new byte[2048])]);
+
+        var reply = await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var seen = Assert.Single(_agno.Requests);
+        var file = Assert.Single(seen.Files);
+        Assert.Equal(("files", "photo.jpg", "image/jpeg"), (file.FieldName, file.FileName, file.ContentType));
+        Assert.Equal(jpeg, file.Content);
+        Assert.Equal("see attached\n[attachment not sent: doc.pdf (application/pdf, 2 KB): the v1 Playground takes png/jpeg/webp images, wav/mp3 audio and video only]", seen.Message);
+        Assert.StartsWith("agno:see attached", reply.Text, StringComparison.Ordinal);
+    }
+
     [Fact]
-    public async Task Run_AgentApiWithMediaAndModel_SendsJsonWithModelAndLogsSkippedFiles()
+    public async Task Run_AgentOsVoiceNoteWithCodecParameter_SendsBareContentType()
+    {
+        byte[] ogg = "OggS fake opus"u8.ToArray();
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.AgentOs, true),
+            text: "",
+            attachments: [new AgentAttachment("", "audio/ogg; codecs=opus", ogg)]);
+
+        await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var file = Assert.Single(Assert.Single(_agno.Requests).Files);
+        Assert.Equal(("audio", "audio/ogg"), (file.FileName, file.ContentType));
+        Assert.Equal(ogg, file.Content);
+    }
+
+    [Fact]
+    public async Task Run_AgentOsWithUnsupportedType_MentionsItInsteadOfFailingTheRun()
+    {
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.AgentOs, false),
+            text: "my files",
+            attachments: [new AgentAttachment("backup.zip", "application/zip", new byte[10])]);
+
+        var reply = await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var seen = Assert.Single(_agno.Requests);
+        Assert.Empty(seen.Files);
+        Assert.Equal("my files\n[attachment not sent: backup.zip (application/zip, 10 B): AgentOS does not take this file type]", seen.Message);
+        Assert.Equal("agno:" + seen.Message, reply.Text);
+    }
+
+    [Fact]
+    public async Task Run_ServerRefusesAFileType_SentAgainWithoutFilesAndNamedInMessage()
+    {
+        _agno.UnsupportedFileTypes = ["image/avif"];
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.AgentOs, true),
+            text: "new photo format",
+            attachments: [new AgentAttachment("a.avif", "image/avif", new byte[5]), new AgentAttachment("b.png", "image/png", new byte[3])]);
+
+        var reply = await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var requests = _agno.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(2, requests[0].Files.Count);
+        Assert.Empty(requests[1].Files);
+        Assert.Equal(
+            "new photo format\n[attachment not sent: a.avif (image/avif, 5 B): the agent server refused this file type]\n[attachment not sent: b.png (image/png, 3 B): the agent server refused this file type]",
+            requests[1].Message);
+        Assert.Equal("agno:" + requests[1].Message, reply.Text);
+    }
+
+    [Fact]
+    public async Task Run_AttachmentOverSizeLimit_SkipsItWithNoteAndSendsTheRest()
+    {
+        await using var harness = AgentHarness.Create(o => o.MaxAttachmentBytes = 16);
+        var request = AgentHarness.Request(
+            Endpoint(AgnoShape.AgentOs, false),
+            text: "two photos",
+            attachments: [new AgentAttachment("big.png", "image/png", new byte[17]), new AgentAttachment("small.png", "image/png", new byte[16])])
+            with { OmittedMedia = [new AgentOmittedMedia("film.mp4", "video/mp4", 50L * 1024 * 1024, "larger than the 10 MB limit")] };
+
+        await harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var seen = Assert.Single(_agno.Requests);
+        Assert.Equal("small.png", Assert.Single(seen.Files).FileName);
+        Assert.Equal(
+            "two photos\n[attachment not sent: film.mp4 (video/mp4, 50 MB): larger than the 10 MB limit]\n[attachment not sent: big.png (image/png, 17 B): larger than the 16 B limit]",
+            seen.Message);
+    }
+
+    [Fact]
+    public async Task Run_AgentApiWithMediaAndModel_SendsJsonWithModelAndMentionsTheFiles()
     {
         var endpoint = Endpoint(AgnoShape.AgentApi, false) with { Model = "gpt-4.1" };
         var request = AgentHarness.Request(endpoint, attachments: [new AgentAttachment("a.png", "image/png", [1, 2])]);
 
         var reply = await _harness.Agno.RunAsync(request, TestContext.Current.CancellationToken);
 
-        Assert.Equal("agno:hello world", reply.Text);
         var seen = Assert.Single(_agno.Requests);
         Assert.Equal("gpt-4.1", seen.Model);
         Assert.Empty(seen.Files);
-        Assert.Contains(_harness.Logs.Lines, l => l.Contains("takes no files", StringComparison.Ordinal));
+        Assert.Equal("hello world\n[attachment not sent: a.png (image/png, 2 B): the agent-api shape takes no files]", seen.Message);
+        Assert.Equal("agno:" + seen.Message, reply.Text);
+        Assert.Contains(_harness.Logs.Lines, l => l.Contains("attachment(s) of chat", StringComparison.Ordinal));
     }
 
     [Fact]

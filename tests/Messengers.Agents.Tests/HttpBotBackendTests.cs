@@ -56,11 +56,45 @@ public sealed class HttpBotBackendTests : IAsyncLifetime
         Assert.Equal("company-7", e.GetProperty("userId").GetString());
         Assert.Equal("hi bot", e.GetProperty("text").GetString());
         var attachment = Assert.Single(e.GetProperty("attachments").EnumerateArray());
+        Assert.Equal("document", attachment.GetProperty("type").GetString());
         Assert.Equal("a.txt", attachment.GetProperty("fileName").GetString());
         Assert.Equal("text/plain", attachment.GetProperty("contentType").GetString());
+        Assert.Equal(3, attachment.GetProperty("size").GetInt64());
         Assert.Equal("YWJj", attachment.GetProperty("base64").GetString());
+        Assert.Equal(JsonValueKind.Null, attachment.GetProperty("omitted").ValueKind);
         var turn = Assert.Single(e.GetProperty("history").EnumerateArray());
         Assert.Equal(("assistant", "earlier"), (turn.GetProperty("role").GetString(), turn.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Run_MediaOverSizeLimit_DescribedWithoutBytes()
+    {
+        await using var harness = AgentHarness.Create(o => o.MaxAttachmentBytes = 4);
+        _respond = c => c.Response.WriteAsJsonAsync(new { reply = "ok" });
+        byte[] small = [1, 2, 3, 4];
+        var request = AgentHarness.Request(
+            Endpoint,
+            attachments: [new AgentAttachment("photo.jpg", "image/jpeg", small) { MediaId = "m1" }, new AgentAttachment("clip.mp4", "video/mp4", new byte[5]) { MediaId = "m2" }])
+            with { OmittedMedia = [new AgentOmittedMedia("gone.ogg", "audio/ogg", 900, "the file is no longer stored") { MediaId = "m3" }] };
+
+        await harness.Http.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var media = Assert.Single(_events).GetProperty("attachments").EnumerateArray()
+            .Select(a => (
+                Type: a.GetProperty("type").GetString(),
+                Name: a.GetProperty("fileName").GetString(),
+                Size: a.GetProperty("size").GetInt64(),
+                Base64: a.GetProperty("base64").ValueKind == JsonValueKind.Null ? null : a.GetProperty("base64").GetString(),
+                MediaId: a.GetProperty("mediaId").GetString(),
+                Omitted: a.GetProperty("omitted").ValueKind == JsonValueKind.Null ? null : a.GetProperty("omitted").GetString()))
+            .ToArray();
+        Assert.Equal(
+            [
+                ("image", "photo.jpg", 4L, Convert.ToBase64String(small), "m1", null),
+                ("audio", "gone.ogg", 900L, null, "m3", "the file is no longer stored"),
+                ("video", "clip.mp4", 5L, null, "m2", "larger than the 4 B limit"),
+            ],
+            media);
     }
 
     [Fact]

@@ -50,16 +50,63 @@ public sealed class OpenAiBackendTests : IAsyncLifetime
             seen.Messages.Select(m => (m.Role, m.Text)).ToArray());
     }
 
-    [Fact]
-    public async Task Run_WithImage_SendsImageUrlDataPart()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Run_WithImage_SendsImageUrlDataPart(bool stream)
     {
-        var request = AgentHarness.Request(Endpoint(false), text: "what is it?", attachments: [new AgentAttachment("p.png", "image/png", [1, 2, 3])]);
+        byte[] jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+        var request = AgentHarness.Request(Endpoint(stream), text: "what is it?", attachments: [new AgentAttachment("p.jpg", "image/jpeg", jpeg)]);
 
         var reply = await _harness.OpenAi.RunAsync(request, TestContext.Current.CancellationToken);
 
         Assert.Equal("openai:what is it?", reply.Text);
         var user = Assert.Single(_openAi.Requests).Messages[^1];
-        Assert.Equal("data:image/png;base64,AQID", Assert.Single(user.ImageUrls));
+        Assert.Equal("user", user.Role);
+        Assert.Equal(["text", "image_url"], user.Parts.Select(p => p.Type));
+        var image = Assert.Single(user.Images);
+        Assert.Equal("image/jpeg", image.ContentType);
+        Assert.Equal(jpeg, image.Content);
+    }
+
+    [Fact]
+    public async Task Run_WithImageAndDocument_SendsImagePartAndMentionsDocument()
+    {
+        var request = AgentHarness.Request(
+            Endpoint(false),
+            text: "check these",
+            attachments: [new AgentAttachment("p.png", "image/png", [1, 2, 3]), new AgentAttachment("offer.pdf", "application/pdf", new byte[1536])]);
+
+        await _harness.OpenAi.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var user = Assert.Single(_openAi.Requests).Messages[^1];
+        Assert.Equal(new byte[] { 1, 2, 3 }, Assert.Single(user.Images).Content);
+        Assert.Equal("check these\n[attachment not sent: offer.pdf (application/pdf, 1.5 KB): chat completions take png/jpeg/gif/webp images only]", user.Text);
+    }
+
+    [Fact]
+    public async Task Run_OnlyUnsupportedMedia_SendsPlainTextMention()
+    {
+        var request = AgentHarness.Request(Endpoint(false), text: "", attachments: [new AgentAttachment("voice.ogg", "audio/ogg; codecs=opus", new byte[100])]);
+
+        await _harness.OpenAi.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var user = Assert.Single(_openAi.Requests).Messages[^1];
+        Assert.Empty(user.Parts);
+        Assert.Equal("[attachment not sent: voice.ogg (audio/ogg, 100 B): chat completions take png/jpeg/gif/webp images only]", user.Text);
+    }
+
+    [Fact]
+    public async Task Run_ImageOverSizeLimit_MentionedNotSent()
+    {
+        await using var harness = AgentHarness.Create(o => o.MaxAttachmentBytes = 2);
+        var request = AgentHarness.Request(Endpoint(false), text: "hi", attachments: [new AgentAttachment("p.png", "image/png", [1, 2, 3])]);
+
+        await harness.OpenAi.RunAsync(request, TestContext.Current.CancellationToken);
+
+        var user = Assert.Single(_openAi.Requests).Messages[^1];
+        Assert.Empty(user.Images);
+        Assert.Equal("hi\n[attachment not sent: p.png (image/png, 3 B): larger than the 2 B limit]", user.Text);
     }
 
     [Fact]

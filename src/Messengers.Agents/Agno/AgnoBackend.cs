@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -5,6 +6,7 @@ using System.Text.Json;
 using Messengers.Agents.Http;
 using Messengers.Agents.Reliability;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Messengers.Agents.Agno;
 
@@ -12,11 +14,35 @@ namespace Messengers.Agents.Agno;
 /// Calls an Agno agent in any of the three shapes found in the wild (peers.md §3): v2 AgentOS (form, SSE),
 /// v1 Playground (form, concatenated JSON objects) and the agent-api template (JSON, bare-string reply).
 /// <c>stream</c>, <c>session_id</c> and <c>user_id</c> are always sent; media go as multipart <c>files</c> parts
-/// where the shape takes them.
+/// where the shape takes them, the others as a note in the message (an unknown type would fail the whole run with 400).
 /// </summary>
-internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunner runner, ILogger<AgnoBackend> logger) : IAgentBackend
+internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunner runner, IOptions<AgentBackendOptions> options, ILogger<AgnoBackend> logger) : IAgentBackend
 {
     public const string BackendName = "agno";
+
+    private static readonly string[] Videos =
+        ["video/x-flv", "video/quicktime", "video/mpeg", "video/mpegs", "video/mpgs", "video/mpg", "video/mp4", "video/webm", "video/wmv", "video/3gpp"];
+
+    /// <summary>The types AgentOS turns into run inputs (agno os/routers/agents/router.py); any other fails the run with 400.</summary>
+    internal static readonly FrozenSet<string> AgentOsTypes = FrozenSet.Create(
+        StringComparer.Ordinal,
+        [
+            "image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/tif", "image/avif",
+            "audio/wav", "audio/wave", "audio/mp3", "audio/mpeg", "audio/ogg", "audio/mp4", "audio/m4a", "audio/aac", "audio/flac",
+            .. Videos,
+            "application/pdf", "application/json", "application/x-javascript", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "text/javascript", "application/x-python", "text/x-python", "text/plain", "text/html", "text/css", "text/md", "text/csv", "text/xml", "text/rtf",
+        ]);
+
+    /// <summary>
+    /// The types the v1 Playground turns into run inputs (agno app/playground/async_router.py). It would load documents
+    /// into the agent's shared knowledge base (404 without one), so they are not sent.
+    /// </summary>
+    internal static readonly FrozenSet<string> PlaygroundTypes = FrozenSet.Create(
+        StringComparer.Ordinal,
+        ["image/png", "image/jpeg", "image/jpg", "image/webp", "audio/wav", "audio/mp3", "audio/mpeg", .. Videos]);
+
+    private readonly long _maxAttachmentBytes = options.Value.MaxAttachmentBytes;
 
     public string Name => BackendName;
 
@@ -39,11 +65,36 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
 
     private async Task<AgentReply> AttemptAsync(AgentRequest request, CancellationToken ct)
     {
+        var media = SelectMedia(request);
+        try
+        {
+            return await SendAsync(request, media, ct);
+        }
+        catch (AgentAttemptException exception) when (media.Sent.Count > 0 && IsUnsupportedFileType(exception))
+        {
+            // An Agno version with a shorter type list than ours: the turn still goes through, its files named in the text.
+            logger.AttachmentsNotSent(BackendName, request.AgentId, media.Sent.Count, request.ChatId, "the server refused their type; sent again without them");
+            return await SendAsync(request, media.WithoutFiles("the agent server refused this file type"), ct);
+        }
+    }
+
+    /// <summary>Agno's answer to a file part whose type it does not handle: 400 <c>{"detail":"Unsupported file type"}</c>.</summary>
+    private static bool IsUnsupportedFileType(AgentAttemptException exception) =>
+        exception is { Reason: AgentFailureReason.HttpStatus, StatusCode: 400 }
+        && exception.Message.Contains("Unsupported file type", StringComparison.OrdinalIgnoreCase);
+
+    private async Task<AgentReply> SendAsync(AgentRequest request, MediaSelection media, CancellationToken ct)
+    {
         var endpoint = request.Endpoint;
         using var message = new HttpRequestMessage(HttpMethod.Post, AgentHttp.Combine(endpoint.BaseUrl, RunsPath(endpoint.Shape, request.AgentId)));
         AgentHttp.ApplyHeaders(message, endpoint);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(endpoint.Stream ? "text/event-stream" : "application/json"));
-        message.Content = endpoint.Shape == AgnoShape.AgentApi ? JsonBody(request) : FormBody(request);
+        if (media.Omitted.Count > 0)
+        {
+            logger.AttachmentsNotSent(BackendName, request.AgentId, media.Omitted.Count, request.ChatId, "mentioned in the message instead");
+        }
+
+        message.Content = endpoint.Shape == AgnoShape.AgentApi ? JsonBody(request, media) : FormBody(request, media);
 
         var client = httpClients.CreateClient(AgentBackendOptions.HttpClientName);
         using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
@@ -56,16 +107,19 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
         return reply;
     }
 
-    private JsonContent JsonBody(AgentRequest request)
+    /// <summary>The files the shape takes; the rest are mentioned in the message.</summary>
+    internal MediaSelection SelectMedia(AgentRequest request) => request.Endpoint.Shape switch
     {
-        if (request.Attachments.Count > 0)
-        {
-            logger.AttachmentsNotSent(BackendName, request.AgentId, request.Attachments.Count, request.ChatId, "the AgentApi shape takes no files");
-        }
+        AgnoShape.AgentApi => AgentMedia.Select(request, _maxAttachmentBytes, _ => false, "the agent-api shape takes no files"),
+        AgnoShape.Playground => AgentMedia.Select(request, _maxAttachmentBytes, PlaygroundTypes.Contains, "the v1 Playground takes png/jpeg/webp images, wav/mp3 audio and video only"),
+        _ => AgentMedia.Select(request, _maxAttachmentBytes, AgentOsTypes.Contains, "AgentOS does not take this file type"),
+    };
 
+    private static JsonContent JsonBody(AgentRequest request, MediaSelection media)
+    {
         var body = new Dictionary<string, object?>
         {
-            ["message"] = request.Text,
+            ["message"] = media.TextWithNotes(request.Text),
             ["stream"] = request.Endpoint.Stream,
             ["session_id"] = request.SessionId,
             ["user_id"] = request.UserId,
@@ -78,22 +132,24 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
         return JsonContent.Create(body);
     }
 
-    private static MultipartFormDataContent FormBody(AgentRequest request)
+    private static MultipartFormDataContent FormBody(AgentRequest request, MediaSelection media)
     {
         var form = new MultipartFormDataContent
         {
-            { new StringContent(request.Text), "message" },
+            { new StringContent(media.TextWithNotes(request.Text)), "message" },
             { new StringContent(request.Endpoint.Stream ? "true" : "false"), "stream" },
             { new StringContent(request.SessionId), "session_id" },
             { new StringContent(request.UserId), "user_id" },
         };
-        foreach (var file in request.Attachments)
+        foreach (var file in media.Sent)
         {
             var part = new ByteArrayContent(file.Content);
-            part.Headers.ContentType = MediaTypeHeaderValue.TryParse(file.ContentType, out var type)
+            // Agno compares the part's whole Content-Type with its lists: parameters ("; codecs=opus") would make it a 400.
+            part.Headers.ContentType = MediaTypeHeaderValue.TryParse(AgentMedia.MediaType(file.ContentType), out var type)
                 ? type
                 : new MediaTypeHeaderValue("application/octet-stream");
-            form.Add(part, "files", string.IsNullOrEmpty(file.FileName) ? "file" : file.FileName);
+            // Without a file name the part is a plain form field to FastAPI, not an UploadFile.
+            form.Add(part, "files", string.IsNullOrEmpty(file.FileName) ? AgentMedia.Kind(file.ContentType) : file.FileName);
         }
 
         return form;

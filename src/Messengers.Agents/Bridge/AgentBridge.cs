@@ -416,6 +416,8 @@ public sealed partial class AgentBridge(
             .ToList();
         var agentId = agent.AgentId ?? agent.Backend;
         var sessionId = AgentSessionId.For(agentId, first.ChatId);
+        var maxAttachmentBytes = services.GetService<IOptions<AgentBackendOptions>>()?.Value.MaxAttachmentBytes ?? new AgentBackendOptions().MaxAttachmentBytes;
+        var (attachments, omitted) = await AgentMediaLoader.LoadAsync(services.GetService<IMediaStore>(), messages, maxAttachmentBytes, cancellationToken);
         var request = new AgentRequest(
             first.InstanceId,
             first.ChatId,
@@ -423,11 +425,12 @@ public sealed partial class AgentBridge(
             sessionId,
             agent.UserId ?? first.From ?? first.ChatId,
             TurnText(messages),
-            [],
+            attachments,
             history,
             Endpoint(agent, config))
         {
             MessageId = first.MessageId,
+            OmittedMedia = omitted,
         };
 
         await SetTypingAsync(first, true);

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Messengers.Agents.Http;
 using Messengers.Agents.Reliability;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Messengers.Agents.HttpBot;
 
@@ -14,9 +15,11 @@ namespace Messengers.Agents.HttpBot;
 /// reads <c>{"reply":"…"}</c>, a bare JSON string, or plain text. 204 or an empty body means "no reply"
 /// (contract: src/Messengers.Agents/README.md).
 /// </summary>
-internal sealed class HttpBotBackend(IHttpClientFactory httpClients, AgentCallRunner runner, ILogger<HttpBotBackend> logger) : IAgentBackend
+internal sealed class HttpBotBackend(IHttpClientFactory httpClients, AgentCallRunner runner, IOptions<AgentBackendOptions> options, ILogger<HttpBotBackend> logger) : IAgentBackend
 {
     public const string BackendName = "http";
+
+    private readonly long _maxAttachmentBytes = options.Value.MaxAttachmentBytes;
 
     public string Name => BackendName;
 
@@ -30,7 +33,7 @@ internal sealed class HttpBotBackend(IHttpClientFactory httpClients, AgentCallRu
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, AgentHttp.Combine(request.Endpoint.BaseUrl, ""));
         AgentHttp.ApplyHeaders(message, request.Endpoint);
-        message.Content = JsonContent.Create(HttpBotEvent.From(request), HttpBotJson.Default.HttpBotEvent);
+        message.Content = JsonContent.Create(HttpBotEvent.From(request, _maxAttachmentBytes), HttpBotJson.Default.HttpBotEvent);
 
         var client = httpClients.CreateClient(AgentBackendOptions.HttpClientName);
         using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
@@ -98,9 +101,12 @@ public sealed record HttpBotEvent(
     IReadOnlyList<HttpBotAttachment> Attachments,
     IReadOnlyList<HttpBotHistoryTurn> History)
 {
-    public static HttpBotEvent From(AgentRequest request)
+    /// <summary>The event for <paramref name="request"/>; files over <paramref name="maxAttachmentBytes"/> are described without their bytes.</summary>
+    public static HttpBotEvent From(AgentRequest request, long maxAttachmentBytes)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // A bot can handle any type itself: only the size limit applies.
+        var media = AgentMedia.Select(request, maxAttachmentBytes, _ => true, "");
         return new(
             "message",
             request.InstanceId,
@@ -110,13 +116,23 @@ public sealed record HttpBotEvent(
             request.SessionId,
             request.UserId,
             request.Text,
-            request.Attachments.Select(a => new HttpBotAttachment(a.FileName, a.ContentType, Convert.ToBase64String(a.Content))).ToArray(),
+            [.. media.Sent.Select(HttpBotAttachment.Of), .. media.Omitted.Select(HttpBotAttachment.Of)],
             request.History.Select(h => new HttpBotHistoryTurn(h.Role == AgentRole.Assistant ? "assistant" : "user", h.Text)).ToArray());
     }
 }
 
-/// <summary>A media file in an <see cref="HttpBotEvent"/>.</summary>
-public sealed record HttpBotAttachment(string FileName, string ContentType, string Base64);
+/// <summary>
+/// A media file in an <see cref="HttpBotEvent"/>: <paramref name="Type"/> is image, audio, video or document;
+/// <paramref name="Base64"/> holds the bytes, or is null when the file was left out, <paramref name="Omitted"/> saying why.
+/// </summary>
+public sealed record HttpBotAttachment(string Type, string FileName, string ContentType, long Size, string? Base64, string? MediaId, string? Omitted)
+{
+    internal static HttpBotAttachment Of(AgentAttachment a) =>
+        new(AgentMedia.Kind(a.ContentType), a.FileName, a.ContentType, a.Content.LongLength, Convert.ToBase64String(a.Content), a.MediaId, null);
+
+    internal static HttpBotAttachment Of(AgentOmittedMedia m) =>
+        new(AgentMedia.Kind(m.ContentType), m.FileName, m.ContentType, m.Size, null, m.MediaId, m.Reason);
+}
 
 /// <summary>A history turn in an <see cref="HttpBotEvent"/>: role "user" or "assistant".</summary>
 public sealed record HttpBotHistoryTurn(string Role, string Text);

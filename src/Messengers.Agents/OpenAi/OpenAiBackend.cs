@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -6,18 +7,25 @@ using System.Text.Json.Nodes;
 using Messengers.Agents.Http;
 using Messengers.Agents.Reliability;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Messengers.Agents.OpenAi;
 
 /// <summary>
 /// An OpenAI-compatible chat completions backend: <c>POST {BaseUrl}/chat/completions</c> (BaseUrl is the API root,
 /// e.g. <c>https://api.openai.com/v1</c>). Messages: the system prompt, the history turns, then the user turn;
-/// images go as <c>image_url</c> data-URL parts, other media are not sent. Reads <c>choices[0].message.content</c>,
+/// png/jpeg/gif/webp images go as <c>image_url</c> data-URL parts; other media are mentioned in the text (name, type,
+/// size). Reads <c>choices[0].message.content</c>,
 /// or SSE <c>choices[0].delta.content</c> pieces until <c>data: [DONE]</c>.
 /// </summary>
-internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRunner runner, ILogger<OpenAiBackend> logger) : IAgentBackend
+internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRunner runner, IOptions<AgentBackendOptions> options, ILogger<OpenAiBackend> logger) : IAgentBackend
 {
     public const string BackendName = "openai";
+
+    /// <summary>The image types vision models take as <c>image_url</c> (OpenAI: png, jpeg, gif, webp).</summary>
+    private static readonly FrozenSet<string> ImageTypes = FrozenSet.Create(StringComparer.Ordinal, ["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+    private readonly long _maxAttachmentBytes = options.Value.MaxAttachmentBytes;
 
     public string Name => BackendName;
 
@@ -63,25 +71,26 @@ internal sealed class OpenAiBackend(IHttpClientFactory httpClients, AgentCallRun
             messages.Add(new JsonObject { ["role"] = turn.Role == AgentRole.Assistant ? "assistant" : "user", ["content"] = turn.Text });
         }
 
-        var images = request.Attachments.Where(a => a.ContentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (images.Count < request.Attachments.Count)
+        var media = AgentMedia.Select(request, _maxAttachmentBytes, ImageTypes.Contains, "chat completions take png/jpeg/gif/webp images only");
+        if (media.Omitted.Count > 0)
         {
-            logger.AttachmentsNotSent(BackendName, request.AgentId, request.Attachments.Count - images.Count, request.ChatId, "chat completions take images only");
+            logger.AttachmentsNotSent(BackendName, request.AgentId, media.Omitted.Count, request.ChatId, "mentioned in the text instead");
         }
 
-        if (images.Count == 0)
+        var text = media.TextWithNotes(request.Text);
+        if (media.Sent.Count == 0)
         {
-            messages.Add(new JsonObject { ["role"] = "user", ["content"] = request.Text });
+            messages.Add(new JsonObject { ["role"] = "user", ["content"] = text });
         }
         else
         {
-            var parts = new JsonArray { new JsonObject { ["type"] = "text", ["text"] = request.Text } };
-            foreach (var image in images)
+            var parts = new JsonArray { new JsonObject { ["type"] = "text", ["text"] = text } };
+            foreach (var image in media.Sent)
             {
                 parts.Add(new JsonObject
                 {
                     ["type"] = "image_url",
-                    ["image_url"] = new JsonObject { ["url"] = $"data:{image.ContentType};base64,{Convert.ToBase64String(image.Content)}" },
+                    ["image_url"] = new JsonObject { ["url"] = $"data:{AgentMedia.MediaType(image.ContentType)};base64,{Convert.ToBase64String(image.Content)}" },
                 });
             }
 

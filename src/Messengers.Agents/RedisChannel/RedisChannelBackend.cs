@@ -50,7 +50,8 @@ public sealed class RedisChannelBackend(TimeProvider time, ILoggerFactory logger
             ["chat_id"] = request.ChatId,
             ["instance_id"] = request.InstanceId,
             ["message_id"] = request.MessageId,
-            ["text"] = request.Text,
+            // Pub/sub messages carry text only: media are named in the text, like for Agno's agent-api shape.
+            ["text"] = AgentMedia.Select(request, long.MaxValue, _ => false, "the Redis channel carries text only").TextWithNotes(request.Text),
             ["history"] = new JsonArray([.. request.History.Select(h => (JsonNode)new JsonObject { ["role"] = h.Role == AgentRole.User ? "user" : "assistant", ["text"] = h.Text })]),
             ["timestamp"] = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };

@@ -77,6 +77,22 @@ public sealed class RedisChannelBackendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Run_TurnWithPhoto_NamesThePhotoInTheText()
+    {
+        await using var backend = new RedisChannelBackend(TimeProvider.System, NullLoggerFactory.Instance);
+        var request = Request("look", "m-photo") with { Attachments = [new AgentAttachment("photo.jpg", "image/jpeg", new byte[2048])] };
+
+        var reply = await backend.RunAsync(request, TestContext.Current.CancellationToken);
+
+        const string Expected = "look\n[attachment not sent: photo.jpg (image/jpeg, 2 KB): the Redis channel carries text only]";
+        Assert.Equal("agent says: " + Expected, reply.Text);
+        lock (_received)
+        {
+            Assert.Equal(Expected, (string?)Assert.Single(_received)["text"]);
+        }
+    }
+
+    [Fact]
     public async Task Run_ConcurrentRequests_RepliesMatchedByRequestIdNotArrivalOrder()
     {
         await using var backend = new RedisChannelBackend(TimeProvider.System, NullLoggerFactory.Instance);

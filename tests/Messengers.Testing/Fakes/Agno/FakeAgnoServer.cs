@@ -107,6 +107,9 @@ public sealed class FakeAgnoServer : IAsyncDisposable
     public IReadOnlyCollection<string> FailingAgents { get; set; } = [];
 
     /// <summary>"Down" mode: stop listening (connection refused).</summary>
+    /// <summary>File types refused with 400 "Unsupported file type" besides the built-in rules: an older Agno with a shorter list.</summary>
+    public IReadOnlyCollection<string> UnsupportedFileTypes { get; set; } = [];
+
     public Task GoDownAsync() => _server.StopAsync();
 
     /// <summary>Listen again on the same port.</summary>
@@ -208,6 +211,18 @@ public sealed class FakeAgnoServer : IAsyncDisposable
             return;
         }
 
+        if (files.Any(f => UnsupportedFileTypes.Contains(f.ContentType)))
+        {
+            await Problem(context, 400, "Unsupported file type");
+            return;
+        }
+
+        if (FileRejection(shape, files) is { } rejection)
+        {
+            await Problem(context, rejection.Status, rejection.Detail);
+            return;
+        }
+
         var stream = request.Stream is { } s
             ? string.Equals(s, "true", StringComparison.OrdinalIgnoreCase)
             : shape != FakeAgnoShape.AgentOs || AgentOsStreamDefault;
@@ -242,6 +257,39 @@ public sealed class FakeAgnoServer : IAsyncDisposable
                 await context.Response.WriteAsJsonAsync(output);
                 break;
         }
+    }
+
+    /// <summary>
+    /// How the real servers treat file parts, matching each part's whole Content-Type header: AgentOS takes images,
+    /// audio, video and text-like documents and answers 400 "Unsupported file type" to anything else; the v1 Playground
+    /// takes png/jpeg/webp images, wav/mp3 audio and video, loads documents into the knowledge base (404 here: the fake's
+    /// agents have none) and answers 400 to the rest.
+    /// </summary>
+    private static (int Status, string Detail)? FileRejection(FakeAgnoShape shape, IReadOnlyList<FakeAgnoFile> files)
+    {
+        foreach (var file in files)
+        {
+            var type = file.ContentType;
+            var major = type.Split('/')[0];
+            var isDocument = type is "application/pdf" or "application/json" or "text/plain" or "text/csv"
+                or "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+            if (type.Contains(';', StringComparison.Ordinal))
+            {
+                return (400, "Unsupported file type");
+            }
+
+            if (shape == FakeAgnoShape.AgentOs && !(major is "image" or "audio" or "video" || isDocument))
+            {
+                return (400, "Unsupported file type");
+            }
+
+            if (shape == FakeAgnoShape.Playground && !(type is "image/png" or "image/jpeg" or "image/jpg" or "image/webp" or "audio/wav" or "audio/mp3" or "audio/mpeg" || major == "video"))
+            {
+                return isDocument ? (404, "KnowledgeBase not found") : (400, "Unsupported file type");
+            }
+        }
+
+        return null;
     }
 
     private Dictionary<string, object?> RunOutput(FakeAgnoRequest request, string runId, string sessionId, string? eventName)

@@ -6,7 +6,20 @@ using Microsoft.AspNetCore.Http;
 namespace Messengers.Testing.Fakes.OpenAi;
 
 /// <summary>One message of a chat completions request: its role, its text (text parts joined) and any image URLs.</summary>
-public sealed record FakeOpenAiMessage(string Role, string Text, IReadOnlyList<string> ImageUrls);
+public sealed record FakeOpenAiMessage(string Role, string Text, IReadOnlyList<string> ImageUrls)
+{
+    /// <summary>The content parts in order (empty when <c>content</c> was a plain string).</summary>
+    public IReadOnlyList<FakeOpenAiPart> Parts { get; init; } = [];
+
+    /// <summary>The images sent inline as <c>data:</c> URLs, decoded.</summary>
+    public IReadOnlyList<FakeOpenAiImage> Images { get; init; } = [];
+}
+
+/// <summary>A content part: <c>text</c> (with <see cref="Text"/>) or <c>image_url</c> (with <see cref="Url"/>).</summary>
+public sealed record FakeOpenAiPart(string Type, string? Text, string? Url);
+
+/// <summary>An image sent as a base64 <c>data:</c> URL.</summary>
+public sealed record FakeOpenAiImage(string ContentType, byte[] Content);
 
 /// <summary>What the fake saw of one chat completions request.</summary>
 public sealed record FakeOpenAiRequest(
@@ -61,6 +74,26 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
+    /// <summary><c>data:{type};base64,{bytes}</c>, or null when malformed.</summary>
+    private static FakeOpenAiImage? DecodeDataUrl(string url)
+    {
+        var comma = url.IndexOf(',', StringComparison.Ordinal);
+        var header = comma < 0 ? "" : url[5..comma];
+        if (!header.EndsWith(";base64", StringComparison.Ordinal) || !header.StartsWith("image/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            return new FakeOpenAiImage(header[..^";base64".Length], Convert.FromBase64String(url[(comma + 1)..]));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     private async Task HandleAsync(HttpContext context)
     {
         if (context.Request.Path != "/v1/chat/completions" || !HttpMethods.IsPost(context.Request.Method))
@@ -80,9 +113,35 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             var content = node["content"];
             if (content is JsonArray parts)
             {
-                var text = string.Concat(parts.Where(p => p!["type"]?.GetValue<string>() == "text").Select(p => p!["text"]!.GetValue<string>()));
-                var images = parts.Where(p => p!["type"]?.GetValue<string>() == "image_url").Select(p => p!["image_url"]!["url"]!.GetValue<string>()).ToArray();
-                messages.Add(new FakeOpenAiMessage(role, text, images));
+                var recorded = parts.Select(p => new FakeOpenAiPart(
+                    p!["type"]?.GetValue<string>() ?? "",
+                    p["text"]?.GetValue<string>(),
+                    p["image_url"]?["url"]?.GetValue<string>())).ToArray();
+                var images = new List<FakeOpenAiImage>();
+                foreach (var url in recorded.Where(p => p.Type == "image_url").Select(p => p.Url ?? ""))
+                {
+                    if (url.StartsWith("data:", StringComparison.Ordinal))
+                    {
+                        if (DecodeDataUrl(url) is not { } image)
+                        {
+                            // OpenAI answers a malformed image URL with 400 invalid_request_error.
+                            context.Response.StatusCode = 400;
+                            await context.Response.WriteAsJsonAsync(new { error = new { message = "Invalid image data URL", type = "invalid_request_error" } });
+                            return;
+                        }
+
+                        images.Add(image);
+                    }
+                }
+
+                messages.Add(new FakeOpenAiMessage(
+                    role,
+                    string.Concat(recorded.Where(p => p.Type == "text").Select(p => p.Text)),
+                    recorded.Where(p => p.Type == "image_url").Select(p => p.Url ?? "").ToArray())
+                {
+                    Parts = recorded,
+                    Images = images,
+                });
             }
             else
             {
