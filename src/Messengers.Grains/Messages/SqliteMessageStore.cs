@@ -15,13 +15,13 @@ public sealed class SqliteMessageStore : IMessageStore
 {
     private const string Columns =
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
-        "contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at";
+        "contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id";
 
     private const string InsertSql = """
         INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
-                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, published)
+                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
         VALUES ($instance, $message, $chat, $from, $to, $body, $type, $fromMe, $group, $groupId, $contactName, $agentId, $sessionId,
-                $replyTo, $media, $ack, $timestamp, $createdAt, 0)
+                $replyTo, $media, $ack, $timestamp, $createdAt, $clientId, 0)
         ON CONFLICT (instance_id, message_id) DO NOTHING
         """;
 
@@ -112,6 +112,7 @@ public sealed class SqliteMessageStore : IMessageStore
             Add(command, "$ack", ack);
             Add(command, "$timestamp", timestamp);
             Add(command, "$createdAt", createdAt);
+            Add(command, "$clientId", message.ClientMessageId);
             return command.ExecuteNonQuery() == 1;
         }, cancellationToken);
     }
@@ -179,16 +180,29 @@ public sealed class SqliteMessageStore : IMessageStore
         }, cancellationToken);
     }
 
-    public Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    public Task MarkPublishedAsync(IReadOnlyCollection<MessageKey> messages, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(instanceId);
-        ArgumentNullException.ThrowIfNull(messageId);
-        return WriteAsync("marking a message published", context =>
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // One statement per message, prepared once; the single writer commits them in one transaction.
+        return WriteAsync("marking messages published", context =>
         {
             var command = context.Command(PublishedSql);
-            Add(command, "$instance", instanceId);
-            Add(command, "$message", messageId);
-            return command.ExecuteNonQuery();
+            var instance = command.Parameters.Add("$instance", SqliteType.Text);
+            var message = command.Parameters.Add("$message", SqliteType.Text);
+            var marked = 0;
+            foreach (var key in messages)
+            {
+                instance.Value = key.InstanceId;
+                message.Value = key.MessageId;
+                marked += command.ExecuteNonQuery();
+            }
+
+            return marked;
         }, cancellationToken);
     }
 
@@ -241,6 +255,7 @@ public sealed class SqliteMessageStore : IMessageStore
         Ack = MessageRows.ParseAck(reader.GetString(15)),
         Timestamp = MessageRows.FromSqliteTime(reader.GetString(16)),
         CreatedAt = MessageRows.FromSqliteTime(reader.GetString(17)),
+        ClientMessageId = Text(reader, 18),
     };
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Messengers.Abstractions.Instances;
@@ -19,6 +20,7 @@ public sealed record VisitorMessageView(string MessageId, string Text, string Di
 public static class WebChatApi
 {
     private const int MaxTextLength = 4000;
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
 
     public static RouteGroupBuilder MapWebChatApi(this IEndpointRouteBuilder app)
     {
@@ -118,12 +120,15 @@ public static class WebChatApi
         await http.Response.WriteAsync(": connected\n\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
         var events = subscription.Events;
+        var output = http.Response.BodyWriter;
+
+        // One keep-alive timer per stream, re-armed only when it fires: no timer work per event.
+        var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        keepAlive.CancelAfter(KeepAliveInterval);
         try
         {
-            while (!http.RequestAborted.IsCancellationRequested)
+            while (true)
             {
-                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-                keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
                 bool more;
                 try
                 {
@@ -131,8 +136,11 @@ public static class WebChatApi
                 }
                 catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
                 {
-                    await http.Response.WriteAsync(": keep-alive\n\n", http.RequestAborted);
-                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                    keepAlive.Dispose();
+                    keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                    keepAlive.CancelAfter(KeepAliveInterval);
+                    output.Write(": keep-alive\n\n"u8);
+                    await output.FlushAsync(http.RequestAborted);
                     continue;
                 }
 
@@ -143,19 +151,45 @@ public static class WebChatApi
 
                 while (events.TryRead(out var chatEvent))
                 {
-                    var data = chatEvent.Kind == "typing"
-                        ? JsonSerializer.Serialize(new { typing = chatEvent.Typing ?? false })
-                        : JsonSerializer.Serialize(new VisitorMessageView(chatEvent.MessageId!, chatEvent.Text ?? "", chatEvent.Direction!, chatEvent.Timestamp), JsonSerializerOptions.Web);
-                    await http.Response.WriteAsync($"event: {chatEvent.Kind}\ndata: {data}\n\n", http.RequestAborted);
+                    WriteEvent(output, chatEvent);
                 }
 
-                await http.Response.Body.FlushAsync(http.RequestAborted);
+                await output.FlushAsync(http.RequestAborted);
             }
         }
         catch (OperationCanceledException)
         {
             // the visitor left
         }
+        finally
+        {
+            keepAlive.Dispose();
+        }
+    }
+
+    /// <summary>Writes one server-sent event straight into the response pipe (no intermediate strings).</summary>
+    private static void WriteEvent(IBufferWriter<byte> output, WebChatEvent chatEvent)
+    {
+        output.Write(chatEvent.Kind == "typing" ? "event: typing\ndata: "u8 : "event: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(output))
+        {
+            json.WriteStartObject();
+            if (chatEvent.Kind == "typing")
+            {
+                json.WriteBoolean("typing", chatEvent.Typing ?? false);
+            }
+            else
+            {
+                json.WriteString("messageId", chatEvent.MessageId);
+                json.WriteString("text", chatEvent.Text ?? "");
+                json.WriteString("direction", chatEvent.Direction);
+                json.WriteString("timestamp", chatEvent.Timestamp);
+            }
+
+            json.WriteEndObject();
+        }
+
+        output.Write("\n\n"u8);
     }
 
     public static async Task<IResult> HistoryAsync(string instanceId, string? visitorId, int? limit, HttpContext http, IGrainFactory grains, IMessageStore store)
