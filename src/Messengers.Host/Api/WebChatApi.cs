@@ -14,7 +14,14 @@ public sealed record VisitorMessageRequest(string? VisitorId, string? Text);
 
 public sealed record VisitorMessageAccepted(string MessageId, DateTimeOffset Timestamp);
 
-public sealed record VisitorMessageView(string MessageId, string Text, string Direction, DateTimeOffset Timestamp);
+/// <summary>Media of a message as the visitor's page sees it: <see cref="Url"/> fetches the file.</summary>
+public sealed record VisitorMediaView(string Url, string ContentType, string? FileName, long Size)
+{
+    public static VisitorMediaView? Of(string instanceId, MediaRef? media)
+        => media is null ? null : new(WebChatApi.MediaUrl(instanceId, media.MediaId), media.ContentType, media.FileName, media.Size);
+}
+
+public sealed record VisitorMessageView(string MessageId, string Text, string Direction, DateTimeOffset Timestamp, VisitorMediaView? Media = null);
 
 /// <summary>The visitor side of the built-in web chat: no key, only for web-chat instances that enable it.</summary>
 public static class WebChatApi
@@ -30,6 +37,7 @@ public static class WebChatApi
         chat.MapPost("/messages", PostAsync);
         chat.MapGet("/events", EventsAsync);
         chat.MapGet("/history", HistoryAsync);
+        chat.MapGet("/media/{mediaId}", MediaAsync).WithSummary("A media file sent to the chat's visitors (the url of a message event's media)");
         return chat;
     }
 
@@ -151,7 +159,7 @@ public static class WebChatApi
 
                 while (events.TryRead(out var chatEvent))
                 {
-                    WriteEvent(output, chatEvent);
+                    WriteEvent(output, instanceId, chatEvent);
                 }
 
                 await output.FlushAsync(http.RequestAborted);
@@ -168,7 +176,7 @@ public static class WebChatApi
     }
 
     /// <summary>Writes one server-sent event straight into the response pipe (no intermediate strings).</summary>
-    private static void WriteEvent(IBufferWriter<byte> output, WebChatEvent chatEvent)
+    private static void WriteEvent(IBufferWriter<byte> output, string instanceId, WebChatEvent chatEvent)
     {
         output.Write(chatEvent.Kind == "typing" ? "event: typing\ndata: "u8 : "event: message\ndata: "u8);
         using (var json = new Utf8JsonWriter(output))
@@ -184,6 +192,15 @@ public static class WebChatApi
                 json.WriteString("text", chatEvent.Text ?? "");
                 json.WriteString("direction", chatEvent.Direction);
                 json.WriteString("timestamp", chatEvent.Timestamp);
+                if (chatEvent.Media is { } media)
+                {
+                    json.WriteStartObject("media");
+                    json.WriteString("url", MediaUrl(instanceId, media.MediaId));
+                    json.WriteString("contentType", media.ContentType);
+                    json.WriteString("fileName", media.FileName);
+                    json.WriteNumber("size", media.Size);
+                    json.WriteEndObject();
+                }
             }
 
             json.WriteEndObject();
@@ -206,8 +223,37 @@ public static class WebChatApi
         }
 
         var messages = await store.GetMessagesAsync(instanceId, visitorId, Math.Clamp(limit ?? 50, 1, 200));
-        return TypedResults.Ok(new { items = messages.Select(m => new VisitorMessageView(m.MessageId, m.Body, m.IsFromMe ? "out" : "in", m.Timestamp)) });
+        return TypedResults.Ok(new { items = messages.Select(m => new VisitorMessageView(m.MessageId, m.Body, m.IsFromMe ? "out" : "in", m.Timestamp, VisitorMediaView.Of(instanceId, m.Media))) });
     }
+
+    /// <summary>
+    /// A media file of this chat. Media ids are 128-bit random values that only the visitor's own events and history
+    /// carry, so the id is the permission (as messenger CDN links are); images, video and audio are shown inline,
+    /// anything else is a download, and the type is never sniffed.
+    /// </summary>
+    public static async Task<IResult> MediaAsync(string instanceId, string mediaId, HttpContext http, IGrainFactory grains, IMediaStore mediaStore)
+    {
+        var (info, problem) = await FindAsync(instanceId, http, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var opened = await mediaStore.OpenAsync(instanceId, mediaId, http.RequestAborted);
+        if (opened is not { } file)
+        {
+            return TypedResults.Problem(title: "Media not found", detail: "This media file does not exist (any more).", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers.CacheControl = "private, max-age=86400";
+        var inline = file.Media.ContentType.StartsWith("image/", StringComparison.Ordinal)
+            || file.Media.ContentType.StartsWith("video/", StringComparison.Ordinal)
+            || file.Media.ContentType.StartsWith("audio/", StringComparison.Ordinal);
+        return TypedResults.Stream(file.Content, file.Media.ContentType, inline ? null : file.Media.FileName ?? file.Media.MediaId, enableRangeProcessing: true);
+    }
+
+    internal static string MediaUrl(string instanceId, string mediaId) => $"/webchat/{instanceId}/media/{Uri.EscapeDataString(mediaId)}";
 
     private static async Task<(InstanceInfo? Info, IResult? Problem)> FindAsync(string instanceId, HttpContext http, IGrainFactory grains)
     {
