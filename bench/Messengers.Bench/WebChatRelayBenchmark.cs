@@ -185,7 +185,8 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
-            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            // Only replies matter; skipping the visitor's own echo and typing events unparsed keeps the client cheap.
+            if (!line.StartsWith("data: ", StringComparison.Ordinal) || !line.Contains("\"direction\":\"out\"", StringComparison.Ordinal))
             {
                 continue;
             }
