@@ -9,9 +9,10 @@ namespace Messengers.Grains.Messages;
 /// <see cref="IMessageStore"/> in the PostgreSQL table <c>messages</c> (sql/postgres/002_messages.sql) of the silo's
 /// <see cref="PostgresDatabase"/>. Inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c>: the unique key
 /// (instance_id, message_id) decides atomically which of concurrent inserts of one message wins.
+/// Concurrent inserts are batched (<see cref="PostgresMessageInserts"/>).
 /// Failures surface as <see cref="Runtime.Storage.GrainStorageException"/> (server address, never credentials).
 /// </summary>
-public sealed class PostgresMessageStore : IMessageStore
+public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
     private const string Columns =
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
@@ -80,19 +81,27 @@ public sealed class PostgresMessageStore : IMessageStore
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $1";
 
     private readonly PostgresDatabase _database;
+    private readonly PostgresMessageInserts _inserts;
 
     public PostgresMessageStore(PostgresDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
+        _inserts = new PostgresMessageInserts(database, InsertOneAsync);
     }
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
 
     public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
     {
         MessageRows.Validate(message);
         var createdAt = MessageRows.Normalize(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
         await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync("inserting a message", async (connection, attempt, ct) =>
+        return await _inserts.InsertAsync(message, createdAt, cancellationToken);
+    }
+
+    private Task<bool> InsertOneAsync(ChatMessage message, DateTimeOffset createdAt, CancellationToken cancellationToken)
+        => _database.RunAsync("inserting a message", async (connection, attempt, ct) =>
         {
             await using (var insert = new NpgsqlCommand(InsertSql, connection))
             {
@@ -135,7 +144,6 @@ public sealed class PostgresMessageStore : IMessageStore
             Add(own, message.ChatId);
             return await own.ExecuteScalarAsync(ct) is true;
         }, cancellationToken);
-    }
 
     public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
     {

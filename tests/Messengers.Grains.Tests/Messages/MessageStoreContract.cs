@@ -147,6 +147,22 @@ public abstract class MessageStoreContract
     }
 
     [Fact]
+    public async Task TryInsert_TwoHundredConcurrentInsertsOfHundredIds_EachStoredOnceWithItsFields()
+    {
+        var instance = NewInstance();
+        var messages = Enumerable.Range(0, 100).Select(i => Message(instance, $"m{i:D3}", chat: $"chat-{i % 7}") with { ClientMessageId = i % 2 == 0 ? $"c{i}" : null }).ToList();
+        var outcomes = await Task.WhenAll(messages.Concat(messages).Select(m => Task.Run(() => Store.TryInsertAsync(m, Cancel), Cancel)));
+
+        Assert.Equal(100, outcomes.Count(inserted => inserted));
+        Assert.Equal(100, await Store.CountAsync(instance, Cancel));
+        foreach (var message in messages.Where((_, i) => i % 9 == 0))
+        {
+            var stored = await Store.GetAsync(instance, message.MessageId, Cancel);
+            Assert.Equal((message.ChatId, message.Body, message.ClientMessageId), (stored!.ChatId, stored.Body, stored.ClientMessageId));
+        }
+    }
+
+    [Fact]
     public async Task GetMessages_NoCursor_NewestFirstOnlyThatChat()
     {
         var instance = NewInstance();
