@@ -127,4 +127,18 @@ public abstract partial class HostApiTests
 
         Assert.Equal((0, 0), (await owner.GetInstanceAsync(created.Id)).Counters());
     }
+
+    [Fact]
+    public async Task OpenApi_SendMessageRoute_DocumentsJsonAndMultipartBodiesAndMediaErrors()
+    {
+        using var anonymous = Anonymous();
+        var document = await (await anonymous.GetAsync("/openapi/v1.json", Ct)).ExpectAsync(HttpStatusCode.OK);
+        var send = document.GetProperty("paths").GetProperty("/api/v1/instances/{id}/messages").GetProperty("post");
+        var bodies = send.GetProperty("requestBody").GetProperty("content");
+        Assert.True(bodies.TryGetProperty("application/json", out _));
+        Assert.True(bodies.TryGetProperty("multipart/form-data", out _));
+        Assert.Contains("base64", send.GetProperty("description").GetString(), StringComparison.Ordinal);
+        var responses = send.GetProperty("responses");
+        Assert.All(new[] { "201", "400", "413", "415", "422" }, code => Assert.True(responses.TryGetProperty(code, out _), $"response {code} documented"));
+    }
 }
