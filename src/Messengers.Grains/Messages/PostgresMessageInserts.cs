@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Messengers.Abstractions.Messages;
 using Messengers.Runtime.Storage;
 using Messengers.Runtime.Storage.Postgres;
@@ -8,16 +7,14 @@ using NpgsqlTypes;
 namespace Messengers.Grains.Messages;
 
 /// <summary>
-/// Message inserts of <see cref="PostgresMessageStore"/>, batched: inserts that arrive while earlier ones are in flight
-/// go together as one multi-row <c>INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING</c> (one round
+/// Message inserts of <see cref="PostgresMessageStore"/>, batched by <see cref="MessageInsertBatcher"/>: inserts that
+/// arrive while earlier ones are in flight go together as one multi-row <c>INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING</c> (one round
 /// trip, one statement, one commit); each insert learns from the returned keys whether it was the one stored. Alone, an
 /// insert is sent at once as a single row: batching adds no latency. A batch that fails on a statement error is run row
 /// by row so only the faulty insert fails; a retry after a lost connection recognises rows its first attempt committed.
 /// </summary>
 internal sealed class PostgresMessageInserts : IAsyncDisposable
 {
-    private const int MaxBatch = 256;
-
     private const string BatchSql = """
         INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
                               group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
@@ -36,106 +33,43 @@ internal sealed class PostgresMessageInserts : IAsyncDisposable
           ON m.instance_id = k.i AND m.message_id = k.id AND m.created_at = k.ca AND m.message_body = k.b AND m.chat_id = k.c
         """;
 
-    private readonly Channel<PendingInsert> _queue = Channel.CreateUnbounded<PendingInsert>();
     private readonly PostgresDatabase _database;
-    private readonly Func<ChatMessage, DateTimeOffset, CancellationToken, Task<bool>> _insertOne;
-    private readonly Task[] _loops;
+    private readonly MessageInsertBatcher _batcher;
 
     /// <param name="insertOne">The single-row insert, for a batch of one and for the row-by-row fallback.</param>
     /// <param name="flushers">How many batches may be in flight at once.</param>
     public PostgresMessageInserts(PostgresDatabase database, Func<ChatMessage, DateTimeOffset, CancellationToken, Task<bool>> insertOne, int flushers = 2)
     {
         _database = database;
-        _insertOne = insertOne;
-        _loops = Enumerable.Range(0, flushers).Select(_ => Task.Run(LoopAsync)).ToArray();
+        _batcher = new MessageInsertBatcher(
+            RunBatchAsync,
+            pending => insertOne(pending.Message, pending.CreatedAt, pending.CancellationToken),
+            exception => exception is GrainStorageException { InnerException: PostgresException pg } && !PostgresDatabase.IsConnectionFailure(pg),
+            flushers);
     }
 
     /// <summary>Inserts <paramref name="message"/> (its created_at already decided); true when this call stored it.</summary>
     public Task<bool> InsertAsync(ChatMessage message, DateTimeOffset createdAt, CancellationToken cancellationToken)
-    {
-        var pending = new PendingInsert(message, createdAt, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
-        return pending.Outcome.Task;
-    }
+        => _batcher.InsertAsync(message, createdAt, cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await Task.WhenAll(_loops);
-    }
+    public ValueTask DisposeAsync() => _batcher.DisposeAsync();
 
-    private async Task LoopAsync()
-    {
-        var batch = new List<PendingInsert>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-            {
-                if (pending.CancellationToken.IsCancellationRequested)
-                {
-                    pending.Outcome.TrySetCanceled(pending.CancellationToken);
-                }
-                else
-                {
-                    batch.Add(pending);
-                }
-            }
-
-            try
-            {
-                await (batch.Count == 1 ? RunOneAsync(batch[0]) : RunBatchAsync(batch));
-            }
-#pragma warning disable CA1031 // every failure goes to the inserts of the batch
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                foreach (var pending in batch)
-                {
-                    pending.Outcome.TrySetException(exception);
-                }
-            }
-
-            batch.Clear();
-        }
-    }
-
-    private async Task RunOneAsync(PendingInsert pending)
-    {
-        try
-        {
-            pending.Outcome.TrySetResult(await _insertOne(pending.Message, pending.CreatedAt, pending.CancellationToken));
-        }
-#pragma warning disable CA1031 // the failure belongs to this insert only
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            pending.Outcome.TrySetException(exception);
-        }
-    }
-
-    private async Task RunBatchAsync(List<PendingInsert> batch)
+    private async Task<bool[]> RunBatchAsync(List<PendingInsert> batch)
     {
         // The same key order in every batch: concurrent batches wait on each other's keys without deadlocking.
         var ordered = batch.OrderBy(p => p.Message.InstanceId, StringComparer.Ordinal).ThenBy(p => p.Message.MessageId, StringComparer.Ordinal).ToList();
-        HashSet<MessageKey> stored;
-        try
-        {
-            stored = await _database.RunAsync("inserting messages", (connection, attempt, ct) => InsertAsync(connection, attempt, ordered, ct), CancellationToken.None);
-        }
-        catch (GrainStorageException exception) when (exception.InnerException is PostgresException pg && !PostgresDatabase.IsConnectionFailure(pg))
-        {
-            // A statement error aborted the whole batch (nothing was stored): row by row, only the faulty insert fails.
-            await Task.WhenAll(ordered.Select(RunOneAsync));
-            return;
-        }
+        var stored = await _database.RunAsync("inserting messages", (connection, attempt, ct) => InsertAsync(connection, attempt, ordered, ct), CancellationToken.None);
 
-        // Two inserts of one key in a batch: the first (in batch order) stored it.
+        // Two inserts of one key in a batch: the first (in statement order) stored it.
         var claimed = new HashSet<MessageKey>();
+        var outcome = new Dictionary<PendingInsert, bool>(ReferenceEqualityComparer.Instance);
         foreach (var pending in ordered)
         {
             var key = new MessageKey(pending.Message.InstanceId, pending.Message.MessageId);
-            pending.Outcome.TrySetResult(stored.Contains(key) && claimed.Add(key));
+            outcome[pending] = stored.Contains(key) && claimed.Add(key);
         }
+
+        return [.. batch.Select(p => outcome[p])];
     }
 
     private static async Task<HashSet<MessageKey>> InsertAsync(NpgsqlConnection connection, int attempt, List<PendingInsert> batch, CancellationToken cancellationToken)
@@ -193,12 +127,4 @@ internal sealed class PostgresMessageInserts : IAsyncDisposable
 
     private static void Times(NpgsqlCommand command, IEnumerable<DateTimeOffset> values)
         => command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = values.Select(v => MessageRows.Normalize(v).UtcDateTime).ToArray() });
-
-    private sealed class PendingInsert(ChatMessage message, DateTimeOffset createdAt, CancellationToken cancellationToken)
-    {
-        public ChatMessage Message { get; } = message;
-        public DateTimeOffset CreatedAt { get; } = createdAt;
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-        public TaskCompletionSource<bool> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }

@@ -9,9 +9,10 @@ namespace Messengers.Grains.Messages;
 /// <see cref="IMessageStore"/> in the SQLite table <c>messages</c> (sql/sqlite/002_messages.sql) of the silo's
 /// <see cref="SqliteDatabase"/>. Reads use pooled reader connections; every change goes through the database's
 /// single writer (like grain storage), and inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c> on the unique key
-/// (instance_id, message_id). Failures surface as <see cref="GrainStorageException"/>.
+/// (instance_id, message_id); concurrent inserts are written together (<see cref="MessageInsertBatcher"/>).
+/// Failures surface as <see cref="GrainStorageException"/>.
 /// </summary>
-public sealed class SqliteMessageStore : IMessageStore
+public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
     private const string Columns =
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
@@ -76,45 +77,73 @@ public sealed class SqliteMessageStore : IMessageStore
 
     private readonly SqliteDatabase _database;
     private readonly SqliteStoreCommands _commands;
+    private readonly MessageInsertBatcher _inserts;
 
     public SqliteMessageStore(SqliteDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
         _commands = new SqliteStoreCommands(database);
+
+        // One flusher: SQLite has one writer. A failing batch is undone whole (its savepoint), then retried row by row.
+        _inserts = new MessageInsertBatcher(
+            batch => InsertRowsAsync(batch, CancellationToken.None),
+            async pending => (await InsertRowsAsync([pending], pending.CancellationToken))[0],
+            exception => exception is GrainStorageException,
+            flushers: 1);
     }
 
     public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
     {
         MessageRows.Validate(message);
-        var createdAt = MessageRows.ToSqliteTime(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
-        var timestamp = MessageRows.ToSqliteTime(message.Timestamp);
-        var media = MessageRows.MediaJson(message.Media);
-        var ack = MessageRows.AckText(message.Ack);
-        return await WriteAsync("inserting a message", context =>
+        var createdAt = message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt;
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _inserts.InsertAsync(message, createdAt, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
+
+    /// <summary>Inserts rows in one write on the single writer, the command and its parameters prepared once.</summary>
+    private Task<bool[]> InsertRowsAsync(List<PendingInsert> rows, CancellationToken cancellationToken)
+        => WriteAsync(rows.Count == 1 ? "inserting a message" : "inserting messages", context =>
         {
             var command = context.Command(InsertSql);
-            Add(command, "$instance", message.InstanceId);
-            Add(command, "$message", message.MessageId);
-            Add(command, "$chat", message.ChatId);
-            Add(command, "$from", message.From);
-            Add(command, "$to", message.To);
-            Add(command, "$body", message.Body);
-            Add(command, "$type", message.Type);
-            Add(command, "$fromMe", message.IsFromMe);
-            Add(command, "$group", message.IsGroup);
-            Add(command, "$groupId", message.GroupId);
-            Add(command, "$contactName", message.ContactName);
-            Add(command, "$agentId", message.AgentId);
-            Add(command, "$sessionId", message.SessionId);
-            Add(command, "$replyTo", message.ReplyToMessageId);
-            Add(command, "$media", media);
-            Add(command, "$ack", ack);
-            Add(command, "$timestamp", timestamp);
-            Add(command, "$createdAt", createdAt);
-            Add(command, "$clientId", message.ClientMessageId);
-            return command.ExecuteNonQuery() == 1;
+            var parameters = InsertParameters.Select(name => command.Parameters.Add(name, SqliteType.Text)).ToArray();
+            var outcomes = new bool[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var values = InsertValues(rows[i]);
+                for (var p = 0; p < parameters.Length; p++)
+                {
+                    parameters[p].Value = values[p] switch
+                    {
+                        null => DBNull.Value,
+                        bool b => b ? 1 : 0,
+                        var v => v,
+                    };
+                }
+
+                outcomes[i] = command.ExecuteNonQuery() == 1;
+            }
+
+            return outcomes;
         }, cancellationToken);
+
+    private static readonly string[] InsertParameters =
+    [
+        "$instance", "$message", "$chat", "$from", "$to", "$body", "$type", "$fromMe", "$group", "$groupId", "$contactName",
+        "$agentId", "$sessionId", "$replyTo", "$media", "$ack", "$timestamp", "$createdAt", "$clientId",
+    ];
+
+    private static object?[] InsertValues(PendingInsert row)
+    {
+        var m = row.Message;
+        return
+        [
+            m.InstanceId, m.MessageId, m.ChatId, m.From, m.To, m.Body, m.Type, m.IsFromMe, m.IsGroup, m.GroupId, m.ContactName,
+            m.AgentId, m.SessionId, m.ReplyToMessageId, MessageRows.MediaJson(m.Media), MessageRows.AckText(m.Ack),
+            MessageRows.ToSqliteTime(m.Timestamp), MessageRows.ToSqliteTime(row.CreatedAt), m.ClientMessageId,
+        ];
     }
 
     public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
