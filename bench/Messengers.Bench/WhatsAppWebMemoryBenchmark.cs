@@ -33,7 +33,7 @@ public sealed class WhatsAppWebMemoryBenchmark : IBenchmark
         await using var fake = await FakeWhatsAppWebServer.StartAsync();
         var options = new WhatsAppWebOptions { Url = fake.Url, InjectWaJs = false, StartTimeout = TimeSpan.FromSeconds(60) };
         await using var pool = new BrowserPool(Options.Create(options), NullLogger<BrowserPool>.Instance);
-        var provider = new WhatsAppWebProvider(pool, new MemorySessions(), new Messengers.Grains.Messages.FileMediaStore(Path.Combine(Path.GetTempPath(), "wa-bench-media")), Options.Create(options), TimeProvider.System, NullLoggerFactory.Instance);
+        var provider = new WhatsAppWebProvider(pool, new MemorySessions(), new GrainStorageWhatsAppAccountLeases(new Messengers.Runtime.Storage.MemoryGrainStorage(), "bench", TimeProvider.System), new Messengers.Grains.Messages.FileMediaStore(Path.Combine(Path.GetTempPath(), "wa-bench-media")), Options.Create(options), TimeProvider.System, NullLoggerFactory.Instance);
         var connections = new List<WhatsAppWebConnection>();
         var results = new List<(int Instances, long BrowserKib, int Processes, long DriverKib)>();
         try

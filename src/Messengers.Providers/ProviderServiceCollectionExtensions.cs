@@ -15,7 +15,10 @@ public static class ProviderServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WebChatHub>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
-        services.AddOptions<TelegramOptions>();
+        services.AddOptions<TelegramOptions>()
+            .Validate(o => string.IsNullOrEmpty(o.PublicUrl) || TelegramOptions.IsValidPublicUrl(o.PublicUrl), "Messengers:Telegram:PublicUrl must be an absolute http(s) URL without a query.")
+            .Validate(o => o.HttpVersion is "1.1" or "2", "Messengers:Telegram:HttpVersion must be \"1.1\" or \"2\".")
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, TelegramProvider>());
         services.AddWhatsAppWebProvider();
         return services;

@@ -14,7 +14,7 @@ public sealed class McpToolsTests : IAsyncLifetime
 
     private static readonly string[] OwnTools =
     [
-        "list_instances", "create_instance", "get_instance_status", "get_qr_code", "start_instance", "stop_instance", "send_telegram_message",
+        "list_instances", "create_instance", "get_instance_status", "get_qr_code", "request_pairing_code", "start_instance", "stop_instance", "send_telegram_message",
     ];
 
     private readonly McpHost _host = new();
@@ -34,7 +34,7 @@ public sealed class McpToolsTests : IAsyncLifetime
             Assert.Contains(name, names);
         }
 
-        Assert.Equal(20, tools.Count);
+        Assert.Equal(21, tools.Count);
         foreach (var tool in tools)
         {
             Assert.False(string.IsNullOrWhiteSpace(tool.Description), tool.Name);

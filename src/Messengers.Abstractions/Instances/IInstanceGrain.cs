@@ -34,6 +34,13 @@ public interface IInstanceGrain : IGrainWithStringKey
     [ReadOnly]
     Task<QrCodeInfo?> GetQrAsync();
 
+    /// <summary>
+    /// Pairing by phone code instead of QR: the code the user types on the phone whose number is
+    /// <paramref name="phoneNumber"/> (international, digits only). Fails when the provider has no QR pairing or the
+    /// instance is not waiting for pairing (not running, or already paired).
+    /// </summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber);
+
     /// <summary>The decrypted configuration for the provider connection.</summary>
     [ReadOnly]
     Task<ConnectionConfig> GetConnectionConfigAsync();

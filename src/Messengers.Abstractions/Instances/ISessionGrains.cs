@@ -20,8 +20,37 @@ public interface IProviderClientGrain : IGrainWithStringKey
 
     Task SetTypingAsync(string chatId, bool typing);
 
+    /// <summary>Asks the connection for a phone pairing code (see <see cref="IInstanceGrain.RequestPairingCodeAsync"/>).</summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber);
+
     [ReadOnly]
     Task<bool> IsConnectedAsync();
+
+    /// <summary>Reacts to a message; an empty emoji removes the reaction.</summary>
+    Task ReactAsync(string chatId, string messageId, string emoji);
+
+    [ReadOnly]
+    Task<IReadOnlyList<MessengerChat>> GetChatsAsync(int limit);
+
+    [ReadOnly]
+    Task<IReadOnlyList<MessengerContact>> GetContactsAsync();
+
+    [ReadOnly]
+    Task<MessengerContact?> GetContactAsync(string contactId);
+
+    Task<GroupCreated> CreateGroupAsync(string name, IReadOnlyList<string> participants);
+
+    [ReadOnly]
+    Task<GroupInfo?> GetGroupAsync(string groupId);
+
+    Task<IReadOnlyList<ParticipantResult>> AddParticipantsAsync(string groupId, IReadOnlyList<string> participants);
+
+    Task<IReadOnlyList<ParticipantResult>> RemoveParticipantsAsync(string groupId, IReadOnlyList<string> participants);
+
+    Task LeaveGroupAsync(string groupId);
+
+    /// <summary>Fetches older messages of a chat from the messenger and stores the new ones (not published: the agent does not answer history).</summary>
+    Task<HistoryFetched> FetchHistoryAsync(string chatId, int count, string? beforeMessageId);
 }
 
 /// <summary>One dialog (key: <c>{instanceId}/{chatId}</c>, see <see cref="ChatKey"/>).</summary>

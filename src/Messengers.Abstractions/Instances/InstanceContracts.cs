@@ -37,8 +37,20 @@ public sealed record AgentSettings
     public string? UserId { get; init; }
     public int TimeoutSeconds { get; init; } = 60;
 
-    /// <summary>Answer group chats too (private chats are always answered).</summary>
+    /// <summary>Answer group chats.</summary>
     public bool AnswerGroups { get; init; }
+
+    /// <summary>Answer private (one-to-one) chats.</summary>
+    public bool AnswerPrivate { get; init; } = true;
+
+    /// <summary>When not empty, only these chat ids are answered (still subject to the private/group switches).</summary>
+    public IReadOnlyList<string> AllowChats { get; init; } = [];
+
+    /// <summary>Chat ids never answered, whatever the other settings say.</summary>
+    public IReadOnlyList<string> DenyChats { get; init; } = [];
+
+    /// <summary>Messages a user sends within this many seconds of each other go to the agent as one; 0 = off.</summary>
+    public int DebounceSeconds { get; init; }
 
     /// <summary>A message that is exactly this (sent by the operator from the account itself) pauses the agent in that chat.</summary>
     public string PauseKeyword { get; init; } = "#human";

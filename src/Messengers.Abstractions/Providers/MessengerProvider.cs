@@ -48,6 +48,12 @@ public interface IMessengerProvider
     bool IsValidChatId(string chatId);
 
     IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks);
+
+    /// <summary>
+    /// Deletes what the provider keeps for an instance beyond the instance's own state (saved sessions, webhook
+    /// secrets, caches); called when the instance is deleted, after its connection stopped.
+    /// </summary>
+    Task ForgetInstanceAsync(string instanceId, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>A live connection of one instance, owned by its ProviderClientGrain.</summary>
@@ -66,6 +72,37 @@ public interface IMessengerConnection : IAsyncDisposable
     Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("read receipts");
 
     Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("typing");
+
+    /// <summary>Reacts to a message with <paramref name="emoji"/>; an empty emoji removes our reaction.</summary>
+    Task ReactAsync(string chatId, string messageId, string emoji, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("reactions");
+
+    /// <summary>The chats the messenger knows, most recently active first.</summary>
+    Task<IReadOnlyList<MessengerChat>> GetChatsAsync(int limit, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("listing chats");
+
+    Task<IReadOnlyList<MessengerContact>> GetContactsAsync(CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("contacts");
+
+    /// <summary>One contact by either of its ids; null when the messenger does not know it.</summary>
+    Task<MessengerContact?> GetContactAsync(string contactId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("contacts");
+
+    Task<GroupCreated> CreateGroupAsync(string name, IReadOnlyList<string> participants, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("creating groups");
+
+    /// <summary>A group's subject, participants and admins; null when there is no such group.</summary>
+    Task<GroupInfo?> GetGroupAsync(string groupId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("groups");
+
+    Task<IReadOnlyList<ParticipantResult>> AddParticipantsAsync(string groupId, IReadOnlyList<string> participants, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("adding group participants");
+
+    Task<IReadOnlyList<ParticipantResult>> RemoveParticipantsAsync(string groupId, IReadOnlyList<string> participants, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("removing group participants");
+
+    Task LeaveGroupAsync(string groupId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("leaving groups");
+
+    /// <summary>
+    /// Up to <paramref name="count"/> messages of a chat from the messenger (own ones included), older than
+    /// <paramref name="beforeMessageId"/> or the latest when it is null. Ids are the ones sends return.
+    /// </summary>
+    Task<IReadOnlyList<InboundMessage>> FetchHistoryAsync(string chatId, int count, string? beforeMessageId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("message history");
+
+    /// <summary>Pairing by phone number instead of QR: the code the user types on the phone (<paramref name="phoneNumber"/>: digits only).</summary>
+    Task<string> RequestPairingCodeAsync(string phoneNumber, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("pairing by phone code");
 }
 
 /// <summary>How a connection reports back to its grains.</summary>

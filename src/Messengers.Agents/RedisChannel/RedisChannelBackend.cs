@@ -27,14 +27,17 @@ public sealed class RedisChannelBackend(TimeProvider time, ILoggerFactory logger
             throw Failure(request, AgentFailureReason.Misconfigured, "The redis backend needs the Redis connection string as its baseUrl.");
         }
 
+        // The endpoint's key, when set, is the Redis password (kept out of the baseUrl, which the API shows).
+        var connection = request.Endpoint.ApiKey is { Length: > 0 } password ? $"{request.Endpoint.BaseUrl},password={password}" : request.Endpoint.BaseUrl;
+        var channelKey = $"{connection}|{request.AgentId}";
         Channel channel;
         try
         {
-            channel = await _channels.GetOrAdd($"{request.Endpoint.BaseUrl}|{request.AgentId}", key => new Lazy<Task<Channel>>(() => Channel.OpenAsync(request.Endpoint.BaseUrl, request.AgentId, loggers, time))).Value;
+            channel = await _channels.GetOrAdd(channelKey, key => new Lazy<Task<Channel>>(() => Channel.OpenAsync(connection, request.AgentId, loggers, time))).Value;
         }
         catch (Exception exception) when (exception is RedisException or System.Net.Sockets.SocketException or TimeoutException)
         {
-            _channels.TryRemove($"{request.Endpoint.BaseUrl}|{request.AgentId}", out _);
+            _channels.TryRemove(channelKey, out _);
             throw Failure(request, AgentFailureReason.ConnectionFailed, $"Redis at the agent's baseUrl is unreachable: {exception.Message}", exception);
         }
 

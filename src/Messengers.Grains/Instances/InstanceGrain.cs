@@ -44,6 +44,8 @@ public sealed class InstanceGrain(
     TimeProvider time,
     ILogger<InstanceGrain> logger) : Grain, IInstanceGrain
 {
+    private static readonly TimeSpan CounterFlushDelay = TimeSpan.FromSeconds(5);
+
     private Task _lastWrite = Task.CompletedTask;
     private bool _countersDirty;
     private Runtime.Timers.IGrainTimer? _counterFlush;
@@ -54,7 +56,9 @@ public sealed class InstanceGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _counterFlush = RegisterGrainTimer(FlushCountersAsync, new Runtime.Timers.GrainTimerCreationOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)) { Interleave = true });
+        // Armed only while counters wait to be written: an idle instance runs no timer at all (1,000 idle instances
+        // would otherwise tick 200 times a second for nothing).
+        _counterFlush = RegisterGrainTimer(FlushCountersAsync, new Runtime.Timers.GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
         return Task.CompletedTask;
     }
 
@@ -134,6 +138,7 @@ public sealed class InstanceGrain(
         EnsureExists();
         await Client.StopAsync();
         await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).RemoveAsync(Id);
+        await providers.Get(state.State.Provider).ForgetInstanceAsync(Id, CancellationToken.None);
         await messages.DeleteInstanceAsync(Id);
         await media.DeleteInstanceAsync(Id);
         await _lastWrite;
@@ -210,6 +215,25 @@ public sealed class InstanceGrain(
         return Task.FromResult(qr is not null && qr.ExpiresAt > time.GetUtcNow() ? qr : null);
     }
 
+    public async Task<string> RequestPairingCodeAsync(string phoneNumber)
+    {
+        EnsureExists();
+        if (!providers.TryGet(state.State.Provider, out var provider) || !provider.Capabilities.HasFlag(ProviderCapabilities.QrPairing))
+        {
+            throw new CapabilityNotSupportedException($"Provider '{state.State.Provider}' does not pair with a phone; it has no pairing code.");
+        }
+
+        if (state.State.DesiredState != DesiredState.Running || state.State.Status is not (InstanceStatus.Starting or InstanceStatus.QrReady))
+        {
+            throw new InstanceNotReadyException($"Instance '{Id}' is not waiting for pairing (status {state.State.Status}): "
+                + (state.State.Status is InstanceStatus.Authenticated or InstanceStatus.Ready ? "it is paired already." : "start it and wait for status QrReady."));
+        }
+
+        var code = await Client.RequestPairingCodeAsync(phoneNumber);
+        logger.LogInformation("Instance {InstanceId} issued a phone pairing code", Id);
+        return code;
+    }
+
     public Task<ConnectionConfig> GetConnectionConfigAsync()
     {
         EnsureExists();
@@ -271,7 +295,12 @@ public sealed class InstanceGrain(
             state.State.MessagesIn++;
         }
 
-        _countersDirty = true;
+        if (!_countersDirty)
+        {
+            _countersDirty = true;
+            _counterFlush?.Change(CounterFlushDelay, Timeout.InfiniteTimeSpan);
+        }
+
         return Task.CompletedTask;
     }
 

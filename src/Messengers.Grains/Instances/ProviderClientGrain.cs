@@ -11,7 +11,7 @@ namespace Messengers.Grains.Instances;
 /// InstanceGrain (status, QR) and the ChatSessionGrains (messages) through grain references.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-public sealed class ProviderClientGrain(MessengerProviders providers, ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
+public sealed class ProviderClientGrain(MessengerProviders providers, IMessageStore store, TimeProvider time, ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
 {
     private IMessengerConnection? _connection;
 
@@ -49,7 +49,68 @@ public sealed class ProviderClientGrain(MessengerProviders providers, ILogger<Pr
 
     public Task SetTypingAsync(string chatId, bool typing) => Connection().SetTypingAsync(chatId, typing, CancellationToken.None);
 
+    public Task<string> RequestPairingCodeAsync(string phoneNumber) => Connection().RequestPairingCodeAsync(phoneNumber, CancellationToken.None);
+
     public Task<bool> IsConnectedAsync() => Task.FromResult(_connection is not null);
+
+    public Task ReactAsync(string chatId, string messageId, string emoji) => Connection().ReactAsync(chatId, messageId, emoji, CancellationToken.None);
+
+    public Task<IReadOnlyList<MessengerChat>> GetChatsAsync(int limit) => Connection().GetChatsAsync(limit, CancellationToken.None);
+
+    public Task<IReadOnlyList<MessengerContact>> GetContactsAsync() => Connection().GetContactsAsync(CancellationToken.None);
+
+    public Task<MessengerContact?> GetContactAsync(string contactId) => Connection().GetContactAsync(contactId, CancellationToken.None);
+
+    public Task<GroupCreated> CreateGroupAsync(string name, IReadOnlyList<string> participants) => Connection().CreateGroupAsync(name, participants, CancellationToken.None);
+
+    public Task<GroupInfo?> GetGroupAsync(string groupId) => Connection().GetGroupAsync(groupId, CancellationToken.None);
+
+    public Task<IReadOnlyList<ParticipantResult>> AddParticipantsAsync(string groupId, IReadOnlyList<string> participants)
+        => Connection().AddParticipantsAsync(groupId, participants, CancellationToken.None);
+
+    public Task<IReadOnlyList<ParticipantResult>> RemoveParticipantsAsync(string groupId, IReadOnlyList<string> participants)
+        => Connection().RemoveParticipantsAsync(groupId, participants, CancellationToken.None);
+
+    public Task LeaveGroupAsync(string groupId) => Connection().LeaveGroupAsync(groupId, CancellationToken.None);
+
+    /// <summary>
+    /// Stores fetched history in the message store under the messenger's ids (the dedupe key, so a message we sent or
+    /// received before is not stored twice) and marks it published: history is not new input for agents or webhooks.
+    /// </summary>
+    public async Task<HistoryFetched> FetchHistoryAsync(string chatId, int count, string? beforeMessageId)
+    {
+        var messages = await Connection().FetchHistoryAsync(chatId, count, beforeMessageId, CancellationToken.None);
+        var stored = 0;
+        foreach (var message in messages)
+        {
+            var row = new ChatMessage
+            {
+                InstanceId = Id,
+                MessageId = message.MessageId,
+                ChatId = chatId,
+                From = message.From,
+                Body = message.Body,
+                Type = message.Type,
+                IsFromMe = message.IsFromMe,
+                IsGroup = message.IsGroup,
+                GroupId = message.GroupId,
+                ContactName = message.ContactName,
+                ReplyToMessageId = message.ReplyToMessageId,
+                Media = message.Media,
+                Ack = message.IsFromMe ? MessageAck.Sent : MessageAck.None,
+                Timestamp = message.Timestamp == default ? time.GetUtcNow() : message.Timestamp,
+                CreatedAt = time.GetUtcNow(),
+            };
+            if (await store.TryInsertAsync(row))
+            {
+                await store.MarkPublishedAsync(Id, row.MessageId);
+                stored++;
+            }
+        }
+
+        logger.LogInformation("Fetched {Fetched} history messages of a chat of {InstanceId}; {Stored} were new", messages.Count, Id, stored);
+        return new HistoryFetched(chatId, messages.Count, stored, [.. messages.Select(m => m.MessageId)]);
+    }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

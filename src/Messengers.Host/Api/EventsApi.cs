@@ -73,9 +73,7 @@ public static class EventsApi
             return;
         }
 
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache,no-store";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
+        http.StartEventStream();
         var (events, registration) = feed.Listen();
         using (registration)
         {

@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Security;
 using Messengers.Agents;
+using Messengers.Agents.Bridge;
 using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
 using Messengers.Runtime;
@@ -42,10 +43,17 @@ public sealed record InstanceStatusView(string Id, InstanceStatus Status, string
 
 public sealed record QrView(string Qr, DateTimeOffset ExpiresAt, string Format);
 
+public sealed record PairingCodeRequest(string? PhoneNumber);
+
+/// <summary>A phone pairing code: the user enters <c>Code</c> on the phone of <c>PhoneNumber</c> (Linked devices → Link with phone number).</summary>
+public sealed record PairingCodeView(string Code, string PhoneNumber);
+
 /// <summary>The Instance Manager routes: <c>/api/v1/instances</c>.</summary>
 public static class InstancesApi
 {
     private const int MaxNameLength = 100;
+    private const string QrPairing = "qrPairing";
+    private const string QrExpiresHeader = "X-QR-Expires-At";
 
     public static RouteGroupBuilder MapInstancesApi(this IEndpointRouteBuilder app)
     {
@@ -63,6 +71,7 @@ public static class InstancesApi
         one.MapPost("/logout", (string id, IGrainFactory grains) => ChangeAsync(id, grains, g => g.LogoutAsync()));
         one.MapGet("/status", GetStatusAsync);
         one.MapGet("/qr", GetQrAsync);
+        one.MapPost("/pairing-code", RequestPairingCodeAsync);
         one.MapPost("/apikey", RotateKeyAsync);
         return api;
     }
@@ -98,7 +107,7 @@ public static class InstancesApi
         }
         else
         {
-            foreach (var (field, messages) in provider.Validate(request.Credentials ?? [], request.Settings ?? []))
+            foreach (var (field, messages) in provider.Validate(ProviderCredentials(request.Credentials), request.Settings ?? []))
             {
                 errors[field] = messages;
             }
@@ -149,7 +158,7 @@ public static class InstancesApi
 
         if (request.Credentials is not null || request.Settings is not null)
         {
-            foreach (var (field, messages) in providers.Get(current.Provider).Validate(request.Credentials ?? [], request.Settings ?? []))
+            foreach (var (field, messages) in providers.Get(current.Provider).Validate(ProviderCredentials(request.Credentials), request.Settings ?? []))
             {
                 errors[field] = messages;
             }
@@ -191,8 +200,11 @@ public static class InstancesApi
             : TypedResults.Ok(new InstanceStatusView(info.Id, info.Status, info.StatusReason, info.StatusChangedAt, info.DesiredState));
     }
 
-    /// <summary>The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl.</summary>
-    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains)
+    /// <summary>
+    /// The current QR code: <c>format</c> = raw (JSON, default), png, svg or dataurl. Every format carries the code's expiry
+    /// in <c>X-QR-Expires-At</c> (the JSON ones in <c>expiresAt</c> too) and is not cached: WhatsApp rotates codes.
+    /// </summary>
+    public static async Task<IResult> GetQrAsync(string id, string? format, IGrainFactory grains, HttpResponse response)
     {
         format = (format ?? "raw").ToLowerInvariant();
         if (format is not ("raw" or "json" or "png" or "svg" or "dataurl"))
@@ -206,17 +218,25 @@ public static class InstancesApi
             return InstanceProblems.NotFound(id);
         }
 
+        if (!info.Capabilities.Contains(QrPairing))
+        {
+            return MessagesApi.NotSupported(info, "pairing by QR code");
+        }
+
         var qr = await grains.GetGrain<IInstanceGrain>(id).GetQrAsync();
         if (qr is null)
         {
-            return TypedResults.Problem(
-                title: "No QR code",
-                detail: info.Capabilities.Contains("qrPairing")
-                    ? $"Instance '{id}' has no valid QR code now (status {info.Status})."
-                    : $"Provider '{info.Provider}' does not pair by QR code.",
-                statusCode: StatusCodes.Status404NotFound);
+            return info.Status is InstanceStatus.Authenticated or InstanceStatus.Ready
+                ? TypedResults.Problem(title: "Already paired", detail: $"Instance '{id}' is paired (status {info.Status}); it has no QR code.", statusCode: StatusCodes.Status409Conflict)
+                : TypedResults.Problem(
+                    title: "No QR code",
+                    detail: $"Instance '{id}' has no valid QR code now (status {info.Status}{(info.StatusReason is null ? "" : $": {info.StatusReason}")}); "
+                        + "start it and ask again while its status is QrReady.",
+                    statusCode: StatusCodes.Status404NotFound);
         }
 
+        response.Headers.CacheControl = "no-store";
+        response.Headers[QrExpiresHeader] = qr.ExpiresAt.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         switch (format)
         {
             case "raw":
@@ -235,6 +255,34 @@ public static class InstancesApi
             default:
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = ["Use raw, png, svg or dataurl."] });
         }
+    }
+
+    /// <summary>
+    /// Pairing by phone code instead of QR (body <c>{"phoneNumber": "+5511999990000"}</c>): 422 when the provider has no
+    /// QR pairing, 409 when the instance is not waiting for pairing.
+    /// </summary>
+    public static async Task<IResult> RequestPairingCodeAsync(string id, PairingCodeRequest request, IGrainFactory grains)
+    {
+        var info = Ids.IsValidInstanceId(id) ? await grains.GetGrain<IInstanceGrain>(id).GetAsync() : null;
+        if (info is null)
+        {
+            return InstanceProblems.NotFound(id);
+        }
+
+        if (!info.Capabilities.Contains(QrPairing))
+        {
+            return MessagesApi.NotSupported(info, "pairing by phone code");
+        }
+
+        if (!PhoneNumbers.TryNormalizeE164(request.PhoneNumber, out var phone))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["phoneNumber"] = ["phoneNumber must be an international (E.164) number: an optional '+' and 7 to 15 digits, the first not 0, e.g. +5511999990000."] },
+                title: "The pairing request is not valid.");
+        }
+
+        var code = await grains.GetGrain<IInstanceGrain>(id).RequestPairingCodeAsync(phone);
+        return TypedResults.Ok(new PairingCodeView(code, phone));
     }
 
     public static async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, ProblemHttpResult>> RotateKeyAsync(
@@ -263,6 +311,10 @@ public static class InstancesApi
         return TypedResults.Ok(await change(grain));
     }
 
+    /// <summary>The credentials the provider checks: the agent's own key (<c>agentApiKey</c>) is any instance's to keep.</summary>
+    private static Dictionary<string, string> ProviderCredentials(IReadOnlyDictionary<string, string>? credentials)
+        => (credentials ?? new Dictionary<string, string>()).Where(c => c.Key != AgentBridge.ApiKeyCredential).ToDictionary(StringComparer.Ordinal);
+
     private static void ValidateAgent(AgentSettings? agent, AgentBackends backends, Dictionary<string, string[]> errors)
     {
         if (agent is null)
@@ -278,7 +330,7 @@ public static class InstancesApi
         {
             errors["agent.baseUrl"] = [$"The '{agent.Backend}' backend needs a baseUrl."];
         }
-        else if (agent.BaseUrl is not null && !Uri.TryCreate(agent.BaseUrl, UriKind.Absolute, out _))
+        else if (agent.Backend is not "redis" && agent.BaseUrl is not null && !Uri.TryCreate(agent.BaseUrl, UriKind.Absolute, out _))
         {
             errors["agent.baseUrl"] = ["The baseUrl must be an absolute http(s) URL."];
         }
@@ -287,6 +339,31 @@ public static class InstancesApi
         {
             errors["agent.timeoutSeconds"] = ["The timeout must be between 1 and 600 seconds."];
         }
+
+        AgentSettingsRules.Validate(agent, errors);
+    }
+}
+
+/// <summary>Phone numbers as WhatsApp pairing takes them: E.164 digits without the '+'.</summary>
+public static class PhoneNumbers
+{
+    /// <summary>Accepts an optional '+' and 7–15 digits, the first not 0; <paramref name="digits"/> is the number without '+'.</summary>
+    public static bool TryNormalizeE164(string? value, out string digits)
+    {
+        digits = "";
+        var text = value?.Trim() ?? "";
+        if (text.StartsWith('+'))
+        {
+            text = text[1..];
+        }
+
+        if (text.Length is < 7 or > 15 || text[0] == '0' || !text.All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        digits = text;
+        return true;
     }
 }
 

@@ -50,9 +50,7 @@ public static class MessagesApi
                 about 12 MiB of file); images, video, audio and documents, not HTML, SVG or scripts. The same clientMessageId
                 sends once. 422 when the provider cannot send media.
                 """);
-        api.MapGet("/chats", ListChatsAsync);
         api.MapGet("/chats/{chatId}/messages", ListMessagesAsync);
-        api.MapGet("/contacts", ListContactsAsync);
         api.MapPost("/chats/{chatId}/read", MarkReadAsync);
         api.MapPost("/chats/{chatId}/typing", TypingAsync);
         api.MapPost("/chats/{chatId}/agent/pause", (string id, string chatId, IGrainFactory grains) => SetAgentPausedAsync(id, chatId, true, grains));
@@ -127,18 +125,6 @@ public static class MessagesApi
         return TypedResults.Created($"/api/v1/instances/{id}/chats/{Uri.EscapeDataString(sent.ChatId)}/messages", MessageView.Of(sent));
     }
 
-    public static async Task<IResult> ListChatsAsync(string id, int? limit, int? offset, IGrainFactory grains, IMessageStore store)
-    {
-        var (info, problem) = await FindAsync(id, grains);
-        if (info is null)
-        {
-            return problem!;
-        }
-
-        var chats = await store.GetChatsAsync(id, Math.Clamp(limit ?? 50, 1, 500), Math.Max(0, offset ?? 0));
-        return TypedResults.Ok(new Page<ChatSummary>(chats, null));
-    }
-
     /// <summary>Newest first; pass <c>before</c> = the <c>next</c> of the previous page to go back in time.</summary>
     public static async Task<IResult> ListMessagesAsync(string id, string chatId, int? limit, string? before, IGrainFactory grains, IMessageStore store)
     {
@@ -158,18 +144,6 @@ public static class MessagesApi
         var messages = await store.GetMessagesAsync(id, chatId, size, cursor);
         var next = messages.Count == size ? FormatCursor(messages[^1]) : null;
         return TypedResults.Ok(new Page<MessageView>([.. messages.Select(MessageView.Of)], next));
-    }
-
-    public static async Task<IResult> ListContactsAsync(string id, int? limit, int? offset, IGrainFactory grains, IMessageStore store)
-    {
-        var (info, problem) = await FindAsync(id, grains);
-        if (info is null)
-        {
-            return problem!;
-        }
-
-        var contacts = await store.GetContactsAsync(id, Math.Clamp(limit ?? 100, 1, 1000), Math.Max(0, offset ?? 0));
-        return TypedResults.Ok(new Page<ContactSummary>(contacts, null));
     }
 
     public static async Task<IResult> MarkReadAsync(string id, string chatId, IGrainFactory grains, MessengerProviders providers)

@@ -36,6 +36,7 @@ public static class MessengersHostExtensions
         {
             silo.Configure(runtime => builder.Configuration.GetSection("Messengers:Runtime").Bind(runtime));
             silo.AddGrainsFromAssembly(typeof(InstanceGrain).Assembly);
+            silo.AddGrainsFromAssembly(typeof(Providers.Telegram.TelegramWebhookGrain).Assembly);
             ConfigureStorage(silo, options, builder.Configuration);
             ConfigureStreams(silo, options, builder.Configuration);
         });
@@ -43,11 +44,12 @@ public static class MessengersHostExtensions
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
-        builder.Services.AddAgentBackends();
+        builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));
         builder.Services.AddHostedService<StartupServices>();
-        builder.Services.AddHostedService<AgentBridge>();
+        builder.Services.AddAgentBridge(bridge => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(bridge));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
 
@@ -93,9 +95,12 @@ public static class MessengersHostExtensions
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).ExcludeFromDescription();
         app.MapInstancesApi();
         app.MapMessagesApi();
+        app.MapGroupsApi();
         app.MapWebChatApi();
         app.MapEventsApi();
         app.MapWebhooksApi();
+        app.MapTelegramHooksApi();
+        app.MapAgentApi();
         app.MapMcpEndpoints();
 
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -165,6 +170,8 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             InstanceExistsException => (409, "Conflict", exception.Message),
             Abstractions.Providers.InstanceNotReadyException => (409, "Instance not ready", exception.Message),
             Abstractions.Providers.CapabilityNotSupportedException => (422, "Not supported by this provider", exception.Message),
+            Abstractions.Providers.MessengerRequestException { NotFound: true } => (404, "Not found", exception.Message),
+            Abstractions.Providers.MessengerRequestException => (422, "Refused by the messenger", exception.Message),
             Runtime.GrainCallTimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
             GrainStorageException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),

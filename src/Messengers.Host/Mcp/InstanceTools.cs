@@ -91,6 +91,25 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
             return McpToolKit.Text(JsonSerializer.Serialize(new { qr = qr.Code, expiresAt = McpToolKit.Iso(qr.ExpiresAt) }, McpToolKit.Json));
         });
 
+    [McpServerTool(Name = "request_pairing_code"), Description("Pair a WhatsApp instance with a phone number instead of scanning the QR code: answers an 8-character code that the user enters on that phone (WhatsApp → Linked devices → Link with phone number). Works while the status is QrReady.")]
+    public Task<CallToolResult> RequestPairingCodeAsync(
+        RequestContext<CallToolRequestParams> context,
+        [Description("The phone number of the WhatsApp account in international form, e.g. +5511999990000")] string phoneNumber,
+        [Description(WhatsAppTools.InstanceDescription)] string instance = "",
+        CancellationToken cancellationToken = default)
+        => kit.RunAsync("requesting pairing code", async () =>
+        {
+            var target = await kit.ResolveAsync(context, instance);
+            McpToolKit.RequireCapability(target, ProviderCapabilities.QrPairing, "pairing by phone code");
+            if (!PhoneNumbers.TryNormalizeE164(phoneNumber, out var phone))
+            {
+                throw new McpToolException($"'{phoneNumber}' is not an international (E.164) phone number: an optional '+' and 7 to 15 digits, the first not 0, e.g. +5511999990000");
+            }
+
+            var code = await kit.Grains.GetGrain<IInstanceGrain>(target.Id).RequestPairingCodeAsync(phone);
+            return McpToolKit.Text($"Pairing code for +{phone}: {code}\nEnter it on that phone: WhatsApp → Linked devices → Link a device → Link with phone number instead. Then check get_instance_status until it is Ready.");
+        });
+
     [McpServerTool(Name = "start_instance"), Description("Start (connect) an instance; it keeps running across restarts until stopped. Check progress with get_instance_status.")]
     public Task<CallToolResult> StartInstanceAsync(
         RequestContext<CallToolRequestParams> context,

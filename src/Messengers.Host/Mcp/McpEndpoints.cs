@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
+using Messengers.Host.Api;
 using Messengers.Host.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
@@ -85,19 +86,9 @@ public static partial class McpEndpoints
             return;
         }
 
-        JsonRpcMessage? message;
-        try
-        {
-            message = await JsonSerializer.DeserializeAsync<JsonRpcMessage>(http.Request.Body, McpJsonUtilities.DefaultOptions, http.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            message = null;
-        }
-
+        var message = await ReadMessageAsync(http, caller);
         if (message is null)
         {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, -32600, "Bad Request: the POST body did not contain a valid JSON-RPC message.");
             return;
         }
 
@@ -108,11 +99,9 @@ public static partial class McpEndpoints
             return;
         }
 
-        message.Context ??= new JsonRpcMessageContext();
-        message.Context.User = McpCaller.ToPrincipal(caller);
         if (version.Length > 0)
         {
-            message.Context.ProtocolVersion = version;
+            message.Context!.ProtocolVersion = version;
         }
 
         var sessionId = http.Request.Headers[SessionHeader].ToString();
@@ -159,11 +148,7 @@ public static partial class McpEndpoints
 
         try
         {
-            http.Response.ContentType = "text/event-stream";
-            http.Response.Headers.CacheControl = "no-cache,no-store";
-            http.Response.Headers.ContentEncoding = "identity";
-            http.Response.Headers["X-Accel-Buffering"] = "no";
-            http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+            http.StartEventStream();
             var wrote = await transport.HandlePostRequestAsync(message, http.Response.Body, http.RequestAborted);
             if (!wrote && !http.Response.HasStarted)
             {
@@ -218,11 +203,7 @@ public static partial class McpEndpoints
 
         using var lease = session.OpenStream();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, session.Ended);
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache,no-store";
-        http.Response.Headers.ContentEncoding = "identity";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        http.StartEventStream();
         try
         {
             await http.Response.Body.FlushAsync(linked.Token);
@@ -284,11 +265,7 @@ public static partial class McpEndpoints
             return;
         }
 
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache,no-store";
-        http.Response.Headers.ContentEncoding = "identity";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        http.StartEventStream();
         using var lease = session.OpenStream();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, session.Ended, state.Stopping);
         try
@@ -328,24 +305,12 @@ public static partial class McpEndpoints
             return;
         }
 
-        JsonRpcMessage? message;
-        try
-        {
-            message = await JsonSerializer.DeserializeAsync<JsonRpcMessage>(http.Request.Body, McpJsonUtilities.DefaultOptions, http.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            message = null;
-        }
-
+        var message = await ReadMessageAsync(http, caller);
         if (message is null)
         {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, -32600, "Bad Request: the POST body did not contain a valid JSON-RPC message.");
             return;
         }
 
-        message.Context ??= new JsonRpcMessageContext();
-        message.Context.User = McpCaller.ToPrincipal(caller);
         await ((SseResponseStreamTransport)session.Transport).OnMessageReceivedAsync(message, http.RequestAborted);
         http.Response.StatusCode = StatusCodes.Status202Accepted;
         await http.Response.WriteAsync("Accepted", http.RequestAborted);
@@ -389,6 +354,30 @@ public static partial class McpEndpoints
         {
             await state.Sessions.RemoveAsync(session.Id);
         }
+    }
+
+    /// <summary>The POST body as a JSON-RPC message carrying the caller, or null after writing 400.</summary>
+    private static async Task<JsonRpcMessage?> ReadMessageAsync(HttpContext http, Caller caller)
+    {
+        JsonRpcMessage? message;
+        try
+        {
+            message = await JsonSerializer.DeserializeAsync<JsonRpcMessage>(http.Request.Body, McpJsonUtilities.DefaultOptions, http.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            message = null;
+        }
+
+        if (message is null)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, -32600, "Bad Request: the POST body did not contain a valid JSON-RPC message.");
+            return null;
+        }
+
+        message.Context ??= new JsonRpcMessageContext();
+        message.Context.User = McpCaller.ToPrincipal(caller);
+        return message;
     }
 
     private static bool Accepts(HttpRequest request, string mediaType)

@@ -13,4 +13,7 @@ public sealed class McpOptions
 
     /// <summary>Stored sessions (Streamable HTTP and legacy SSE together); further ones are refused with 503.</summary>
     public int MaxSessions { get; set; } = 1000;
+
+    /// <summary>Tool calls one key may make per minute (every session and request of the key together); 0 = no limit.</summary>
+    public int ToolCallsPerMinute { get; set; } = 300;
 }

@@ -35,7 +35,7 @@ public static class McpServerSetup
             }
         }
 
-        return new McpServerOptions
+        var options = new McpServerOptions
         {
             ServerInfo = new Implementation { Name = ServerName, Version = typeof(McpServerSetup).Assembly.GetName().Version?.ToString(3) ?? "1.0.0" },
             ServerInstructions = Instructions,
@@ -47,6 +47,8 @@ public static class McpServerSetup
                 ReadResourceHandler = McpResources.ReadAsync,
             },
         };
+        services.GetRequiredService<McpToolAccess>().Apply(options);
+        return options;
     }
 
     /// <summary>A tool object for one call; its helpers are built here so the host registers nothing extra.</summary>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using ModelContextProtocol.Protocol;
@@ -10,7 +11,8 @@ namespace Messengers.Host.Mcp;
 
 /// <summary>
 /// The 13 tools of wweb-mcp with its names, required parameters and result texts, on every provider that can do them.
-/// History, chats, contacts and groups come from our message store. Each tool also takes <c>instance</c>: required with
+/// Contacts, chats and group details come live from the messenger when it can list them (WhatsApp Web), else — and
+/// history always — from our message store; groups are created and changed through the provider. Each tool also takes <c>instance</c>: required with
 /// the admin key, empty (or the key's own instance) with an instance key.
 /// </summary>
 [McpServerToolType]
@@ -40,7 +42,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         => kit.RunAsync("searching contacts", async () =>
         {
             var target = await kit.ResolveAsync(context, instance);
-            var contacts = await data.SearchContactsAsync(target, query, cancellationToken);
+            var contacts = await LiveContactsAsync(target, query) ?? await data.SearchContactsAsync(target, query, cancellationToken);
             return McpToolKit.Text($"Found {contacts.Count} contacts matching \"{query}\":\n{JsonSerializer.Serialize(contacts, McpToolKit.Json)}");
         });
 
@@ -67,7 +69,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         => kit.RunAsync("getting chats", async () =>
         {
             var target = await kit.ResolveAsync(context, instance);
-            var chats = await data.ChatsAsync(target, cancellationToken);
+            var chats = await LiveChatsAsync(target, cancellationToken) ?? await data.ChatsAsync(target, cancellationToken);
             return McpToolKit.Text($"Retrieved {chats.Count} chats:\n{JsonSerializer.Serialize(chats, McpToolKit.Json)}");
         });
 
@@ -96,7 +98,24 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            throw new McpToolException($"creating groups is not supported by provider '{target.Instance.Provider}': its API cannot create groups; create the group in the messenger app and add this account to it");
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new McpToolException("a group name is required");
+            }
+
+            var ids = ParticipantIds(target, participants);
+            McpToolKit.RequireReady(target);
+            GroupCreated created;
+            try
+            {
+                created = await ProviderClient(target).CreateGroupAsync(name.Trim(), ids);
+            }
+            catch (CapabilityNotSupportedException)
+            {
+                throw new McpToolException($"creating groups is not supported by provider '{target.Instance.Provider}': its API cannot create groups; create the group in the messenger app and add this account to it");
+            }
+
+            return McpToolKit.Text($"Group created successfully. Group ID: {created.GroupId}" + (created.InviteCode is { Length: > 0 } code ? $"\nInvite code: {code}" : ""));
         });
 
     [McpServerTool(Name = "add_participants_to_group"), Description("Add participants to an existing group chat (only on messengers whose API allows it).")]
@@ -110,7 +129,23 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            return McpToolKit.Error("Adding participants to groups is not supported with the current WhatsApp API configuration. This feature requires a newer version of whatsapp-web.js that has native support for adding participants.");
+            var group = McpToolKit.ChatIdFor(target, groupId, group: true);
+            var ids = ParticipantIds(target, participants);
+            McpToolKit.RequireReady(target);
+            IReadOnlyList<ParticipantResult> results;
+            try
+            {
+                results = await ProviderClient(target).AddParticipantsAsync(group, ids);
+            }
+            catch (CapabilityNotSupportedException)
+            {
+                // wweb-mcp's answer when the messenger side cannot add participants.
+                return McpToolKit.Error("Adding participants to groups is not supported with the current WhatsApp API configuration. This feature requires a newer version of whatsapp-web.js that has native support for adding participants.");
+            }
+
+            var failed = results.Where(r => !r.Ok).Select(r => new { number = McpToolKit.NumberOf(r.ParticipantId), reason = FailureReason(r) }).ToList();
+            var text = $"Added {Count(results.Count(r => r.Ok))} participants to group {groupId}";
+            return McpToolKit.Text(failed.Count == 0 ? text : $"{text}\nFailed to add {Count(failed.Count)} participants: {JsonSerializer.Serialize(failed, McpToolKit.CompactJson)}");
         });
 
     [McpServerTool(Name = "get_group_messages", ReadOnly = true), Description("Get the most recent messages of a group chat (oldest first).")]
@@ -167,7 +202,8 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            var group = await data.GroupAsync(target, McpToolKit.ChatIdFor(target, groupId, group: true), cancellationToken)
+            var id = McpToolKit.ChatIdFor(target, groupId, group: true);
+            var group = await LiveGroupAsync(target, id) ?? await data.GroupAsync(target, id, cancellationToken)
                 ?? throw new McpToolException($"group '{groupId}' not found: find group ids with search_groups");
             return McpToolKit.Text(JsonSerializer.Serialize(group, McpToolKit.Json));
         });
@@ -232,6 +268,118 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             var info = new { mimetype = contentType, filename = fileName ?? "unknown", size = ((bytes.Length + 2) / 3 * 4) };
             return McpToolKit.Text($"Media message sent successfully to {number}.\nMessage ID: {sent.MessageId}\nMedia Info:\n{JsonSerializer.Serialize(info, McpToolKit.Json)}");
         });
+
+    private IProviderClientGrain ProviderClient(McpTarget target) => kit.Grains.GetGrain<IProviderClientGrain>(target.Id);
+
+    /// <summary>Phone numbers (or ids) as the provider's participant ids; every one must be valid.</summary>
+    private static List<string> ParticipantIds(McpTarget target, string[]? participants)
+    {
+        if (participants is null || participants.Length == 0)
+        {
+            throw new McpToolException("at least one participant phone number is required");
+        }
+
+        var ids = participants.Select(p => McpToolKit.ChatIdFor(target, p, group: false)).ToList();
+        var invalid = ids.Where(id => !target.Provider.IsValidChatId(id)).ToList();
+        return invalid.Count == 0
+            ? ids
+            : throw new McpToolException($"not valid phone numbers for provider '{target.Instance.Provider}': {string.Join(", ", invalid)} (use digits in international format, e.g. 5511999999999)");
+    }
+
+    private static string FailureReason(ParticipantResult result) => result.Code switch
+    {
+        403 => result.InviteCode is { Length: > 0 } code ? $"privacy settings require an invite (invite code {code})" : "privacy settings require an invite",
+        404 => "not on WhatsApp",
+        409 => "already a participant",
+        _ => result.Message ?? $"refused with code {Count(result.Code)}",
+    };
+
+    /// <summary>Whether the messenger can be asked for its own lists now (else the store answers).</summary>
+    private static bool CanAskMessenger(McpTarget target)
+        => target.Instance.Status == InstanceStatus.Ready && target.Provider.Capabilities.HasFlag(ProviderCapabilities.Contacts);
+
+    /// <summary>The address book as wweb-mcp shows it: people only, never the own account; the number is the phone number when known.</summary>
+    private async Task<IReadOnlyList<McpContact>?> LiveContactsAsync(McpTarget target, string? query)
+    {
+        if (!CanAskMessenger(target))
+        {
+            return null;
+        }
+
+        IReadOnlyList<MessengerContact> contacts;
+        try
+        {
+            contacts = await ProviderClient(target).GetContactsAsync();
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        var q = (query ?? "").Trim();
+        return [.. contacts
+            .Select(c => new McpContact(c.PushName ?? c.Name ?? "Unknown", McpToolKit.NumberOf(c.PhoneId ?? c.ContactId))) // wweb-mcp shows the pushname
+            .Where(c => c.Name.Contains(q, StringComparison.OrdinalIgnoreCase) || c.Number.Contains(q, StringComparison.OrdinalIgnoreCase))];
+    }
+
+    /// <summary>The messenger's chats, with the last message body from our store where we have it.</summary>
+    private async Task<IReadOnlyList<McpChat>?> LiveChatsAsync(McpTarget target, CancellationToken ct)
+    {
+        if (!CanAskMessenger(target))
+        {
+            return null;
+        }
+
+        IReadOnlyList<MessengerChat> chats;
+        try
+        {
+            chats = await ProviderClient(target).GetChatsAsync(0);
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        var stored = (await data.ChatsAsync(target, ct)).ToDictionary(c => c.Id, StringComparer.Ordinal);
+        return [.. chats.Select(c => new McpChat(
+            c.ChatId,
+            c.Name ?? McpToolKit.NumberOf(c.ChatId),
+            c.UnreadCount,
+            c.LastMessageAt is { } at ? McpToolKit.Iso(at) : "",
+            stored.TryGetValue(c.ChatId, out var known) ? known.LastMessage : ""))];
+    }
+
+    /// <summary>The group as the messenger knows it now (with participants and admins); null when it cannot say, so the store answers.</summary>
+    private async Task<McpGroup?> LiveGroupAsync(McpTarget target, string groupId)
+    {
+        if (target.Instance.Status != InstanceStatus.Ready)
+        {
+            return null;
+        }
+
+        GroupInfo? info;
+        try
+        {
+            info = await ProviderClient(target).GetGroupAsync(groupId);
+        }
+        catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
+        {
+            return null;
+        }
+
+        if (info is null)
+        {
+            return null;
+        }
+
+        var name = info.Name ?? info.GroupId;
+        return new McpGroup(
+            info.GroupId,
+            name,
+            name, // wweb-mcp puts the subject in description
+            [.. info.Participants.Select(p => new McpGroupParticipant(p.Id, McpToolKit.NumberOf(p.Id), null, p.IsAdmin))],
+            McpToolKit.Iso(info.CreatedAt ?? services.GetRequiredService<TimeProvider>().GetUtcNow()));
+    }
 
     private async Task<(byte[] Bytes, string ContentType, string? FileName)> LoadAsync(string source, bool localFilesAllowed, CancellationToken ct)
     {

@@ -44,7 +44,7 @@ internal static class PageScripts
             caption: m.caption == null ? null : String(m.caption),
             type: m.type || 'chat',
             t: m.t || 0,
-            fromMe: !!((m.id && m.id.fromMe) || m.isSentByMe),
+            fromMe: !!((m.id && m.id.fromMe) || m.isSentByMe || String(str(m.id)).startsWith('true_')),
             isGroup: !!m.isGroupMsg,
             isStatus: !!m.isStatusV3,
             notifyName: m.notifyName || null,
@@ -52,6 +52,7 @@ internal static class PageScripts
             filename: m.filename || null,
             quotedMsgId: str(m.quotedMsgId) || null
           });
+          window.__messengersSerialize = serialize;
           let announced = null;
           const ready = () => { const wid = me(); if (announced !== wid) { announced = wid; emit('ready', { wid }); } };
           W.on('conn.auth_code_change', (c) => emit('qr', { code: c ? (c.fullCode || null) : null }));

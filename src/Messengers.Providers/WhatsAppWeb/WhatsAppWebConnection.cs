@@ -13,13 +13,14 @@ namespace Messengers.Providers.WhatsAppWeb;
 /// One instance in WhatsApp Web. A supervisor loop runs one page session at a time: it restores the saved storage
 /// state into a fresh context, loads the page, injects wa-js and bridges its events to the callbacks. A crashed page or
 /// browser ends the session and the loop restarts it with capped exponential backoff; an exhausted QR rotation or a
-/// logout ends the loop.
+/// logout ends the loop. The loop drives the account only while it holds the account's lease (one silo at a time).
 /// </summary>
-public sealed class WhatsAppWebConnection : IMessengerConnection
+public sealed partial class WhatsAppWebConnection : IMessengerConnection
 {
     private readonly string _instanceId;
     private readonly BrowserPool _pool;
     private readonly IWhatsAppSessionStore _sessions;
+    private readonly IWhatsAppAccountLeases _leases;
     private readonly IMediaStore _media;
     private readonly IConnectionCallbacks _callbacks;
     private readonly WhatsAppWebOptions _options;
@@ -33,11 +34,12 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     private SessionRun? _current;
     private volatile bool _loggingOut;
 
-    internal WhatsAppWebConnection(string instanceId, BrowserPool pool, IWhatsAppSessionStore sessions, IMediaStore media, IConnectionCallbacks callbacks, WhatsAppWebOptions options, TimeProvider time, ILogger logger)
+    internal WhatsAppWebConnection(string instanceId, BrowserPool pool, IWhatsAppSessionStore sessions, IWhatsAppAccountLeases leases, IMediaStore media, IConnectionCallbacks callbacks, WhatsAppWebOptions options, TimeProvider time, ILogger logger)
     {
         _instanceId = instanceId;
         _pool = pool;
         _sessions = sessions;
+        _leases = leases;
         _media = media;
         _callbacks = callbacks;
         _options = options;
@@ -63,7 +65,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
                 return Task.CompletedTask;
             }
 
-            _runner = Task.Run(() => SuperviseAsync(_stop.Token), CancellationToken.None);
+            _runner = Task.Run(() => DriveAsync(_stop.Token), CancellationToken.None);
         }
 
         return Task.CompletedTask;
@@ -173,7 +175,10 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     public async Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken)
         => await ReadyPage().EvaluateAsync(PageScripts.SetTyping, new object[] { chatId, typing });
 
-    /// <summary>Pairing by phone number instead of QR: the 8-character code the user types on the phone.</summary>
+    /// <summary>
+    /// Pairing by phone number instead of QR: the 8-character code the user types on the phone. While the code is
+    /// pending (<see cref="WhatsAppWebOptions.PairingCodeLifetime"/>) running out of QR codes does not fail the instance.
+    /// </summary>
     public async Task<string> RequestPairingCodeAsync(string phoneNumber, CancellationToken cancellationToken)
     {
         var run = Volatile.Read(ref _current);
@@ -182,7 +187,25 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             throw new InstanceNotReadyException("The instance is not waiting for pairing.");
         }
 
-        return await page.EvaluateAsync<string>(PageScripts.PairingCode, phoneNumber);
+        string code;
+        try
+        {
+            code = (await page.EvaluateAsync<string>(PageScripts.PairingCode, phoneNumber)).Trim();
+        }
+        catch (PlaywrightException exception)
+        {
+            throw new InstanceNotReadyException($"WhatsApp Web gave no pairing code: {exception.Message.Split('\n')[0]}", exception);
+        }
+
+        if (code.Length == 0)
+        {
+            throw new InstanceNotReadyException("WhatsApp Web gave an empty pairing code.");
+        }
+
+        run.PairingCodeUntil = _time.GetUtcNow() + _options.PairingCodeLifetime;
+        _ = ExpirePairingCodeAsync(run);
+        _logger.LogInformation("WhatsApp Web of {InstanceId} issued a phone pairing code", _instanceId);
+        return code;
     }
 
     public async ValueTask DisposeAsync()
@@ -202,13 +225,19 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         while (!stop.IsCancellationRequested)
         {
             SessionEnd end;
+            CancellationToken driving;
             try
             {
-                end = await RunSessionAsync(stop);
+                driving = await HoldLeaseAsync(stop);
+                end = await RunSessionAsync(driving);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return;
+            }
+            catch (OperationCanceledException) when (!_driving)
+            {
+                end = new SessionEnd(SessionEndKind.LeaseLost, _leaseLostReason ?? "the account lease was lost", false);
             }
             catch (ObjectDisposedException)
             {
@@ -224,9 +253,12 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
             {
                 case SessionEndKind.Stopped:
                     return;
+                case SessionEndKind.LeaseLost:
+                    await ReportQrAsync(null);
+                    continue; // HoldLeaseAsync waits for the lease and reports which silo drives the account meanwhile
                 case SessionEndKind.QrNotScanned:
                     await ReportQrAsync(null);
-                    await ReportStatusAsync(InstanceStatus.Failed, "QR not scanned");
+                    await ReportStatusAsync(InstanceStatus.Failed, end.Reason);
                     return;
                 case SessionEndKind.LoggedOut:
                     if (_loggingOut)
@@ -354,7 +386,8 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
 
     private async Task SaveSessionAsync(SessionRun run)
     {
-        if (!run.Authenticated || run.Lease is not { Browser.IsAlive: true } lease || _loggingOut)
+        // Only the lease holder saves: a silo that lost the account must not overwrite the new driver's session.
+        if (!run.Authenticated || run.Lease is not { Browser.IsAlive: true } lease || _loggingOut || !_driving)
         {
             return;
         }
@@ -526,7 +559,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         var count = ++run.QrCount;
         if (count > _options.MaxQrCodes)
         {
-            run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned", false));
+            EndQrRotation(run);
             return;
         }
 
@@ -556,11 +589,41 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
 
         if (run.QrCount == count && !run.Authenticated)
         {
-            run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned", false));
+            EndQrRotation(run);
         }
     }
 
-    private InboundMessage? ToInbound(JsonElement m)
+    /// <summary>The QR codes ran out: the instance fails "QR not scanned", unless a phone pairing code is still pending.</summary>
+    private void EndQrRotation(SessionRun run)
+    {
+        if (_time.GetUtcNow() < run.PairingCodeUntil)
+        {
+            run.QrExhausted = true;
+            return;
+        }
+
+        run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned", false));
+    }
+
+    private async Task ExpirePairingCodeAsync(SessionRun run)
+    {
+        try
+        {
+            await Task.Delay(_options.PairingCodeLifetime, _time, run.Cancelled);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+
+        if (!run.Authenticated && run.QrExhausted && _time.GetUtcNow() >= run.PairingCodeUntil)
+        {
+            run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned and the pairing code not entered", false));
+        }
+    }
+
+    /// <summary>A serialized message as ours; own messages only with <paramref name="includeOwn"/> (history), their chat is <c>to</c>.</summary>
+    private InboundMessage? ToInbound(JsonElement m, bool includeOwn = false)
     {
         if (m.TryGetProperty("isStatus", out var status) && status.ValueKind == JsonValueKind.True)
         {
@@ -568,13 +631,13 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         }
 
         var fromMe = m.TryGetProperty("fromMe", out var me) && me.ValueKind == JsonValueKind.True;
-        if (fromMe)
+        if (fromMe && !includeOwn)
         {
             return null; // our own sends (and the phone's) come back as new messages; they are not input for the agent
         }
 
         var id = Str(m, "id");
-        var from = Str(m, "from");
+        var from = fromMe ? Str(m, "to") : Str(m, "from");
         if (id is null || from is null)
         {
             return null;
@@ -600,10 +663,10 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         {
             MessageId = id,
             ChatId = from,
-            From = isGroup ? Str(m, "author") ?? from : from,
+            From = fromMe ? Str(m, "from") : isGroup ? Str(m, "author") ?? from : from,
             Body = type == MessageTypes.Text ? Str(m, "body") ?? "" : Str(m, "caption") ?? "",
             Type = type,
-            IsFromMe = false,
+            IsFromMe = fromMe,
             IsGroup = isGroup,
             GroupId = isGroup ? from : null,
             ContactName = Str(m, "notifyName"),
@@ -652,6 +715,7 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
     {
         Stopped,
         Crashed,
+        LeaseLost,
         QrNotScanned,
         LoggedOut,
         Fatal,
@@ -676,6 +740,12 @@ public sealed class WhatsAppWebConnection : IMessengerConnection
         public volatile bool Ready;
 
         public int QrCount;
+
+        /// <summary>Until when a requested phone pairing code is waited for (default: none).</summary>
+        public DateTimeOffset PairingCodeUntil;
+
+        /// <summary>The QR codes ran out while a pairing code was pending.</summary>
+        public volatile bool QrExhausted;
 
         public Task<SessionEnd> Ended => _ended.Task;
 

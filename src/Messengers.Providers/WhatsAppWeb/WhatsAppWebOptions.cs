@@ -50,6 +50,18 @@ public sealed class WhatsAppWebOptions
     /// <summary>How often a Ready session's storage state is saved again (it is saved on Ready and on stop as well).</summary>
     public TimeSpan SessionSaveInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How long a phone pairing code is waited for: while one is pending, an exhausted QR rotation does not fail the
+    /// instance (the code flow outlives the QR codes).
+    /// </summary>
+    public TimeSpan PairingCodeLifetime { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The account lease: a silo drives an instance only while it holds it, renewed every third of this. Another silo
+    /// takes over at most this long after the holder died without releasing it.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Arguments added to Chromium's launch arguments.</summary>
     public IList<string> ExtraBrowserArgs { get; set; } = [];
 

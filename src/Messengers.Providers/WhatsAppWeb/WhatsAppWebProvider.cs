@@ -15,6 +15,7 @@ namespace Messengers.Providers.WhatsAppWeb;
 public sealed partial class WhatsAppWebProvider(
     BrowserPool pool,
     IWhatsAppSessionStore sessions,
+    IWhatsAppAccountLeases leases,
     IMediaStore media,
     IOptions<WhatsAppWebOptions> options,
     TimeProvider time,
@@ -44,11 +45,14 @@ public sealed partial class WhatsAppWebProvider(
 
     public bool IsValidChatId(string chatId) => chatId is not null && ChatIdPattern().IsMatch(chatId);
 
+    /// <summary>A deleted instance's saved WhatsApp session must not outlive it (it is a live login to the account).</summary>
+    public Task ForgetInstanceAsync(string instanceId, CancellationToken cancellationToken) => sessions.ClearAsync(instanceId, cancellationToken);
+
     public IMessengerConnection Connect(ConnectionConfig config, IConnectionCallbacks callbacks)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(callbacks);
-        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, media, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
+        return new WhatsAppWebConnection(config.InstanceId, pool, sessions, leases, media, callbacks, options.Value, time, loggers.CreateLogger<WhatsAppWebConnection>());
     }
 
     [GeneratedRegex("^[0-9]{6,20}(-[0-9]{6,20})?@(c\\.us|g\\.us|lid|s\\.whatsapp\\.net|newsletter|broadcast)$")]

@@ -1,9 +1,11 @@
 using Messengers.Abstractions.Providers;
 using Messengers.Abstractions.Security;
+using Messengers.Runtime.Hosting;
 using Messengers.Runtime.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Messengers.Providers.WhatsAppWeb;
 
@@ -11,7 +13,7 @@ public static class WhatsAppWebServiceCollectionExtensions
 {
     /// <summary>
     /// The WhatsApp Web provider: options from <c>Messengers:WhatsAppWeb</c> (bound when an IConfiguration is registered),
-    /// the shared browser pool, and sessions in the default grain storage. The browser starts with the first instance.
+    /// the shared browser pool, and sessions and account leases in the default grain storage. The browser starts with the first instance.
     /// </summary>
     public static IServiceCollection AddWhatsAppWebProvider(this IServiceCollection services)
     {
@@ -22,6 +24,10 @@ public static class WhatsAppWebServiceCollectionExtensions
         services.TryAddSingleton<IWhatsAppSessionStore>(provider => new GrainStorageWhatsAppSessionStore(
             provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default),
             provider.GetRequiredService<ISecretProtector>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IWhatsAppAccountLeases>(provider => new GrainStorageWhatsAppAccountLeases(
+            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default),
+            provider.GetService<IOptions<GrainRuntimeOptions>>()?.Value.SiloName ?? Environment.MachineName,
             provider.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WhatsAppWebProvider>());
         return services;

@@ -18,7 +18,11 @@ internal sealed class GrainTimer : IGrainTimer
 
     public GrainTimer(Activation activation, Func<CancellationToken, Task> callback, GrainTimerCreationOptions options)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.DueTime, TimeSpan.Zero);
+        if (options.DueTime != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(options.DueTime, TimeSpan.Zero); // infinite: armed later with Change
+        }
+
         if (options.Period != Timeout.InfiniteTimeSpan)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.Period, TimeSpan.Zero);

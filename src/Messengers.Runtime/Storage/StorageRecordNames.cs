@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Messengers.Runtime.Serialization;
 
 namespace Messengers.Runtime.Storage;
 
@@ -16,6 +17,14 @@ internal static class StorageRecordNames
 
     public static string NextEtag()
         => string.Create(CultureInfo.InvariantCulture, $"{Prefix}-{Interlocked.Increment(ref _counter):x}");
+
+    /// <summary>Puts a stored record (or its absence, when <paramref name="payload"/> is null) into <paramref name="grainState"/>.</summary>
+    public static void Load<T>(IGrainState<T> grainState, string? payload, string? etag)
+    {
+        grainState.State = payload is null ? grainState.State : GrainJson.Deserialize<T>(payload);
+        grainState.ETag = payload is null ? null : etag;
+        grainState.RecordExists = payload is not null;
+    }
 
     /// <summary>A short readable name of a state type, e.g. <c>Messengers.Grains.InstanceState</c> or <c>List&lt;String&gt;</c>; informational only.</summary>
     public static string StateType<T>() => TypeNames.GetOrAdd(typeof(T), static t => Format(t, full: true));

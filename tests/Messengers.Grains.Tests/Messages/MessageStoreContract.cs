@@ -356,7 +356,7 @@ public abstract class MessageStoreContract
     public async Task ClientMessageId_Stored_ReturnedByEveryRead()
     {
         var instance = NewInstance();
-        Assert.Equal("message_client_ids", await AppliedMigrationAsync(4));
+        Assert.Equal("message_client_ids", await AppliedMigrationAsync(5));
         await Store.TryInsertAsync(Message(instance, "sent-1", fromMe: true) with { ClientMessageId = "client-1" }, Cancel);
         await Store.TryInsertAsync(Message(instance, "in-1", at: T0.AddSeconds(1)), Cancel);
 

@@ -143,37 +143,178 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         Assert.False(_provider.IsValidChatId("12ab"));
     }
 
-    private sealed class RecordingCallbacks : IConnectionCallbacks
+    [Theory]
+    [InlineData("https://gw.example", true)]
+    [InlineData("http://127.0.0.1:8080/base/", true)]
+    [InlineData("", true)]
+    [InlineData("ftp://gw.example", false)]
+    [InlineData("gw.example", false)]
+    [InlineData("https://gw.example/?x=1", false)]
+    public void Validate_PublicUrlSetting_AcceptsOnlyHttpUrlsOrEmpty(string publicUrl, bool valid)
     {
-        public ConcurrentQueue<(InstanceStatus Status, string? Reason, AccountInfo? Account)> Statuses { get; } = new();
+        var errors = _provider.Validate(new Dictionary<string, string> { ["botToken"] = Token }, new Dictionary<string, string> { ["publicUrl"] = publicUrl });
 
-        public ConcurrentQueue<InboundMessage> Messages { get; } = new();
-
-        public int FailNextMessages { get; set; }
-
-        public int Attempts;
-
-        public Task OnStatusAsync(InstanceStatus status, string? reason, AccountInfo? account = null)
-        {
-            Statuses.Enqueue((status, reason, account));
-            return Task.CompletedTask;
-        }
-
-        public Task OnQrAsync(QrCodeInfo? qr) => Task.CompletedTask;
-
-        public Task OnMessageAsync(InboundMessage message)
-        {
-            Interlocked.Increment(ref Attempts);
-            if (FailNextMessages > 0)
-            {
-                FailNextMessages--;
-                throw new InvalidOperationException("storage is down");
-            }
-
-            Messages.Enqueue(message);
-            return Task.CompletedTask;
-        }
-
-        public Task OnAckAsync(string messageId, MessageAck ack) => Task.CompletedTask;
+        Assert.Equal(valid, !errors.ContainsKey("settings.publicUrl"));
+        var config = new ConnectionConfig("tg-1", "telegram", new Dictionary<string, string>(), new Dictionary<string, string> { ["publicUrl"] = publicUrl }, new AgentSettings());
+        Assert.Equal(valid && publicUrl.Length > 0 ? publicUrl.TrimEnd('/') + "/hooks/telegram/tg-1" : null, _provider.WebhookUrl(config)?.ToString());
     }
+
+    [Theory]
+    [InlineData("image/png", "photo.png", "sendPhoto", "photo")]
+    [InlineData("application/pdf", "report.pdf", "sendDocument", "document")]
+    [InlineData("audio/mpeg", "song.mp3", "sendAudio", "audio")]
+    [InlineData("video/mp4", "clip.mp4", "sendVideo", "video")]
+    [InlineData("audio/ogg", "note.ogg", "sendVoice", "voice")]
+    public async Task Send_StoredMedia_UploadedWithTheMethodOfItsType(string contentType, string fileName, string method, string kind)
+    {
+        var bytes = Enumerable.Range(0, 5000).Select(i => (byte)(i * 7)).ToArray();
+        var stored = await SaveMediaAsync(bytes, contentType, fileName);
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        Fake.AddChat(Token, 777);
+
+        var result = await connection.SendAsync(new OutgoingMessage { ChatId = "777", Text = "see attached", Media = stored }, Ct);
+
+        var sent = Assert.Single(Fake.GetSentMessages(Token, 777));
+        Assert.Equal(method, sent.Method);
+        Assert.Equal(kind, sent.MediaKind);
+        Assert.Equal(bytes, sent.Content);
+        Assert.Equal(kind == "photo" ? null : fileName, sent.FileName); // Telegram keeps no file name for photos
+        Assert.Equal("see attached", sent.Caption);
+        Assert.Equal($"777_{sent.MessageId}", result.MessageId);
+    }
+
+    [Fact]
+    public async Task Send_SameMediaTwice_SecondGoesByFileIdWithoutUpload()
+    {
+        var stored = await SaveMediaAsync([1, 2, 3, 4, 5], "image/jpeg", "cat.jpg");
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        Fake.AddChat(Token, 777);
+        Fake.AddChat(Token, 778);
+
+        await connection.SendAsync(new OutgoingMessage { ChatId = "777", Media = stored }, Ct);
+        await connection.SendAsync(new OutgoingMessage { ChatId = "778", Media = stored }, Ct);
+
+        var first = Assert.Single(Fake.GetSentMessages(Token, 777));
+        var second = Assert.Single(Fake.GetSentMessages(Token, 778));
+        Assert.False(first.Parameters.ContainsKey("photo")); // the bytes came as a multipart file part
+        Assert.Equal(first.FileId, second.Parameters["photo"]); // the second send named Telegram's file_id instead
+        Assert.Equal(first.Content, second.Content);
+    }
+
+    [Fact]
+    public async Task Send_ReceivedPhotoForwarded_GoesByTheFileIdTelegramGaveIt()
+    {
+        var bytes = Enumerable.Range(0, 2000).Select(i => (byte)i).ToArray();
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        var update = Fake.SendUserPhoto(Token, 501, bytes);
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty);
+        var received = Assert.Single(_callbacks.Messages).Media!;
+
+        await connection.SendAsync(new OutgoingMessage { ChatId = "501", Media = received }, Ct);
+
+        var sent = Assert.Single(Fake.GetSentMessages(Token, 501));
+        Assert.Equal("sendPhoto", sent.Method);
+        Assert.True(sent.Parameters.ContainsKey("photo"), "the photo should be sent by file_id, not uploaded again");
+        Assert.Equal(bytes, sent.Content);
+        Assert.True(update.MessageId > 0);
+    }
+
+    [Fact]
+    public async Task Send_MediaDuringFloodWaits_EachFileArrivesOnce()
+    {
+        var files = new List<MediaRef>();
+        for (var i = 0; i < 4; i++)
+        {
+            files.Add(await SaveMediaAsync([(byte)i, 10, 20, 30], "application/pdf", $"doc{i}.pdf"));
+        }
+
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        Fake.AddChat(Token, 777);
+        Fake.FloodEveryNthCall(Token, 2, retryAfterSeconds: 1, "senddocument");
+
+        foreach (var file in files)
+        {
+            await connection.SendAsync(new OutgoingMessage { ChatId = "777", Media = file }, Ct);
+        }
+
+        var sent = Fake.GetSentMessages(Token, 777);
+        Assert.Equal(["doc0.pdf", "doc1.pdf", "doc2.pdf", "doc3.pdf"], sent.Select(m => m.FileName));
+        Assert.Equal([0, 1, 2, 3], sent.Select(m => (int)m.Content![0]));
+        Assert.True(Fake.CallCount(Token, "sendDocument") > 4, "the fake should have answered some sends with 429");
+    }
+
+    [Fact]
+    public async Task Send_CaptionTooLong_FileThenTextAsItsOwnMessage()
+    {
+        var stored = await SaveMediaAsync([9, 9, 9], "application/pdf", "long.pdf");
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        Fake.AddChat(Token, 777);
+        var text = new string('x', 1500);
+
+        await connection.SendAsync(new OutgoingMessage { ChatId = "777", Text = text, Media = stored }, Ct);
+
+        var sent = Fake.GetSentMessages(Token, 777);
+        Assert.Equal(["sendDocument", "sendMessage"], sent.Select(m => m.Method));
+        Assert.Null(sent[0].Caption);
+        Assert.Equal(text, sent[1].Text);
+    }
+
+    [Fact]
+    public async Task Poll_StopMidStreamThenNewConnection_EveryUpdateFetchedAndStoredOnce()
+    {
+        var first = Connect();
+        await first.StartAsync(Ct);
+        var sender = new Messengers.Testing.Fakes.Telegram.FakeUser(501, "Ann", "ann");
+        for (var i = 0; i < 30; i++)
+        {
+            Fake.SendUserMessage(Token, 501, $"m{i}", sender);
+        }
+
+        await WaitUntilAsync(() => _callbacks.Messages.Count >= 10);
+        await first.DisposeAsync(); // mid-stream: some updates stored, the rest not fetched yet
+        var storedByFirst = _callbacks.Messages.Count;
+        for (var i = 30; i < 40; i++)
+        {
+            Fake.SendUserMessage(Token, 501, $"m{i}", sender);
+        }
+
+        await using var second = Connect();
+        await second.StartAsync(Ct);
+        await WaitUntilAsync(() => _callbacks.Messages.Count >= 40, 10_000);
+
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"m{i}"), _callbacks.Messages.Select(m => m.Body));
+        Assert.All(Fake.GetUpdateDeliveries(Token).Values, count => Assert.Equal(1, count));
+        await WaitUntilAsync(() => Fake.PendingUpdateCount(Token) == 0);
+        Assert.InRange(storedByFirst, 10, 40);
+    }
+
+    [Fact]
+    public async Task Poll_Http2Configured_PollsAndSendsOverHttp2()
+    {
+        await using var h2Fake = await Messengers.Testing.Fakes.Telegram.FakeTelegramServer.StartAsync(cancellationToken: Ct, http2: true);
+        h2Fake.AddBot(Token, "gateway_bot", "GatewayBot");
+        using var provider = new TelegramProvider(
+            Options.Create(new TelegramOptions { ApiBaseUrl = h2Fake.BaseUrl.ToString(), PollTimeoutSeconds = 1, HttpVersion = "2" }),
+            new FileMediaStore(_mediaPath),
+            TimeProvider.System,
+            NullLoggerFactory.Instance);
+        await using var connection = provider.Connect(new ConnectionConfig("tg1", "telegram", new Dictionary<string, string> { ["botToken"] = Token }, new Dictionary<string, string>(), new AgentSettings()), _callbacks);
+        await connection.StartAsync(Ct);
+
+        h2Fake.SendUserMessage(Token, 501, "over h2");
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty);
+        await connection.SendAsync(new OutgoingMessage { ChatId = "501", Text = "back over h2" }, Ct);
+
+        Assert.Equal("over h2", Assert.Single(_callbacks.Messages).Body);
+        Assert.Equal("back over h2", Assert.Single(h2Fake.GetSentMessages(Token, 501)).Text);
+        Assert.Equal(["HTTP/2"], h2Fake.RequestProtocols);
+    }
+
+    private Task<MediaRef> SaveMediaAsync(byte[] bytes, string contentType, string fileName)
+        => new FileMediaStore(_mediaPath).SaveAsync("tg1", new MemoryStream(bytes), contentType, fileName, Ct);
 }

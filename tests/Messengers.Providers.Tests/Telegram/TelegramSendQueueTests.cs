@@ -71,7 +71,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
     public async Task SendQueue_AgainstFakeFloodControl_NeverHits429()
     {
         var clock = new SteppingClock();
-        await using var fake = await FakeTelegramServer.StartAsync(clock, Ct);
+        await using var fake = await FakeTelegramServer.StartAsync(clock, cancellationToken: Ct);
         fake.AddBot(Token);
         fake.AddChat(Token, 111);
         fake.AddChat(Token, -100222, "supergroup", "Team");

@@ -330,27 +330,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     [Fact]
     public async Task Injection_RealWaJsBundle_LoadsAfterWppConfigAndPhonesNowhere()
     {
-        var bundle = Path.Combine(AppContext.BaseDirectory, "wa-js", "wppconnect-wa.js");
-        Assert.SkipUnless(File.Exists(bundle), $"{bundle} is missing; run tests/setup-npm.sh");
-        await Pool.DisposeAsync();
-        Options.Url = Fake.BlankUrl;
-        Options.InjectWaJs = true;
-        Options.WaJsPath = bundle;
-        NewPool();
-        var connection = Connect(new RecordingCallbacks());
-        await connection.StartAsync(Ct);
-
-        await WaitUntilAsync(async () =>
-        {
-            try
-            {
-                return connection.Page is { } page && await page.EvaluateAsync<bool>("() => typeof window.WPP === 'object' && !!window.WPP.conn");
-            }
-            catch (Microsoft.Playwright.PlaywrightException)
-            {
-                return false;
-            }
-        });
+        var connection = await RealWaJsConnectionAsync();
         var config = await connection.Page!.EvaluateAsync<string>("() => JSON.stringify([window.WPPConfig.disableGoogleAnalytics, window.WPPConfig.linkPreviewApiServers, window.WPP.isReady])");
         await Task.Delay(1500, Ct);
 
@@ -419,7 +399,7 @@ public sealed class BrowserPoolRulesTests
     [InlineData("abc@c.us", false)]
     public void IsValidChatId_Forms_AcceptsWhatsAppIds(string chatId, bool valid)
     {
-        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
+        var provider = new WhatsAppWebProvider(NewPool(new WhatsAppWebOptions()), null!, null!, null!, Microsoft.Extensions.Options.Options.Create(new WhatsAppWebOptions()), TimeProvider.System, NullLoggerFactory.Instance);
         Assert.Equal(valid, provider.IsValidChatId(chatId));
     }
 }

@@ -41,6 +41,9 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
 
     protected BrowserPool Pool { get; private set; } = null!;
 
+    /// <summary>The account leases of the current pool's silo (a new silo with every <see cref="NewPool"/>).</summary>
+    protected GrainStorageWhatsAppAccountLeases Leases { get; private set; } = null!;
+
     protected WhatsAppWebProvider Provider { get; private set; } = null!;
 
     protected WhatsAppWebOptions Options { get; } = new()
@@ -92,7 +95,8 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     protected void NewPool()
     {
         Pool = new BrowserPool(Microsoft.Extensions.Options.Options.Create(Options), NullLogger<BrowserPool>.Instance);
-        Provider = new WhatsAppWebProvider(Pool, Sessions, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
+        Leases = new GrainStorageWhatsAppAccountLeases(Storage, "silo-" + Guid.NewGuid().ToString("N")[..6], TimeProvider.System);
+        Provider = new WhatsAppWebProvider(Pool, Sessions, Leases, Media, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, NullLoggerFactory.Instance);
     }
 
     protected WhatsAppWebConnection Connect(RecordingCallbacks callbacks, string instanceId = "wa1")
@@ -129,6 +133,35 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
         }
 
         throw new TimeoutException("The page was not bridged in time.");
+    }
+
+    /// <summary>
+    /// A connection that injects the real wa-js bundle into the fake's blank page (no <c>window.WPP</c> of its own), once
+    /// <c>WPP.conn</c> is there; skips the test when tests/setup-npm.sh has not installed the bundle.
+    /// </summary>
+    protected async Task<WhatsAppWebConnection> RealWaJsConnectionAsync()
+    {
+        var bundle = Path.Combine(AppContext.BaseDirectory, "wa-js", "wppconnect-wa.js");
+        Assert.SkipUnless(File.Exists(bundle), $"{bundle} is missing; run tests/setup-npm.sh");
+        await Pool.DisposeAsync();
+        Options.Url = Fake.BlankUrl;
+        Options.InjectWaJs = true;
+        Options.WaJsPath = bundle;
+        NewPool();
+        var connection = Connect(new RecordingCallbacks());
+        await connection.StartAsync(Ct);
+        await WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return connection.Page is { } page && await page.EvaluateAsync<bool>("() => typeof window.WPP === 'object' && !!window.WPP.conn");
+            }
+            catch (PlaywrightException)
+            {
+                return false;
+            }
+        });
+        return connection;
     }
 
     /// <summary>Starts, emits one QR code, scans it and waits for Ready.</summary>

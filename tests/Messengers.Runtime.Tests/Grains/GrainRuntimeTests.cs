@@ -186,6 +186,26 @@ public sealed class GrainRuntimeTests
     }
 
     [Fact]
+    public async Task Timer_InfiniteDueTime_TicksOnlyAfterChangeArmsIt()
+    {
+        var time = new FakeTimeProvider();
+        await using var silo = await SiloHarness.StartAsync(time: time);
+        var ticker = silo.Grains.GetGrain<ITickerGrain>("disarmed");
+        await ticker.StartDisarmedAsync();
+
+        time.Advance(TimeSpan.FromSeconds(50)); // below the class's one-minute collection age
+        await Task.Delay(50, Ct);
+        Assert.Equal(0, await ticker.GetTicksAsync());
+
+        await ticker.ArmOnceAsync(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
+        await WaitForTicksAsync(ticker, 1);
+        time.Advance(TimeSpan.FromSeconds(50)); // below the class's one-minute collection age
+        await Task.Delay(50, Ct);
+        Assert.Equal(1, await ticker.GetTicksAsync());
+    }
+
+    [Fact]
     public async Task IdleCollection_PastCollectionAge_DeactivatesAndFlushesState()
     {
         var time = new FakeTimeProvider();
@@ -250,6 +270,10 @@ public sealed class GrainRuntimeTests
         await using var silo = await SiloHarness.StartAsync();
         var busy = silo.Grains.GetGrain<ICounterGrain>("busy");
         var call = busy.WaitForGateAsync(); // holds the activation's turn, so its deactivation must wait
+        while (!silo.Probe.Events.Contains("at gate busy"))
+        {
+            await Task.Delay(10, Ct);
+        }
 
         var first = silo.Silo.StopAsync(Ct);
         var second = silo.Silo.StopAsync(Ct);

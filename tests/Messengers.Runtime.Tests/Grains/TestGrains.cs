@@ -72,6 +72,7 @@ public sealed class CounterGrain(Probe probe) : Grain, ICounterGrain
 
     public async Task<string> WaitForGateAsync()
     {
+        probe.Events.Enqueue($"at gate {this.GetPrimaryKeyString()}");
         await probe.Gate.Task;
         return "gate passed";
     }
@@ -144,6 +145,11 @@ public interface ITickerGrain : IGrainWithStringKey
     Task<List<string>> GetNotesAsync();
 
     Task KeepAliveForAsync(TimeSpan span);
+
+    /// <summary>Registers the timer without a due time; it ticks only once <see cref="ArmOnceAsync"/> sets one.</summary>
+    Task StartDisarmedAsync();
+
+    Task ArmOnceAsync(TimeSpan dueTime);
 }
 
 [CollectionAgeLimit(Minutes = 1)]
@@ -157,6 +163,18 @@ public sealed class TickerGrain(
     public Task StartAsync(TimeSpan period, bool keepAlive)
     {
         _timer = RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions { DueTime = period, Period = period, KeepAlive = keepAlive });
+        return Task.CompletedTask;
+    }
+
+    public Task StartDisarmedAsync()
+    {
+        _timer = RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+        return Task.CompletedTask;
+    }
+
+    public Task ArmOnceAsync(TimeSpan dueTime)
+    {
+        _timer!.Change(dueTime, Timeout.InfiniteTimeSpan);
         return Task.CompletedTask;
     }
 

@@ -60,6 +60,13 @@ public sealed class TelegramBotClient
     /// <summary>How much longer than the poll timeout a getUpdates request may take before it counts as timed out.</summary>
     public TimeSpan LongPollGrace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// HTTP/2 multiplexes many bots' long polls over a few connections instead of one connection per pending poll.
+    /// api.telegram.org answers h2 (negotiated by ALPN over TLS, falling back to 1.1); the self-hosted Bot API server
+    /// speaks HTTP/1.1 only, so plain-http base URLs get HTTP/2 only when asked for (prior knowledge, h2c).
+    /// </summary>
+    public bool UseHttp2 { get; init; }
+
     /// <summary>Timeout for every call except getUpdates and downloads; <see cref="Timeout.InfiniteTimeSpan"/> leaves it to the HttpClient.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -280,7 +287,7 @@ public sealed class TelegramBotClient
         ArgumentNullException.ThrowIfNull(destination);
         const string method = "file";
         var escaped = string.Join('/', filePath.TrimStart('/').Split('/').Select(Uri.EscapeDataString));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{_base}/file/bot{_token}/{escaped}"));
+        using var request = NewRequest(HttpMethod.Get, new Uri($"{_base}/file/bot{_token}/{escaped}"));
         var started = Stopwatch.GetTimestamp();
         using var response = await SendCoreAsync(method, request, cancellationToken, cancellationToken);
         TelegramClientLog.Call(_logger, method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -341,7 +348,8 @@ public sealed class TelegramBotClient
     {
         parameters.Rewind();
         using var content = parameters.ToContent();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{_base}/bot{_token}/{method}")) { Content = content };
+        using var request = NewRequest(HttpMethod.Post, new Uri($"{_base}/bot{_token}/{method}"));
+        request.Content = content;
         using var timeoutSource = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource?.CancelAfter(timeout!.Value);
         var token = timeoutSource?.Token ?? cancellationToken;
@@ -488,6 +496,18 @@ public sealed class TelegramBotClient
         }
 
         return new TelegramNetworkException(method, $"Telegram {method}: {Redact(message)}", inner, isTimeout);
+    }
+
+    private HttpRequestMessage NewRequest(HttpMethod method, Uri uri)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        if (UseHttp2)
+        {
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = uri.Scheme == Uri.UriSchemeHttps ? HttpVersionPolicy.RequestVersionOrLower : HttpVersionPolicy.RequestVersionExact;
+        }
+
+        return request;
     }
 
     private string Redact(string text) => text.Replace(_token, Redacted, StringComparison.Ordinal);

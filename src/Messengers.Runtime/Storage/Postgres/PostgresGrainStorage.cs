@@ -42,16 +42,7 @@ public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable, IDis
             return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.GetString(1)) : ((string?)null, (string?)null);
         }, cancellationToken);
 
-        if (payload is null)
-        {
-            grainState.ETag = null;
-            grainState.RecordExists = false;
-            return;
-        }
-
-        grainState.State = GrainJson.Deserialize<T>(payload);
-        grainState.ETag = etag;
-        grainState.RecordExists = true;
+        StorageRecordNames.Load(grainState, payload, etag);
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken = default)

@@ -61,16 +61,7 @@ public sealed class SqliteGrainStorage : IGrainStorage
             throw Failed(ex, new StorageOperation("reading", stateName, grainId));
         }
 
-        if (payload is null)
-        {
-            grainState.ETag = null;
-            grainState.RecordExists = false;
-            return;
-        }
-
-        grainState.State = GrainJson.Deserialize<T>(payload);
-        grainState.ETag = etag;
-        grainState.RecordExists = true;
+        StorageRecordNames.Load(grainState, payload, etag);
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken = default)

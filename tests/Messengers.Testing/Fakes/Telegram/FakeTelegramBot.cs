@@ -20,6 +20,9 @@ internal sealed class FakeTelegramBot(string token, long id, string username, st
     // updates
     public List<JsonObject> Pending { get; } = [];
 
+    /// <summary>How often getUpdates handed out each update id.</summary>
+    public Dictionary<long, int> Deliveries { get; } = [];
+
     public long NextUpdateId { get; set; } = 700_000_001;
 
     public TaskCompletionSource UpdatesChanged { get; set; } = NewSignal();

@@ -25,7 +25,8 @@ namespace Messengers.Testing.Fakes.Telegram;
 /// user, <see cref="GetSentMessages(string, long)"/> to read what the bot sent, and the fault switches
 /// (<see cref="FloodEveryNthCall"/>, <see cref="FloodFor"/>, <see cref="FailNextCalls"/>).
 /// </para>
-/// Not modelled: the anti-busy-loop getUpdates quirk, the setWebhook once-per-second limit, inline keyboards and
+/// Not modelled: the anti-busy-loop getUpdates quirk, the setWebhook once-per-second limit, parallel webhook deliveries
+/// (up to max_connections; the fake delivers one at a time, in order, retrying after a fixed delay), inline keyboards and
 /// callbacks, media groups, real entity parsing (HTML tags are stripped from the echoed text, Markdown is echoed).
 /// </summary>
 public sealed partial class FakeTelegramServer : IAsyncDisposable
@@ -43,6 +44,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     private readonly Lock _botsGate = new();
     private readonly Dictionary<string, FakeTelegramBot> _bots = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _protocols = new();
     private readonly HttpClient _webhookClient = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
     private FakeTelegramServer(WebApplication app, TimeProvider time)
@@ -57,14 +59,17 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     /// <summary>Wait between webhook delivery attempts after a failure (real servers back off longer).</summary>
     public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Starts the server. <paramref name="timeProvider"/> stamps dates and drives long-poll timeouts.</summary>
-    public static async Task<FakeTelegramServer> StartAsync(TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts the server. <paramref name="timeProvider"/> stamps dates and drives long-poll timeouts. With
+    /// <paramref name="http2"/> it speaks cleartext HTTP/2 only (prior knowledge, as api.telegram.org speaks h2 over TLS).
+    /// </summary>
+    public static async Task<FakeTelegramServer> StartAsync(TimeProvider? timeProvider = null, bool http2 = false, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(o =>
         {
-            o.Listen(IPAddress.Loopback, 0);
+            o.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = http2 ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
             o.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
         });
         var app = builder.Build();
@@ -161,6 +166,36 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         lock (bot.Gate)
         {
             return bot.Pending.Count;
+        }
+    }
+
+    /// <summary>How often each update was handed out by getUpdates (a count above 1 means it was fetched again).</summary>
+    public IReadOnlyDictionary<long, int> GetUpdateDeliveries(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return new Dictionary<long, int>(bot.Deliveries);
+        }
+    }
+
+    /// <summary>The webhook URL set for the bot; "" while it polls.</summary>
+    public string GetWebhookUrl(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return bot.WebhookUrl;
+        }
+    }
+
+    /// <summary>The secret token given to setWebhook, as Telegram would echo it; null without a webhook.</summary>
+    public string? GetWebhookSecret(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return bot.WebhookSecret;
         }
     }
 
@@ -449,8 +484,12 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     // HTTP
     // =====================================================================================================
 
+    /// <summary>The HTTP protocols requests came in with (e.g. <c>HTTP/1.1</c>, <c>HTTP/2</c>).</summary>
+    public IReadOnlyCollection<string> RequestProtocols => [.. _protocols.Keys];
+
     private async Task HandleAsync(HttpContext context)
     {
+        _protocols.TryAdd(context.Request.Protocol, 0);
         var path = context.Request.Path.Value ?? "";
         if (path.StartsWith("/file/bot", StringComparison.Ordinal))
         {
@@ -786,7 +825,14 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                     var remaining = deadline - _time.GetUtcNow();
                     if (bot.Pending.Count > 0 || remaining <= TimeSpan.Zero)
                     {
-                        return Ok(new JsonArray([.. bot.Pending.Take(limit).Select(u => (JsonNode)u.DeepClone())]));
+                        var batch = bot.Pending.Take(limit).ToList();
+                        foreach (var update in batch)
+                        {
+                            var id = (long)update["update_id"]!;
+                            bot.Deliveries[id] = bot.Deliveries.GetValueOrDefault(id) + 1;
+                        }
+
+                        return Ok(new JsonArray([.. batch.Select(u => (JsonNode)u.DeepClone())]));
                     }
 
                     changed = bot.UpdatesChanged.Task;
@@ -961,6 +1007,14 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                 {
                     Content = new StringContent(next.ToJsonString(), Encoding.UTF8, "application/json"),
                 };
+                // Headers of the real WebhookActor: gzip/deflate accepted, Basic auth from the URL's userinfo, the secret.
+                request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip, deflate");
+                if (request.RequestUri!.UserInfo.Length > 0)
+                {
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(request.RequestUri.UserInfo))));
+                    request.RequestUri = new UriBuilder(request.RequestUri) { UserName = "", Password = "" }.Uri;
+                }
+
                 if (secret is not null)
                 {
                     request.Headers.Add("X-Telegram-Bot-Api-Secret-Token", secret);

@@ -9,9 +9,10 @@ namespace Messengers.Testing.Fakes.WhatsAppWeb;
 /// provider's bridge uses — readiness, <c>conn.*</c>, <c>chat.*</c>, <c>on(event)</c> — and a control object
 /// <c>window.fake</c> that tests drive with page evaluation (<see cref="Js"/>): emit a QR code, authenticate (kept in
 /// localStorage and IndexedDB, so a restored storage state comes back logged in), deliver a message, log out.
-/// Sent messages are kept in the page (<c>fake.sent</c>) and posted to the server (<see cref="Sent"/>).
+/// Sent messages are kept in the page (<c>fake.sent</c>) and posted to the server (<see cref="Sent"/>). Tests without the
+/// page object drive it through the server (<see cref="RunAsync"/>, FakeWhatsAppWebServer.Control.cs).
 /// </summary>
-public sealed class FakeWhatsAppWebServer : IAsyncDisposable
+public sealed partial class FakeWhatsAppWebServer : IAsyncDisposable
 {
     private readonly ConcurrentQueue<FakeSentMessage> _sent = new();
     private LoopbackHttpServer _server = null!;
@@ -33,6 +34,9 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
     /// <summary>How many times the page was loaded.</summary>
     public int PageLoads => Volatile.Read(ref _pageLoads);
 
+    /// <summary>When set, the page starts logged in as this wid (no QR), for tests that only need a Ready account.</summary>
+    public string? AutoLoginWid { get; set; }
+
     public static async Task<FakeWhatsAppWebServer> StartAsync()
     {
         var fake = new FakeWhatsAppWebServer();
@@ -40,11 +44,21 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         return fake;
     }
 
-    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        CloseControl();
+        await _server.DisposeAsync();
+    }
 
     private async Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
+        if (path.StartsWith("/api/control/", StringComparison.Ordinal))
+        {
+            await HandleControlAsync(context, path);
+            return;
+        }
+
         if (HttpMethods.IsPost(context.Request.Method) && path == "/api/sent")
         {
             var sent = await JsonSerializer.DeserializeAsync<FakeSentMessage>(context.Request.Body, JsonOptions);
@@ -61,7 +75,9 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         {
             Interlocked.Increment(ref _pageLoads);
             context.Response.ContentType = "text/html; charset=utf-8";
-            await context.Response.WriteAsync(Page);
+            await context.Response.WriteAsync(Page
+                .Replace("/*AUTO_LOGIN*/null", JsonSerializer.Serialize(AutoLoginWid), StringComparison.Ordinal)
+                .Replace("</body></html>", ControlScript + "</body></html>", StringComparison.Ordinal));
             return;
         }
 
@@ -105,6 +121,18 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
         public const string Typing = "() => window.fake.typing.map(t => t[0] + ':' + t[1])";
 
         public const string PairingPhone = "() => window.fake.pairingPhone";
+
+        /// <summary>Reactions sent, as "messageId:emoji" ("messageId:" for a removal).</summary>
+        public const string Reactions = "() => window.fake.reactions.map(r => r.id + ':' + r.reaction)";
+
+        /// <summary>Argument: a chat id. Returns {id, name, participants: [{id, isAdmin, isSuperAdmin}] | null, messages} or null.</summary>
+        public const string Chat = "id => window.fake.chat(id)";
+
+        /// <summary>Argument: [chatId, [{id, body, t, fromMe?, author?, notifyName?}]]. Adds older messages to a chat.</summary>
+        public const string AddHistory = "([chatId, list]) => window.fake.addHistory(chatId, list)";
+
+        /// <summary>Argument: a participant id. Its privacy settings make adding it answer 403 with an invite code.</summary>
+        public const string BlockAdding = "id => { window.fake.privacyBlocked.push(id); }";
     }
 
     private const string Page = """
@@ -116,12 +144,78 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
           const listeners = {};
           const emit = (name, arg) => (listeners[name] || []).slice().forEach(cb => { try { cb(arg); } catch (e) { console.error(e); } });
           const wid = s => ({ _serialized: s, user: s.split('@')[0], server: s.split('@')[1], toString() { return s; } });
+          const autoLogin = /*AUTO_LOGIN*/null;
+          if (autoLogin && !localStorage.getItem('fake-wa-auth')) localStorage.setItem('fake-wa-auth', autoLogin);
           let me = localStorage.getItem('fake-wa-auth');
           let authCode = null;
           let mainReady = false;
           let seq = 0;
           const readyCallbacks = [];
           const fake = { sent: [], reads: [], typing: [], media: {}, idbWid: null, pairingPhone: null };
+          //#region directory: chats, contacts, groups, reactions, history (shapes of wa-js 4.6)
+          const wppError = (code, message) => Object.assign(new Error(message), { code });
+          const msgKey = (id, fromMe, remote) => ({ _serialized: id, fromMe, remote: wid(remote), id: id.split('_').pop(), toString() { return id; } });
+          const nowSeconds = () => Math.floor(Date.now() / 1000);
+          const chats = {};
+          const messagesById = {};
+          const contacts = {};
+          const pnLid = {};
+          fake.reactions = [];
+          fake.privacyBlocked = [];
+          fake.left = [];
+          const chatOf = (id, name) => chats[id] || (chats[id] = { id: wid(id), name: name || undefined, isGroup: id.endsWith('@g.us'), unreadCount: 0, t: 0, msgs: [] });
+          const remember = (chatId, msg) => {
+            const chat = chatOf(chatId);
+            chat.msgs.push(msg);
+            chat.t = Math.max(chat.t, msg.t);
+            if (!msg.id.fromMe) chat.unreadCount++;
+            messagesById[msg.id._serialized] = msg;
+          };
+          const assertChat = id => { const chat = chats[String(id)]; if (!chat) throw wppError('chat_not_found', 'Chat not found for ' + id); return chat; };
+          const assertGroup = id => {
+            const chat = assertChat(id);
+            if (!chat.groupMetadata) throw wppError('not_a_group', 'Chat ' + id + ' is not a group');
+            return chat;
+          };
+          const participantWid = id => { const s = String(id); return s.includes('@') ? s : s + '@c.us'; };
+          const exists = id => !participantWid(id).startsWith('000');
+          const addContact = c => {
+            contacts[c.id] = { id: wid(c.id), name: c.name, pushname: c.pushname, isMyContact: !!c.isMyContact, isMe: false, isUser: true, isGroup: false };
+            if (c.lid && c.phone) { pnLid[c.lid] = c.phone; pnLid[c.phone] = c.lid; }
+          };
+          const newGroup = (gid, subject, participants, creation) => {
+            const chat = chatOf(gid, subject);
+            chat.groupMetadata = { id: wid(gid), subject, desc: '', owner: wid(me || 'unknown@c.us'), creation, participants };
+            chat.t = creation;
+            return chat;
+          };
+          const participantResult = (id, code) => ({ wid: id, code, message: code === 200 ? 'OK' : code === 403 ? 'not-authorized' : code === 409 ? 'conflict' : 'item-not-found',
+            invite_code: code === 403 ? 'INVITE' + id.split('@')[0].slice(-4) : null, invite_code_exp: code === 403 ? nowSeconds() + 3 * 86400 : null });
+          fake.addContact = addContact;
+          fake.chat = id => { const c = chats[id]; return c ? { id, name: c.name || null, participants: c.groupMetadata ? c.groupMetadata.participants.map(p => ({ id: p.id._serialized, isAdmin: p.isAdmin, isSuperAdmin: p.isSuperAdmin })) : null, messages: c.msgs.length } : null; };
+          fake.addHistory = (chatId, list) => list.forEach(m => remember(chatId, {
+            id: msgKey(m.id, !!m.fromMe, chatId), from: wid(m.fromMe ? (me || 'unknown@c.us') : chatId), to: wid(m.fromMe ? chatId : (me || 'unknown@c.us')),
+            author: m.author ? wid(m.author) : undefined, body: m.body || '', type: 'chat', t: m.t, notifyName: m.notifyName || '', isNewMsg: false
+          }));
+          // The seed every page starts with: a contact known by phone number and @lid, one by phone number only, one
+          // listed under its @lid, a private chat with older messages and a group.
+          addContact({ id: '5511988887777@c.us', name: 'Ann Lima', pushname: 'Ann', isMyContact: true, phone: '5511988887777@c.us', lid: '201234567890123@lid' });
+          addContact({ id: '5511977776666@c.us', name: 'Bob Souza', pushname: 'Bobby', isMyContact: true });
+          addContact({ id: '209876543210987@lid', pushname: 'Carol', isMyContact: false, phone: '5511966665555@c.us', lid: '209876543210987@lid' });
+          chatOf('5511988887777@c.us', 'Ann Lima');
+          const seedTime = nowSeconds() - 86400;
+          fake.addHistory('5511988887777@c.us', [
+            { id: 'false_5511988887777@c.us_3A0LD00000000001', body: 'old question', t: seedTime, notifyName: 'Ann' },
+            { id: 'true_5511988887777@c.us_3EB0LD0000000002', body: 'old answer', t: seedTime + 60, fromMe: true },
+            { id: 'false_5511988887777@c.us_3A0LD00000000003', body: 'thanks', t: seedTime + 120, notifyName: 'Ann' }
+          ]);
+          chats['5511988887777@c.us'].unreadCount = 0;
+          newGroup('120363000000000001@g.us', 'Seed Team', [
+            { id: wid('5511988887777@c.us'), isAdmin: true, isSuperAdmin: false },
+            { id: wid('5511977776666@c.us'), isAdmin: false, isSuperAdmin: false }
+          ], seedTime);
+          let groupSeq = 1;
+          //#endregion
 
           const idb = (mode, action) => new Promise(resolve => {
             const open = indexedDB.open('fake-wa', 1);
@@ -154,7 +248,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
               setKeepAlive: () => true,
               refreshQR: async () => true,
               logout: async () => { fake.logout('user'); return true; },
-              genLinkDeviceCodeForPhoneNumber: async phone => { fake.pairingPhone = phone; return 'FAKE1234'; }
+              genLinkDeviceCodeForPhoneNumber: async phone => { if (me) throw new Error('already authenticated'); fake.pairingPhone = phone; return 'FAKE1234'; }
             },
             chat: {
               defaultSendMessageOptions: {},
@@ -164,6 +258,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
                 const id = 'true_' + chatId + '_3EB0FAKE' + String(seq).padStart(8, '0');
                 const record = { id, chatId, content, quotedMsg: (options && options.quotedMsg) || null };
                 fake.sent.push(record);
+                remember(chatId, { id: msgKey(id, true, chatId), from: wid(me), to: wid(chatId), body: content, type: 'chat', t: nowSeconds(), isNewMsg: true });
                 fetch('/api/sent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(record) }).catch(() => { });
                 return { id, ack: 0, from: me, to: chatId, sendMsgResult: {} };
               },
@@ -186,9 +281,93 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
                 for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
                 return new Blob([bytes], { type: media.mimetype });
               },
+              list: async options => {
+                const o = options || {};
+                let list = Object.values(chats).filter(c => !fake.left.includes(c.id._serialized))
+                  .filter(c => !o.onlyGroups || c.isGroup).filter(c => !o.onlyUsers || !c.isGroup)
+                  .sort((a, b) => b.t - a.t);
+                if (o.count > 0) list = list.slice(0, o.count);
+                return list;
+              },
+              get: chatId => chats[String(chatId)],
+              getMessages: async (chatId, options) => {
+                const chat = assertChat(chatId);
+                const o = options || {};
+                let list = chat.msgs.slice().sort((a, b) => a.t - b.t);
+                if (o.id) {
+                  const at = list.findIndex(m => m.id._serialized === o.id);
+                  if (at < 0) throw wppError('msg_not_found', 'Message ' + o.id + ' not found');
+                  list = o.direction === 'after' ? list.slice(at + 1) : list.slice(0, at);
+                }
+                const count = o.count == null ? 20 : o.count;
+                if (count >= 0) list = o.direction === 'after' ? list.slice(0, count) : list.slice(Math.max(0, list.length - count));
+                return list.map(m => Object.assign({}, m));
+              },
+              sendReactionToMessage: async (messageId, reaction) => {
+                const id = String(messageId);
+                if (!messagesById[id]) throw wppError('msg_not_found', 'Message ' + id + ' not found');
+                fake.reactions.push({ id, reaction: reaction || '' });
+                return { sendMsgResult: 'OK' };
+              },
               markIsRead: async chatId => { fake.reads.push(chatId); return { wid: wid(chatId), unreadCount: 0 }; },
               markIsComposing: async chatId => { fake.typing.push([chatId, true]); },
               markIsPaused: async chatId => { fake.typing.push([chatId, false]); }
+            }
+          };
+
+          WPP.contact = {
+            list: async options => Object.values(contacts).filter(c => !(options && options.onlyMyContacts) || c.isMyContact),
+            get: async id => contacts[String(id)],
+            getPnLidEntry: async id => {
+              const s = String(id);
+              if (!s.endsWith('@c.us') && !s.endsWith('@lid')) throw wppError('invalid_wid', 'Invalid WID value for ' + s + ' - getPnLidEntry only supports @c.us and @lid.');
+              const other = pnLid[s];
+              const part = x => x ? { id: x.split('@')[0], server: x.split('@')[1], _serialized: x } : undefined;
+              const lid = s.endsWith('@lid') ? s : other;
+              const phone = s.endsWith('@c.us') ? s : other;
+              const c = contacts[s] || contacts[other];
+              return { lid: part(lid), phoneNumber: part(phone), contact: c ? { name: c.name, pushname: c.pushname } : undefined };
+            }
+          };
+          WPP.group = {
+            create: async (groupName, participantsIds, parentGroup) => {
+              if (!mainReady) throw new Error('not ready');
+              const ids = (Array.isArray(participantsIds) ? participantsIds : [participantsIds]).map(participantWid).filter(id => id !== me);
+              const missing = ids.find(id => !exists(id));
+              if (missing) throw wppError('participant_not_exists', 'Participant not exists');
+              const gid = '1203639' + String(Date.now() % 100000000).padStart(8, '0') + String(groupSeq++).padStart(3, '0') + '@g.us';
+              const results = {};
+              const members = [{ id: wid(me), isAdmin: true, isSuperAdmin: true }];
+              for (const id of ids) {
+                const code = fake.privacyBlocked.includes(id) ? 403 : 200;
+                if (code === 200) members.push({ id: wid(id), isAdmin: false, isSuperAdmin: false });
+                results[id] = participantResult(id, code);
+              }
+              newGroup(gid, groupName, members, nowSeconds());
+              return { gid: wid(gid), participants: results };
+            },
+            getParticipants: async groupId => assertGroup(groupId).groupMetadata.participants.slice(),
+            addParticipants: async (groupId, participantsIds) => {
+              const meta = assertGroup(groupId).groupMetadata;
+              const results = {};
+              for (const id of (Array.isArray(participantsIds) ? participantsIds : [participantsIds]).map(participantWid)) {
+                const code = !exists(id) ? 404 : meta.participants.some(p => p.id._serialized === id) ? 409 : fake.privacyBlocked.includes(id) ? 403 : 200;
+                if (code === 200) meta.participants.push({ id: wid(id), isAdmin: false, isSuperAdmin: false });
+                results[id] = participantResult(id, code);
+              }
+              return results;
+            },
+            removeParticipants: async (groupId, participantsIds) => {
+              const meta = assertGroup(groupId).groupMetadata;
+              const ids = (Array.isArray(participantsIds) ? participantsIds : [participantsIds]).map(participantWid);
+              const missing = ids.find(id => !meta.participants.some(p => p.id._serialized === id));
+              if (missing) throw wppError('participant_not_exists', 'Participant ' + missing + ' not exists in group ' + groupId);
+              meta.participants = meta.participants.filter(p => !ids.includes(p.id._serialized));
+            },
+            leave: async groupId => {
+              const meta = assertGroup(groupId).groupMetadata;
+              meta.participants = meta.participants.filter(p => p.id._serialized !== me);
+              fake.left.push(String(groupId));
             }
           };
 
@@ -216,6 +395,7 @@ public sealed class FakeWhatsAppWebServer : IAsyncDisposable
               msg.filename = m.filename || undefined;
               msg.caption = m.caption || undefined;
             }
+            remember(m.from, msg);
             emit('chat.new_message', msg);
             return id;
           };

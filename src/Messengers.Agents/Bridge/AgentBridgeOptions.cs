@@ -1,0 +1,45 @@
+namespace Messengers.Agents.Bridge;
+
+/// <summary>How the agent bridge holds, retries and gives up on inbound messages (host configuration: <c>Messengers:Agents:Bridge</c>).</summary>
+public sealed class AgentBridgeOptions
+{
+    /// <summary>Agent calls running at once across all instances and chats (a chat has at most one).</summary>
+    public int MaxCallsInFlight { get; set; } = 256;
+
+    /// <summary>Inbound entries held (queued, debouncing, waiting for a retry) before the bridge stops taking more.</summary>
+    public int MaxHeldEntries { get; set; } = 4096;
+
+    /// <summary>
+    /// Calls of one message (or debounced batch) before it is dead-lettered; each call already includes the backend's
+    /// own quick retries (<see cref="AgentBackendOptions.MaxAttempts"/>). Failures that retrying cannot fix (4xx but
+    /// 408/429, a misconfigured endpoint, an unreadable reply) are dead-lettered at once.
+    /// </summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Wait before the second call of a message; doubles per call, with jitter, up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// An entry not acknowledged within this time (its silo died mid-call) is delivered again, possibly to another
+    /// silo. A silo still working on it ignores the extra delivery.
+    /// </summary>
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long stopping waits for running agent calls before abandoning them (they are delivered again later).</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+
+    internal void Validate()
+    {
+        if (MaxCallsInFlight < 1 || MaxHeldEntries < 1 || MaxAttempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCallsInFlight), "MaxCallsInFlight, MaxHeldEntries and MaxAttempts must be at least 1");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || MaxRetryDelay < TimeSpan.Zero || ShutdownGrace < TimeSpan.Zero || VisibilityTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetryDelay), "RetryDelay, MaxRetryDelay and ShutdownGrace must not be negative; VisibilityTimeout must be positive");
+        }
+    }
+}

@@ -1,0 +1,317 @@
+using System.Globalization;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Providers;
+using Messengers.Providers.Telegram.BotApi;
+using Microsoft.Extensions.Logging;
+
+namespace Messengers.Providers.Telegram;
+
+/// <summary>
+/// One bot's live connection: getMe at start, then updates by long polling or through a registered webhook, and a
+/// send queue that paces outgoing messages under Telegram's flood limits.
+/// </summary>
+internal sealed partial class TelegramConnection(
+    string instanceId,
+    TelegramBotClient client,
+    IConnectionCallbacks callbacks,
+    TelegramMedia media,
+    Uri? webhookUrl,
+    Func<Task<string>>? webhookSecret,
+    TelegramOptions options,
+    TimeProvider time,
+    ILogger logger) : IMessengerConnection
+{
+    private const int MaxCaptionLength = 1024;
+    private static readonly string[] AllowedUpdates = ["message", "edited_message", "channel_post"];
+    private static readonly TimeSpan ShutdownCallTimeout = TimeSpan.FromSeconds(10);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private TelegramSendQueue? _queue; // created by the first send: an idle bot runs no queue loop
+    private Task? _loop;
+    private Task? _stopping;
+    private long? _offset;
+    private long? _confirmedOffset;
+    private bool _webhookRequested;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        User me;
+        try
+        {
+            me = await client.GetMeAsync(cancellationToken);
+        }
+        catch (TelegramApiException exception) when (exception.ErrorCode is 401 or 404)
+        {
+            await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
+            return;
+        }
+        catch (TelegramException exception)
+        {
+            await callbacks.OnStatusAsync(InstanceStatus.Disconnected, $"Telegram unreachable: {exception.Message}");
+            _loop = Task.Run(() => ReceiveAsync(null, _stop.Token), CancellationToken.None);
+            return;
+        }
+
+        var account = new AccountInfo(me.Id.ToString(CultureInfo.InvariantCulture), me.Username is null ? me.FirstName : "@" + me.Username);
+        if (webhookUrl is null)
+        {
+            await callbacks.OnStatusAsync(InstanceStatus.Ready, null, account);
+        }
+
+        _loop = Task.Run(() => ReceiveAsync(account, _stop.Token), CancellationToken.None);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _stopping ??= StopOnceAsync();
+        }
+    }
+
+    public async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ChatId chat = long.TryParse(message.ChatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var numeric) ? numeric : message.ChatId;
+        ParseMode? parseMode = message.Options.TryGetValue("parseMode", out var mode) && Enum.TryParse<ParseMode>(mode, ignoreCase: true, out var parsed) ? parsed : null;
+        bool? silent = message.Options.TryGetValue("silent", out var s) && bool.TryParse(s, out var quiet) ? quiet : null;
+        ReplyParameters? reply = message.ReplyToMessageId is { } replyTo && replyTo.LastIndexOf('_') is var at and > 0
+            && long.TryParse(replyTo[(at + 1)..], CultureInfo.InvariantCulture, out var replyId)
+            ? new ReplyParameters { MessageId = replyId, AllowSendingWithoutReply = true }
+            : null;
+
+        var queue = Queue();
+        Message sent;
+        if (message.Media is { } file)
+        {
+            // A text too long for a caption follows the file as its own message.
+            var caption = message.Text.Length is > 0 and <= MaxCaptionLength ? message.Text : null;
+            sent = await queue.EnqueueAsync(numeric, ct => media.SendAsync(chat, file, caption, parseMode, reply, silent, ct), cancellationToken);
+            if (message.Text.Length > MaxCaptionLength)
+            {
+                await queue.EnqueueAsync(numeric, ct => client.SendMessageAsync(chat, message.Text, parseMode, null, silent, cancellationToken: ct), cancellationToken);
+            }
+        }
+        else
+        {
+            sent = await queue.EnqueueAsync(numeric, ct => client.SendMessageAsync(chat, message.Text, parseMode, reply, silent, cancellationToken: ct), cancellationToken);
+        }
+
+        return new SendResult(TelegramProvider.MessageId(sent.Chat.Id, sent.MessageId), DateTimeOffset.FromUnixTimeSeconds(sent.Date));
+    }
+
+    public async Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken)
+    {
+        if (typing && long.TryParse(chatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var numeric))
+        {
+            await client.SendChatActionAsync(numeric, ChatAction.Typing, cancellationToken: cancellationToken);
+        }
+    }
+
+    public Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("read receipts");
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        TelegramSendQueue? queue;
+        lock (_gate)
+        {
+            queue = _queue;
+        }
+
+        if (queue is not null)
+        {
+            await queue.DisposeAsync();
+        }
+
+        _stop.Dispose();
+    }
+
+    private TelegramSendQueue Queue()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping is not null, this);
+            return _queue ??= new TelegramSendQueue(options.SendQueue, time);
+        }
+    }
+
+    private async Task StopOnceAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
+        using var timeout = new CancellationTokenSource(ShutdownCallTimeout);
+        try
+        {
+            if (_webhookRequested)
+            {
+                // Updates wait at Telegram until the next start (webhook or polling) instead of failing deliveries.
+                await client.DeleteWebhookAsync(cancellationToken: timeout.Token);
+            }
+            else if (_offset is { } offset && offset != _confirmedOffset)
+            {
+                // Confirms what was stored since the last poll, so a restart does not fetch it again (it would be
+                // deduplicated anyway). timeout 0 returns at once; limit 1 keeps the answer small.
+                await client.GetUpdatesAsync(offset, 1, 0, null, timeout.Token);
+            }
+        }
+        catch (Exception exception) when (exception is TelegramException or OperationCanceledException)
+        {
+            logger.LogWarning("Telegram instance {InstanceId} could not tidy up at stop: {Reason}", instanceId, exception.Message);
+        }
+    }
+
+    private Task ReceiveAsync(AccountInfo? account, CancellationToken cancellationToken)
+        => webhookUrl is null ? PollAsync(cancellationToken) : RegisterWebhookAsync(webhookUrl, account, cancellationToken);
+
+    private async Task RegisterWebhookAsync(Uri url, AccountInfo? account, CancellationToken cancellationToken)
+    {
+        if (webhookSecret is null)
+        {
+            await callbacks.OnStatusAsync(InstanceStatus.Failed, "webhook mode needs the grain runtime, which keeps the webhook secret");
+            return;
+        }
+
+        var failures = 0;
+        while (true)
+        {
+            try
+            {
+                var secret = await webhookSecret();
+                _webhookRequested = true;
+                await client.SetWebhookAsync(url.ToString(), secret, AllowedUpdates, cancellationToken: cancellationToken);
+                logger.LogInformation("Telegram instance {InstanceId} receives updates by webhook at {WebhookUrl}", instanceId, url);
+                await callbacks.OnStatusAsync(InstanceStatus.Ready, null, account);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (TelegramApiException exception) when (exception.ErrorCode == 401)
+            {
+                await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
+                return;
+            }
+            catch (TelegramApiException exception) when (exception.ErrorCode == 400)
+            {
+                await callbacks.OnStatusAsync(InstanceStatus.Failed, $"Telegram rejected the webhook URL {url}: {exception.Description}");
+                return;
+            }
+            catch (Exception exception)
+            {
+                if (!await BackOffAsync("webhook registration", exception, ++failures, cancellationToken))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        var connected = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var offset = _offset;
+                var updates = await client.GetUpdatesAsync(offset, 100, options.PollTimeoutSeconds, AllowedUpdates, cancellationToken);
+                _confirmedOffset = offset;
+                if (!connected)
+                {
+                    connected = true;
+                    await callbacks.OnStatusAsync(InstanceStatus.Ready, null);
+                }
+
+                failures = 0;
+                foreach (var update in updates)
+                {
+                    if (await media.ReadAsync(update, cancellationToken) is { } message)
+                    {
+                        await callbacks.OnMessageAsync(message);
+                    }
+
+                    _offset = update.UpdateId + 1; // confirmed by the next poll, now that the message is stored
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (TelegramApiException exception) when (exception.ErrorCode == 401)
+            {
+                await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
+                return;
+            }
+            catch (Exception exception)
+            {
+                if (exception is TelegramApiException { ErrorCode: 409 } conflict && conflict.Description.Contains("webhook", StringComparison.OrdinalIgnoreCase)
+                    && await TryRemoveOwnWebhookAsync(cancellationToken))
+                {
+                    continue;
+                }
+
+                connected = false;
+                if (!await BackOffAsync("polling", exception, ++failures, cancellationToken))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Switching back to polling: a webhook this instance registered earlier (at our hook path) is deleted. A webhook
+    /// pointing elsewhere belongs to someone else and stays; the 409 then shows in the status.
+    /// </summary>
+    private async Task<bool> TryRemoveOwnWebhookAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var info = await client.GetWebhookInfoAsync(cancellationToken);
+            if (!Uri.TryCreate(info.Url, UriKind.Absolute, out var registered)
+                || !registered.AbsolutePath.EndsWith(TelegramProvider.HookPathPrefix + Uri.EscapeDataString(instanceId), StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            await client.DeleteWebhookAsync(cancellationToken: cancellationToken);
+            logger.LogInformation("Telegram instance {InstanceId} deleted its earlier webhook to poll again", instanceId);
+            return true;
+        }
+        catch (Exception exception) when (exception is TelegramException || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reports the failure and waits (retry_after, else exponential backoff with jitter); false once stopped.</summary>
+    private async Task<bool> BackOffAsync(string activity, Exception exception, int failures, CancellationToken cancellationToken)
+    {
+        var reason = exception switch
+        {
+            TelegramApiException { ErrorCode: 409 } => "another getUpdates poller or a webhook is using this bot (409 Conflict)",
+            TelegramException => $"Telegram unreachable: {exception.Message}",
+            _ => $"storing an incoming message failed: {exception.Message}",
+        };
+        logger.LogWarning("Telegram {Activity} of {InstanceId} failed ({Failures}): {Reason}", activity, instanceId, failures, reason);
+        await callbacks.OnStatusAsync(InstanceStatus.Disconnected, reason);
+        var delay = exception is TelegramApiException { RetryAfter: { } retryAfter } ? retryAfter
+            : TimeSpan.FromMilliseconds(Math.Min(options.MaxRetryDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10)) * (0.8 + (Random.Shared.NextDouble() * 0.4))));
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

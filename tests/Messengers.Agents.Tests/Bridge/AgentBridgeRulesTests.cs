@@ -1,0 +1,117 @@
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
+using Messengers.Agents.Bridge;
+
+namespace Messengers.Agents.Tests.Bridge;
+
+/// <summary>Which chats the bridge answers, how a debounced batch becomes one turn, and which failures it retries.</summary>
+public sealed class AgentBridgeRulesTests
+{
+    private static ChatMessage Message(string chatId, bool isGroup = false, string body = "hi", string id = "m1")
+        => new() { InstanceId = "inst", MessageId = id, ChatId = chatId, IsGroup = isGroup, Body = body };
+
+    [Fact]
+    public void Answers_Defaults_PrivateYesGroupsNo()
+    {
+        var agent = new AgentSettings();
+
+        Assert.True(AgentChatFilter.Answers(agent, Message("alice")));
+        Assert.False(AgentChatFilter.Answers(agent, Message("team", isGroup: true)));
+        Assert.True(AgentChatFilter.Answers(agent with { AnswerGroups = true }, Message("team", isGroup: true)));
+        Assert.False(AgentChatFilter.Answers(agent with { AnswerPrivate = false }, Message("alice")));
+        Assert.False(AgentChatFilter.Answers(agent with { Enabled = false }, Message("alice")));
+    }
+
+    [Fact]
+    public void Answers_AllowList_OnlyListedChatsAndStillByKind()
+    {
+        var agent = new AgentSettings { AllowChats = ["alice", "team"], AnswerGroups = false };
+
+        Assert.True(AgentChatFilter.Answers(agent, Message("alice")));
+        Assert.False(AgentChatFilter.Answers(agent, Message("bob")));
+        Assert.False(AgentChatFilter.Answers(agent, Message("team", isGroup: true)));
+        Assert.False(AgentChatFilter.Answers(agent, Message("ALICE")));
+    }
+
+    [Fact]
+    public void Answers_DenyList_WinsOverEverything()
+    {
+        var agent = new AgentSettings { DenyChats = ["bob"], AnswerGroups = true };
+
+        Assert.False(AgentChatFilter.Answers(agent, Message("bob")));
+        Assert.True(AgentChatFilter.Answers(agent, Message("alice")));
+    }
+
+    [Fact]
+    public void Validate_GoodSettings_NoErrors()
+    {
+        var errors = new Dictionary<string, string[]>();
+
+        AgentChatFilter.Validate(new AgentSettings { AllowChats = ["a", "b"], DenyChats = ["c"], DebounceSeconds = 300 }, errors);
+
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public void Validate_NullListTooManyAndNegativeDebounce_EachFieldNamed()
+    {
+        var errors = new Dictionary<string, string[]>();
+
+        AgentChatFilter.Validate(new AgentSettings { AllowChats = null!, DenyChats = [.. Enumerable.Range(0, 1001).Select(i => "c" + i)], DebounceSeconds = -1 }, errors);
+
+        Assert.Contains("not null", Assert.Single(errors["agent.allowChats"]), StringComparison.Ordinal);
+        Assert.Contains("At most 1000", Assert.Single(errors["agent.denyChats"]), StringComparison.Ordinal);
+        Assert.Contains("between 0", Assert.Single(errors["agent.debounceSeconds"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TurnText_SeveralMessages_JoinedInOrderWithoutEmptyBodies()
+    {
+        Assert.Equal("one\nthree", AgentBridge.TurnText([Message("a", body: "one"), Message("a", body: "", id: "m2"), Message("a", body: "three", id: "m3")]));
+        Assert.Equal("  spaced  ", AgentBridge.TurnText([Message("a", body: "  spaced  ")]));
+    }
+
+    [Fact]
+    public void DebounceDue_QuietUser_DueOneWindowAfterTheLastMessage()
+    {
+        var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(first.AddSeconds(7), AgentBridge.DebounceDue(first, first.AddSeconds(2), TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void DebounceDue_UserKeepsTyping_DueAtMostThreeWindowsAfterTheFirstMessage()
+    {
+        var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(first.AddSeconds(15), AgentBridge.DebounceDue(first, first.AddSeconds(14), TimeSpan.FromSeconds(5)));
+    }
+
+    public static TheoryData<AgentFailureReason, int?, bool> Failures => new()
+    {
+        { AgentFailureReason.Timeout, null, true },
+        { AgentFailureReason.ConnectionFailed, null, true },
+        { AgentFailureReason.CircuitOpen, null, true },
+        { AgentFailureReason.HttpStatus, 503, true },
+        { AgentFailureReason.HttpStatus, 429, true },
+        { AgentFailureReason.HttpStatus, 408, true },
+        { AgentFailureReason.HttpStatus, 404, false },
+        { AgentFailureReason.HttpStatus, 401, false },
+        { AgentFailureReason.Misconfigured, null, false },
+        { AgentFailureReason.InvalidReply, null, false },
+        { AgentFailureReason.AgentError, null, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public void IsWorthRetrying_AgentFailure_OnlyTransientOnes(AgentFailureReason reason, int? status, bool expected)
+    {
+        var failure = new AgentCallFailedException("agno", "support", "http://127.0.0.1:1", reason, 1, status, "failed");
+
+        Assert.Equal(expected, AgentBridge.IsWorthRetrying(failure));
+    }
+
+    [Fact]
+    public void IsWorthRetrying_OwnInfrastructureFailure_Retried()
+        => Assert.True(AgentBridge.IsWorthRetrying(new TimeoutException("grain call timed out")));
+}

@@ -1,0 +1,295 @@
+using System.Net;
+using System.Text.Json;
+using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
+using Messengers.Testing.Fakes.WhatsAppWeb;
+using Microsoft.Extensions.DependencyInjection;
+using TestApi = Messengers.Host.Tests.Infrastructure.Api;
+
+namespace Messengers.Host.Tests;
+
+/// <summary>
+/// A <c>whatsapp-web</c> instance through the whole gateway, in the host's own headless Chromium, against the fake
+/// WhatsApp Web page on loopback. The page is driven from the fake's server side (the host owns the browser).
+/// </summary>
+public sealed class WhatsAppWebHostTests : IAsyncLifetime
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string MyWid = "5511999990000@c.us";
+    private const string Customer = "5511988887777@c.us";
+
+    private readonly EmbeddedHostFixture _backend = new();
+    private readonly List<MessengersFactory> _hosts = [];
+    private readonly List<IAsyncDisposable> _servers = [];
+    private FakeWhatsAppWebServer _fake = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.SkipUnless(File.Exists(ChromiumPath), $"{ChromiumPath} is not installed (tests/run.sh installs it with apt-get install chromium).");
+        _fake = await FakeWhatsAppWebServer.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        if (_fake is not null)
+        {
+            await _fake.DisposeAsync();
+        }
+
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        await _backend.DisposeAsync();
+    }
+
+    /// <summary>A fresh backend: SQLite with in-memory streams, or (<paramref name="storage"/> "postgres") PostgreSQL and Redis, as a cluster shares them.</summary>
+    private async Task<Dictionary<string, string?>> BackendAsync(string storage = "sqlite")
+    {
+        var settings = await _backend.NewBackendAsync();
+        if (storage == "postgres")
+        {
+            var postgres = new PostgresServer();
+            _servers.Add(postgres);
+            await postgres.InitializeAsync();
+            var redis = await RedisServer.StartAsync();
+            _servers.Add(redis);
+            settings["Messengers:Storage"] = "postgres";
+            settings["Messengers:Streams"] = "redis";
+            settings["ConnectionStrings:Postgres"] = await postgres.CreateDatabaseAsync("lease");
+            settings["ConnectionStrings:Redis"] = redis.ConnectionString;
+        }
+
+        settings["Messengers:WhatsAppWeb:Url"] = _fake.Url;
+        settings["Messengers:WhatsAppWeb:InjectWaJs"] = "false";
+        settings["Messengers:WhatsAppWeb:MaxQrCodes"] = "3";
+        settings["Messengers:WhatsAppWeb:RestartDelay"] = "00:00:00.200";
+        settings["Messengers:WhatsAppWeb:LeaseDuration"] = "00:00:03";
+        return settings;
+    }
+
+    private MessengersFactory StartHost(Dictionary<string, string?> settings, string? siloName = null)
+    {
+        var own = new Dictionary<string, string?>(settings);
+        if (siloName is not null)
+        {
+            own["Messengers:Runtime:SiloName"] = siloName;
+        }
+
+        var host = new MessengersFactory(own);
+        _hosts.Add(host);
+        _ = host.Server;
+        return host;
+    }
+
+    private static async Task<string> CreateWhatsAppInstanceAsync(HttpClient admin)
+    {
+        var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
+        {
+            name = "whatsapp support",
+            provider = "whatsapp-web",
+            agent = new { backend = "echo" },
+        }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        return created.GetProperty("id").GetString()!;
+    }
+
+    private static Task<HttpResponseMessage> GetQrAsync(HttpClient client, string id, string format = "raw")
+        => client.GetAsync($"{TestApi.Instances}/{id}/qr?format={format}", TestApi.Ct);
+
+    /// <summary>Emits a QR code in the page and waits until GET /qr shows it; returns the view and when the emit began.</summary>
+    private async Task<(JsonElement Qr, DateTimeOffset EmittedAt, DateTimeOffset SeenAt)> EmitAndSeeQrAsync(HttpClient admin, string id, string code)
+    {
+        var emittedAt = TimeProvider.System.GetUtcNow();
+        await _fake.EmitQrAsync(code);
+        var qr = await Eventually.UntilAsync(
+            async () =>
+            {
+                var response = await GetQrAsync(admin, id);
+                return response.StatusCode == HttpStatusCode.OK ? await response.ReadJsonAsync() : default;
+            },
+            view => view.ValueKind == JsonValueKind.Object && view.GetProperty("qr").GetString() == code,
+            what: $"GET /qr to show {code}");
+        return (qr, emittedAt, TimeProvider.System.GetUtcNow());
+    }
+
+    /// <summary>For waits that include starting a host and its Chromium on a busy machine.</summary>
+    private static Task<JsonElement> SlowStatusAsync(HttpClient client, string id, string status)
+        => Eventually.UntilAsync(() => client.GetInstanceAsync(id), i => i.Status() == status, TimeSpan.FromSeconds(60), $"instance {id} to be {status}");
+
+    private static void AssertExpiresAfter(JsonElement qr, DateTimeOffset emittedAt, DateTimeOffset seenAt, TimeSpan lifetime)
+    {
+        var expiresAt = qr.GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.InRange(expiresAt, emittedAt + lifetime, seenAt + lifetime);
+    }
+
+    [Fact]
+    public async Task Qr_RotatingCodes_ShownByGetQrWithTheirExpiryThenFailedQrNotScanned()
+    {
+        var host = StartHost(await BackendAsync());
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(admin);
+        await _fake.WaitForPagesAsync(1);
+        await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.NotFound, "no valid QR code");
+
+        var (first, emitted1, seen1) = await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
+        Assert.Equal("QrReady", (await admin.GetInstanceAsync(id)).Status());
+        AssertExpiresAfter(first, emitted1, seen1, TimeSpan.FromSeconds(60));
+        var png = await GetQrAsync(admin, id, "png");
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, (await png.Content.ReadAsByteArrayAsync(TestApi.Ct))[..4]);
+        Assert.Equal(first.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.Parse(png.Headers.GetValues("X-QR-Expires-At").Single(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(png.Headers.CacheControl?.NoStore);
+
+        var (second, emitted2, seen2) = await EmitAndSeeQrAsync(admin, id, "ref-2,static,identity,secret");
+        AssertExpiresAfter(second, emitted2, seen2, TimeSpan.FromSeconds(20));
+        await EmitAndSeeQrAsync(admin, id, "ref-3,static,identity,secret");
+        await _fake.EmitQrAsync("ref-4,static,identity,secret");
+
+        var failed = await admin.WaitForStatusAsync(id, "Failed");
+        Assert.Equal("QR not scanned", failed.GetProperty("statusReason").GetString());
+        await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.NotFound, "QR not scanned");
+    }
+
+    [Fact]
+    public async Task PairingCode_RequestedWhileWaiting_ReturnsThePageCodeAndPairsWhenEntered()
+    {
+        var host = StartHost(await BackendAsync());
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(admin);
+        await _fake.WaitForPagesAsync(1);
+        await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
+        var route = $"{TestApi.Instances}/{id}/pairing-code";
+
+        await (await admin.PostAsync(route, TestApi.Json(new { phoneNumber = "+55 11 99999-0000" }), TestApi.Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "phoneNumber", "E.164");
+        await (await admin.PostAsync(route, TestApi.Json(new { phoneNumber = "0511999990000" }), TestApi.Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "phoneNumber");
+        var pairing = await (await admin.PostAsync(route, TestApi.Json(new { phoneNumber = "+5511999990000" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal("FAKE1234", pairing.GetProperty("code").GetString());
+        Assert.Equal("5511999990000", pairing.GetProperty("phoneNumber").GetString());
+        Assert.Equal("5511999990000", await _fake.PairingPhoneAsync());
+
+        await _fake.AuthenticateAsync(MyWid);
+        var ready = await admin.WaitForStatusAsync(id, "Ready");
+        Assert.Equal(MyWid, ready.GetProperty("account").GetProperty("id").GetString());
+        await (await admin.PostAsync(route, TestApi.Json(new { phoneNumber = "+5511999990000" }), TestApi.Ct)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired already");
+        await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
+    }
+
+    [Fact]
+    public async Task PairingCode_ProviderWithoutQrOrStoppedInstance_422And409()
+    {
+        var host = StartHost(await BackendAsync());
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var webChat = await admin.CreateWebChatAsync();
+        var whatsApp = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "stopped", provider = "whatsapp-web", start = false }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        var body = TestApi.Json(new { phoneNumber = "+5511999990000" });
+
+        await (await admin.PostAsync($"{TestApi.Instances}/{webChat.Id}/pairing-code", body, TestApi.Ct)).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity, "pairing by phone code");
+        await (await GetQrAsync(admin, webChat.Id)).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity, "QR");
+        await (await admin.PostAsync($"{TestApi.Instances}/{whatsApp.GetProperty("id").GetString()}/pairing-code", TestApi.Json(new { phoneNumber = "+5511999990000" }), TestApi.Ct))
+            .ExpectProblemAsync(HttpStatusCode.Conflict, "not waiting for pairing");
+        await (await admin.PostAsync($"{TestApi.Instances}/nosuchinstance/pairing-code", TestApi.Json(new { phoneNumber = "+5511999990000" }), TestApi.Ct))
+            .ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task MessageLoop_ScannedQrInboundEchoReply_IdsMatchAndRestartRestoresWithoutQr()
+    {
+        var settings = await BackendAsync();
+        var host = StartHost(settings);
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(admin);
+        await _fake.WaitForPagesAsync(1);
+        await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
+
+        await _fake.AuthenticateAsync(MyWid);
+        var ready = await admin.WaitForStatusAsync(id, "Ready");
+        Assert.Equal(MyWid, ready.GetProperty("account").GetProperty("id").GetString());
+        await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
+
+        var inboundId = await _fake.ReceiveAsync(new { from = Customer, body = "hi there", notifyName = "Ann" });
+        var reply = await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), sent => sent.Count == 1, what: "the echo reply sent by the page");
+        Assert.Equal((Customer, "Echo: hi there"), (reply[0].ChatId, reply[0].Content));
+
+        var sent = await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages", TestApi.Json(new { chatId = Customer, text = "from the API" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        // The page reports its sends to the fake server with a fetch of its own, so the record may trail the answer.
+        var apiSend = (await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "from the API"), what: "the API send in the page"))
+            .Single(m => m.Content == "from the API");
+        Assert.Equal(apiSend.Id, sent.GetProperty("id").GetString());
+
+        var history = await Eventually.UntilAsync(
+            async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/{Customer}/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
+            page => page.Items().Count() == 3,
+            what: "the three messages in the history");
+        var byId = history.Items().ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("body").GetString());
+        Assert.Equal("hi there", byId[inboundId]);
+        Assert.Equal("Echo: hi there", byId[reply[0].Id]);
+        Assert.Equal("from the API", byId[apiSend.Id]);
+
+        // Restart: the saved session comes back; the fake emits no QR unless told, so Ready proves it was restored.
+        _hosts.Remove(host);
+        await host.DisposeAsync();
+        var restarted = StartHost(settings);
+        using var admin2 = HostFixture.Client(restarted, HostFixture.AdminKey);
+        var again = await SlowStatusAsync(admin2, id, "Ready");
+        await _fake.WaitForPagesAsync(2);
+
+        Assert.Equal(MyWid, again.GetProperty("account").GetProperty("id").GetString());
+        Assert.Equal(2, _fake.RegisteredPages);
+        Assert.Equal(MyWid, (await _fake.RunAsync("idbWid")).GetString());
+        await (await GetQrAsync(admin2, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
+        await _fake.ReceiveAsync(new { from = Customer, body = "still there?" });
+        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: still there?"), what: "the echo after the restart");
+
+        // Deleting the instance deletes its saved login too: a session must not outlive its instance.
+        var sessions = restarted.Services.GetRequiredService<Messengers.Providers.WhatsAppWeb.IWhatsAppSessionStore>();
+        Assert.NotNull(await sessions.LoadAsync(id, TestApi.Ct));
+        await (await admin2.DeleteAsync($"{TestApi.Instances}/{id}", TestApi.Ct)).ExpectAsync(HttpStatusCode.NoContent);
+        Assert.Null(await sessions.LoadAsync(id, TestApi.Ct));
+    }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Lease_TwoHostsOnOneDatabase_OneDrivesTheAccountTheOtherTakesOverWhenItStops(string storage)
+    {
+        var settings = await BackendAsync(storage);
+        var hostA = StartHost(settings, "silo-a");
+        using var adminA = HostFixture.Client(hostA, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(adminA);
+        await _fake.WaitForPagesAsync(1);
+        await EmitAndSeeQrAsync(adminA, id, "ref-1,static,identity,secret");
+        await _fake.AuthenticateAsync(MyWid);
+        await adminA.WaitForStatusAsync(id, "Ready");
+
+        // Silo B on the same database resumes the running instance, but must not open the account.
+        var hostB = StartHost(settings, "silo-b");
+        using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
+        var waiting = await Eventually.UntilAsync(
+            () => adminB.GetInstanceAsync(id),
+            i => i.GetProperty("statusReason").ValueKind == JsonValueKind.String,
+            what: "silo B to say why it waits");
+        Assert.Equal("Starting", waiting.Status());
+        Assert.Contains("driven by silo silo-a", waiting.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, _fake.PageLoads);
+        Assert.Equal(1, _fake.RegisteredPages);
+
+        _hosts.Remove(hostA);
+        await hostA.DisposeAsync();
+        var takenOver = await SlowStatusAsync(adminB, id, "Ready");
+        await _fake.WaitForPagesAsync(2);
+
+        Assert.Equal(MyWid, takenOver.GetProperty("account").GetProperty("id").GetString());
+        Assert.Equal(2, _fake.PageLoads);
+        Assert.Equal(1, _fake.MaxLivePages);
+        var reply = _fake.Sent.Count;
+        await _fake.ReceiveAsync(new { from = Customer, body = "who answers?" });
+        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == reply + 1, what: "silo B's echo reply");
+    }
+}
