@@ -75,6 +75,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $instance";
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $instance";
 
+    /// <summary>The parameters of <see cref="InsertSql"/>, in the order of <see cref="InsertValues"/>.</summary>
+    private static readonly string[] InsertParameters =
+    [
+        "$instance", "$message", "$chat", "$from", "$to", "$body", "$type", "$fromMe", "$group", "$groupId", "$contactName",
+        "$agentId", "$sessionId", "$replyTo", "$media", "$ack", "$timestamp", "$createdAt", "$clientId",
+    ];
+
     private readonly SqliteDatabase _database;
     private readonly SqliteStoreCommands _commands;
     private readonly MessageInsertBatcher _inserts;
@@ -108,19 +115,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         => WriteAsync(rows.Count == 1 ? "inserting a message" : "inserting messages", context =>
         {
             var command = context.Command(InsertSql);
-            var parameters = InsertParameters.Select(name => command.Parameters.Add(name, SqliteType.Text)).ToArray();
+            var parameters = InsertParameters.Select(name => command.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
             var outcomes = new bool[rows.Count];
             for (var i = 0; i < rows.Count; i++)
             {
                 var values = InsertValues(rows[i]);
                 for (var p = 0; p < parameters.Length; p++)
                 {
-                    parameters[p].Value = values[p] switch
-                    {
-                        null => DBNull.Value,
-                        bool b => b ? 1 : 0,
-                        var v => v,
-                    };
+                    parameters[p].Value = SqliteStoreCommands.DbValue(values[p]);
                 }
 
                 outcomes[i] = command.ExecuteNonQuery() == 1;
@@ -128,12 +130,6 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
             return outcomes;
         }, cancellationToken);
-
-    private static readonly string[] InsertParameters =
-    [
-        "$instance", "$message", "$chat", "$from", "$to", "$body", "$type", "$fromMe", "$group", "$groupId", "$contactName",
-        "$agentId", "$sessionId", "$replyTo", "$media", "$ack", "$timestamp", "$createdAt", "$clientId",
-    ];
 
     private static object?[] InsertValues(PendingInsert row)
     {
