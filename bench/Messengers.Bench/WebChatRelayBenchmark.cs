@@ -75,7 +75,8 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         await app.StartAsync();
         var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        // No client timeout: HttpClient would arm a timer per request, contending with the gateway for the timer lock.
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = new Uri(baseUrl), Timeout = Timeout.InfiniteTimeSpan };
         http.DefaultRequestHeaders.Authorization = new("Bearer", adminKey);
         var created = await http.PostAsJsonAsync("/api/v1/instances", new
         {
@@ -95,8 +96,15 @@ public sealed class WebChatRelayBenchmark : IBenchmark
 
         // Warm-up, then closed loop: every visitor sends its next message when the previous reply arrived.
         await ClosedLoopAsync(http, instanceId, pending, TimeSpan.FromSeconds(2));
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        var allocatedBefore = GC.GetTotalAllocatedBytes();
         var (count, elapsed, latencies) = await ClosedLoopAsync(http, instanceId, pending, Duration);
-        Console.WriteLine($"{label}: closed loop, {Visitors} visitors: {count / elapsed.TotalSeconds:N0} messages/s sustained; latency p50 {Percentile(latencies, 0.50):N1} ms, p99 {Percentile(latencies, 0.99):N1} ms");
+        process.Refresh();
+        var cpuPerMessage = (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, count);
+        var bytesPerMessage = (GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, count);
+        Console.WriteLine($"{label}: closed loop, {Visitors} visitors: {count / elapsed.TotalSeconds:N0} messages/s sustained; latency p50 {Percentile(latencies, 0.50):N1} ms, p99 {Percentile(latencies, 0.99):N1} ms; " +
+            $"per message (gateway and bench client together, this process only): {cpuPerMessage:N0} µs CPU, {bytesPerMessage:N0} B allocated");
 
         var (openCount, openElapsed, openLatencies, late) = await OpenLoopAsync(http, instanceId, pending, Rate, Duration);
         Console.WriteLine($"{label}: open loop at {Rate}/s offered: {openCount / openElapsed.TotalSeconds:N0} messages/s answered; latency p50 {Percentile(openLatencies, 0.50):N1} ms, p99 {Percentile(openLatencies, 0.99):N1} ms; {late} unanswered after 10 s");
@@ -177,7 +185,8 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
-            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            // Only replies matter; skipping the visitor's own echo and typing events unparsed keeps the client cheap.
+            if (!line.StartsWith("data: ", StringComparison.Ordinal) || !line.Contains("\"direction\":\"out\"", StringComparison.Ordinal))
             {
                 continue;
             }

@@ -79,13 +79,31 @@ public sealed class BrowserTests
         var reply = chat.Locator("#chat-log li[data-direction=out] [data-testid=text]");
         await Assertions.Expect(reply).ToHaveTextAsync("Echo: Hello from Chromium", new() { Timeout = Timeout });
         await Assertions.Expect(chat.Locator("#chat-log li[data-direction=in][data-message-id] [data-testid=text]")).ToHaveTextAsync("Hello from Chromium");
+        // An image sent through the API shows in the visitor's page, loaded through the visitor media route.
+        using (var owner = new HttpClient { BaseAddress = new Uri(address) })
+        {
+            owner.DefaultRequestHeaders.Authorization = new("Bearer", HostFixture.AdminKey);
+            var chats = await (await owner.GetAsync($"{Instances}/{id}/chats", Ct)).ExpectAsync(HttpStatusCode.OK);
+            var visitorChat = chats.Items().Single().GetProperty("chatId").GetString();
+            // A 96x64 blue PNG.
+            var png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAGAAAABACAIAAABqVuVZAAAAaUlEQVR42u3QMQ0AAAgDsClBHbIRgwNujiZV0FQPhygQJEiQIEGCBAlCkCBBggQJEiQIQYIECRIkSJAgBAkSJEiQIEGCBCFIkCBBggQJEoQgQYIECRIkSBCCBAkSJEiQIEGCECRIkKB/Fu+D0eGbTb7yAAAAAElFTkSuQmCC");
+            using var form = new MultipartFormDataContent { { new StringContent(visitorChat!), "chatId" }, { new StringContent("a picture"), "caption" } };
+            var file = new ByteArrayContent(png);
+            file.Headers.ContentType = new("image/png");
+            form.Add(file, "file", "dot.png");
+            await (await owner.PostAsync($"{Instances}/{id}/messages", form, Ct)).ExpectAsync(HttpStatusCode.Created);
+        }
+
+        var image = chat.Locator("#chat-log li[data-direction=out] img[data-testid=media]");
+        await Assertions.Expect(image).ToBeVisibleAsync(new() { Timeout = Timeout });
+        await Eventually.UntilAsync(() => image.EvaluateAsync<int>("img => img.complete ? img.naturalWidth : 0"), width => width == 96, what: "the image to load");
         var chatShot = Path.Combine(artifacts, "webchat.png");
         await chat.ScreenshotAsync(new() { Path = chatShot, FullPage = true });
 
         // The dashboard's counters follow.
         using var admin = new HttpClient { BaseAddress = new Uri(address) };
         admin.DefaultRequestHeaders.Authorization = new("Bearer", HostFixture.AdminKey);
-        await Eventually.UntilAsync(() => admin.GetInstanceAsync(id!), i => i.Counters() == (1, 1), what: "counters 1 in, 1 out");
+        await Eventually.UntilAsync(() => admin.GetInstanceAsync(id!), i => i.Counters() == (1, 2), what: "counters 1 in, 2 out");
 
         await page.BringToFrontAsync();
         await Assertions.Expect(row.Locator("td").Filter(new() { HasText = "1 in" })).ToHaveCountAsync(1, new() { Timeout = Timeout });

@@ -11,7 +11,7 @@ namespace Messengers.Host.Tests;
 /// configurations: <see cref="EmbeddedHostApiTests"/> (SQLite + memory streams) and <see cref="ProductionHostApiTests"/>
 /// (PostgreSQL + Redis Streams).
 /// </summary>
-public abstract class HostApiTests(HostFixture fixture)
+public abstract partial class HostApiTests(HostFixture fixture)
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(15);
 

@@ -63,6 +63,9 @@ public sealed record ChatMessage
     public MediaRef? Media { get; init; }
     public MessageAck Ack { get; init; }
 
+    /// <summary>The sender's idempotency key of a message we sent (<see cref="Providers.OutgoingMessage.ClientMessageId"/>); null otherwise.</summary>
+    public string? ClientMessageId { get; init; }
+
     /// <summary>When the message was sent, as the messenger reports it.</summary>
     public DateTimeOffset Timestamp { get; init; }
 

@@ -23,7 +23,11 @@ public interface IMessageStore
     Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default);
 
     /// <summary>Marks a stored message as published to its stream (the outbox flag).</summary>
-    Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default);
+    Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+        => MarkPublishedAsync([new MessageKey(instanceId, messageId)], cancellationToken);
+
+    /// <summary>Marks stored messages as published, in one write; unknown or already marked ones are skipped.</summary>
+    Task MarkPublishedAsync(IReadOnlyCollection<MessageKey> messages, CancellationToken cancellationToken = default);
 
     /// <summary>Stored but not yet published messages, oldest first: republished at start-up so a crash loses nothing.</summary>
     Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default);
@@ -32,6 +36,9 @@ public interface IMessageStore
 
     Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The unique key of a stored message.</summary>
+public readonly record struct MessageKey(string InstanceId, string MessageId);
 
 /// <summary>A position in a chat's history: page with the last message of the previous page.</summary>
 public sealed record MessageCursor(DateTimeOffset Timestamp, string MessageId);

@@ -12,9 +12,13 @@ namespace Messengers.Grains.Hosting;
 /// <summary>
 /// At start-up: publishes messages that were stored but not published before a crash (the outbox), then starts
 /// again every instance whose desired state is Running, a few at a time so a restart is not a stampede.
+/// Only messages stored before this start are replayed: newer ones are being published by this run (their outbox
+/// marks are written in batches, a moment later).
 /// </summary>
-public sealed class StartupServices(IServiceProvider services, IGrainFactory grains, IMessageStore store, ILogger<StartupServices> logger) : BackgroundService
+public sealed class StartupServices(IServiceProvider services, IGrainFactory grains, IMessageStore store, TimeProvider time, ILogger<StartupServices> logger) : BackgroundService
 {
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
     private const int ResumeConcurrency = 4;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -40,17 +44,18 @@ public sealed class StartupServices(IServiceProvider services, IGrainFactory gra
         while (!cancellationToken.IsCancellationRequested)
         {
             var batch = await store.GetUnpublishedAsync(500, cancellationToken);
-            if (batch.Count == 0)
-            {
-                break;
-            }
-
-            foreach (var message in batch)
+            var earlier = batch.TakeWhile(m => m.CreatedAt < _startedAt).ToList();
+            foreach (var message in earlier)
             {
                 var ns = message.IsFromMe ? MessageStreams.Outbound : MessageStreams.Inbound;
                 await streams.GetStream<ChatMessage>(StreamId.Create(ns, message.InstanceId)).OnNextAsync(message, cancellationToken);
-                await store.MarkPublishedAsync(message.InstanceId, message.MessageId, cancellationToken);
-                replayed++;
+            }
+
+            await store.MarkPublishedAsync([.. earlier.Select(m => new MessageKey(m.InstanceId, m.MessageId))], cancellationToken);
+            replayed += earlier.Count;
+            if (earlier.Count == 0 || earlier.Count < batch.Count)
+            {
+                break; // nothing left, or the rest was stored by this run
             }
         }
 

@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
+using Messengers.Grains.Messages;
 using Messengers.Runtime;
 using Messengers.Runtime.Storage;
 using Messengers.Runtime.Streams;
@@ -10,25 +11,31 @@ namespace Messengers.Grains.Instances;
 [GenerateSerializer]
 public sealed class ChatSessionState
 {
-    /// <summary>Recent client message ids and the message each produced, so a repeated send is answered, not sent again.</summary>
-    [Id(0)] public Dictionary<string, string> SentByClientId { get; set; } = [];
-    [Id(1)] public Queue<string> ClientIdOrder { get; set; } = new();
+    // Ids 0 and 1 held a client-id map; the message rows record client ids now (client_message_id).
     [Id(2)] public bool AgentPaused { get; set; }
 }
 
 /// <summary>
 /// One dialog. Incoming messages are stored once (the store's unique key dedupes) and then published; outgoing
 /// ones go through the provider, then are stored and published, so history, webhooks and counters see both.
+/// A send with a client message id is idempotent: the stored row keeps the client id (client_message_id) and the
+/// activation reads the client ids of the chat's latest <see cref="ClientIdWindow"/> messages once, so a send costs
+/// one row insert and no grain-state write. The outbox flag is set later, in batches, by <see cref="PublishedMarks"/>.
 /// </summary>
 public sealed class ChatSessionGrain(
     [PersistentState("chat")] IPersistentState<ChatSessionState> state,
     IMessageStore store,
+    PublishedMarks publishedMarks,
     TimeProvider time) : Grain, IChatSessionGrain
 {
     private const int RecentWindow = 50;
-    private const int RememberedClientIds = 200;
+
+    /// <summary>How many of the chat's latest messages a repeated client message id is recognised among.</summary>
+    private const int ClientIdWindow = 200;
     private readonly LinkedList<ChatMessage> _recent = new();
-    private bool _recentLoaded;
+    private readonly Dictionary<string, ChatMessage> _sentByClientId = new(StringComparer.Ordinal);
+    private readonly Queue<string> _clientIdOrder = new();
+    private bool _historyLoaded;
 
     private (string InstanceId, string ChatId) Key => ChatKey.Parse(this.GetPrimaryKeyString());
 
@@ -70,10 +77,10 @@ public sealed class ChatSessionGrain(
     {
         ArgumentNullException.ThrowIfNull(message);
         var (instanceId, chatId) = Key;
-        if (message.ClientMessageId is { } clientId && state.State.SentByClientId.TryGetValue(clientId, out var earlierId))
+        if (message.ClientMessageId is { } clientId)
         {
-            var earlier = await store.GetAsync(instanceId, earlierId);
-            if (earlier is not null)
+            await EnsureHistoryLoadedAsync();
+            if (_sentByClientId.TryGetValue(clientId, out var earlier))
             {
                 return earlier;
             }
@@ -96,22 +103,16 @@ public sealed class ChatSessionGrain(
             Ack = MessageAck.Sent,
             Timestamp = result.Timestamp,
             CreatedAt = time.GetUtcNow(),
+            ClientMessageId = message.ClientMessageId,
         };
 
         await store.TryInsertAsync(stored);
-        if (message.ClientMessageId is { } id)
+        Remember(stored);
+        if (stored.ClientMessageId is { } sentId)
         {
-            state.State.SentByClientId[id] = stored.MessageId;
-            state.State.ClientIdOrder.Enqueue(id);
-            while (state.State.ClientIdOrder.Count > RememberedClientIds)
-            {
-                state.State.SentByClientId.Remove(state.State.ClientIdOrder.Dequeue());
-            }
-
-            await state.WriteStateAsync();
+            RememberClientId(sentId, stored);
         }
 
-        Remember(stored);
         await PublishAsync(MessageStreams.Outbound, stored);
         await GrainFactory.GetGrain<IInstanceGrain>(instanceId).CountMessageAsync(outgoing: true);
         return stored;
@@ -119,21 +120,7 @@ public sealed class ChatSessionGrain(
 
     public async Task<IReadOnlyList<ChatMessage>> GetRecentAsync(int count)
     {
-        if (!_recentLoaded)
-        {
-            var (instanceId, chatId) = Key;
-            var loaded = await store.GetMessagesAsync(instanceId, chatId, RecentWindow);
-            foreach (var m in loaded.Reverse())
-            {
-                if (_recent.All(r => r.MessageId != m.MessageId))
-                {
-                    _recent.AddLast(m);
-                }
-            }
-
-            _recentLoaded = true;
-        }
-
+        await EnsureHistoryLoadedAsync();
         return [.. _recent.Skip(Math.Max(0, _recent.Count - count))];
     }
 
@@ -148,9 +135,60 @@ public sealed class ChatSessionGrain(
 
     public Task<bool> IsAgentPausedAsync() => Task.FromResult(state.State.AgentPaused);
 
+    /// <summary>Reads the chat's latest messages once per activation: the recent window and the client ids sent.</summary>
+    private async Task EnsureHistoryLoadedAsync()
+    {
+        if (_historyLoaded)
+        {
+            return;
+        }
+
+        var (instanceId, chatId) = Key;
+        var loaded = await store.GetMessagesAsync(instanceId, chatId, ClientIdWindow); // newest first
+        var known = _recent.Select(m => m.MessageId).ToHashSet(StringComparer.Ordinal);
+        var first = _recent.First;
+        foreach (var older in loaded.Where(m => !known.Contains(m.MessageId)).Reverse())
+        {
+            // Older than anything this activation stored itself: goes before it.
+            if (first is null)
+            {
+                _recent.AddLast(older);
+            }
+            else
+            {
+                _recent.AddBefore(first, older);
+            }
+
+            if (older.ClientMessageId is { } clientId && !_sentByClientId.ContainsKey(clientId))
+            {
+                RememberClientId(clientId, older);
+            }
+        }
+
+        TrimRecent();
+        _historyLoaded = true;
+    }
+
+    private void RememberClientId(string clientId, ChatMessage message)
+    {
+        if (_sentByClientId.TryAdd(clientId, message))
+        {
+            _clientIdOrder.Enqueue(clientId);
+            while (_clientIdOrder.Count > ClientIdWindow)
+            {
+                _sentByClientId.Remove(_clientIdOrder.Dequeue());
+            }
+        }
+    }
+
     private void Remember(ChatMessage message)
     {
         _recent.AddLast(message);
+        TrimRecent();
+    }
+
+    private void TrimRecent()
+    {
         while (_recent.Count > RecentWindow)
         {
             _recent.RemoveFirst();
@@ -160,7 +198,7 @@ public sealed class ChatSessionGrain(
     private async Task PublishAsync(string streamNamespace, ChatMessage message)
     {
         await GetStreamProvider(StreamNames.DefaultProvider).GetStream<ChatMessage>(StreamId.Create(streamNamespace, message.InstanceId)).OnNextAsync(message);
-        await store.MarkPublishedAsync(message.InstanceId, message.MessageId);
+        publishedMarks.Add(message.InstanceId, message.MessageId);
     }
 
     private static string MediaType(string contentType) => contentType switch

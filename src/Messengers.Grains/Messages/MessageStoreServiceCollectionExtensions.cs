@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Messengers.Grains.Messages;
 
 /// <summary>
-/// Registers the message store (<see cref="IMessageStore"/>) and the media store (<see cref="IMediaStore"/>).
+/// Registers the message store (<see cref="IMessageStore"/>, with its <see cref="PublishedMarks"/>) and the media store (<see cref="IMediaStore"/>).
 /// The service-collection overloads expect the database to be registered already (<c>AddPostgresDatabase</c> /
 /// <c>AddSqliteDatabase</c> on the silo builder, or the grain storage registrations); the silo-builder overloads
 /// register the database too. Its migrations (including 002_messages) run at silo start-up.
@@ -20,6 +20,7 @@ public static class MessageStoreServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<IMessageStore>(sp => new PostgresMessageStore(sp.GetRequiredService<PostgresDatabase>()));
+        services.TryAddSingleton<PublishedMarks>();
         return services;
     }
 
@@ -28,6 +29,7 @@ public static class MessageStoreServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<IMessageStore>(sp => new SqliteMessageStore(sp.GetRequiredService<SqliteDatabase>()));
+        services.TryAddSingleton<PublishedMarks>();
         return services;
     }
 

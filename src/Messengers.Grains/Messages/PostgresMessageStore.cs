@@ -9,18 +9,19 @@ namespace Messengers.Grains.Messages;
 /// <see cref="IMessageStore"/> in the PostgreSQL table <c>messages</c> (sql/postgres/002_messages.sql) of the silo's
 /// <see cref="PostgresDatabase"/>. Inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c>: the unique key
 /// (instance_id, message_id) decides atomically which of concurrent inserts of one message wins.
+/// Concurrent inserts are batched (<see cref="PostgresMessageInserts"/>).
 /// Failures surface as <see cref="Runtime.Storage.GrainStorageException"/> (server address, never credentials).
 /// </summary>
-public sealed class PostgresMessageStore : IMessageStore
+public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
 {
     private const string Columns =
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
-        "contact_name, agent_id, session_id, reply_to_message_id, media::text, ack, timestamp, created_at";
+        "contact_name, agent_id, session_id, reply_to_message_id, media::text, ack, timestamp, created_at, client_message_id";
 
     private const string InsertSql = """
         INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
-                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, published)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, FALSE)
+                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, FALSE)
         ON CONFLICT (instance_id, message_id) DO NOTHING
         """;
 
@@ -70,25 +71,37 @@ public sealed class PostgresMessageStore : IMessageStore
         WHERE instance_id = $1 AND message_id = $2 AND ack <> $3 AND ($4 OR {MessageRows.StoredAckRankSql} < $5)
         """;
 
-    private const string PublishedSql = "UPDATE messages SET published = TRUE WHERE instance_id = $1 AND message_id = $2 AND NOT published";
+    private const string PublishedSql = """
+        UPDATE messages m SET published = TRUE
+        FROM unnest($1::text[], $2::text[]) AS k(instance_id, message_id)
+        WHERE m.instance_id = k.instance_id AND m.message_id = k.message_id AND NOT m.published
+        """;
     private const string UnpublishedSql = $"SELECT {Columns} FROM messages WHERE NOT published ORDER BY id LIMIT $1";
     private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $1";
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $1";
 
     private readonly PostgresDatabase _database;
+    private readonly PostgresMessageInserts _inserts;
 
     public PostgresMessageStore(PostgresDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
+        _inserts = new PostgresMessageInserts(database, InsertOneAsync);
     }
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
 
     public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
     {
         MessageRows.Validate(message);
         var createdAt = MessageRows.Normalize(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
         await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync("inserting a message", async (connection, attempt, ct) =>
+        return await _inserts.InsertAsync(message, createdAt, cancellationToken);
+    }
+
+    private Task<bool> InsertOneAsync(ChatMessage message, DateTimeOffset createdAt, CancellationToken cancellationToken)
+        => _database.RunAsync("inserting a message", async (connection, attempt, ct) =>
         {
             await using (var insert = new NpgsqlCommand(InsertSql, connection))
             {
@@ -110,6 +123,7 @@ public sealed class PostgresMessageStore : IMessageStore
                 Add(insert, MessageRows.AckText(message.Ack));
                 Add(insert, MessageRows.Normalize(message.Timestamp));
                 Add(insert, createdAt);
+                Add(insert, message.ClientMessageId);
                 if (await insert.ExecuteNonQueryAsync(ct) == 1)
                 {
                     return true;
@@ -130,7 +144,6 @@ public sealed class PostgresMessageStore : IMessageStore
             Add(own, message.ChatId);
             return await own.ExecuteScalarAsync(ct) is true;
         }, cancellationToken);
-    }
 
     public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
     {
@@ -207,11 +220,12 @@ public sealed class PostgresMessageStore : IMessageStore
             [instanceId, messageId, MessageRows.AckText(ack), ack == MessageAck.Failed, MessageRows.AckRank(ack)], cancellationToken);
     }
 
-    public Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    public Task MarkPublishedAsync(IReadOnlyCollection<MessageKey> messages, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(instanceId);
-        ArgumentNullException.ThrowIfNull(messageId);
-        return ExecuteAsync("marking a message published", PublishedSql, [instanceId, messageId], cancellationToken);
+        ArgumentNullException.ThrowIfNull(messages);
+        return messages.Count == 0
+            ? Task.CompletedTask
+            : ExecuteAsync("marking messages published", PublishedSql, [messages.Select(m => m.InstanceId).ToArray(), messages.Select(m => m.MessageId).ToArray()], cancellationToken);
     }
 
     public Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default)
@@ -303,6 +317,7 @@ public sealed class PostgresMessageStore : IMessageStore
         Ack = MessageRows.ParseAck(reader.GetString(15)),
         Timestamp = reader.GetFieldValue<DateTimeOffset>(16),
         CreatedAt = reader.GetFieldValue<DateTimeOffset>(17),
+        ClientMessageId = Text(reader, 18),
     };
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);

@@ -9,19 +9,20 @@ namespace Messengers.Grains.Messages;
 /// <see cref="IMessageStore"/> in the SQLite table <c>messages</c> (sql/sqlite/002_messages.sql) of the silo's
 /// <see cref="SqliteDatabase"/>. Reads use pooled reader connections; every change goes through the database's
 /// single writer (like grain storage), and inserting is <c>INSERT ... ON CONFLICT DO NOTHING</c> on the unique key
-/// (instance_id, message_id). Failures surface as <see cref="GrainStorageException"/>.
+/// (instance_id, message_id); concurrent inserts are written together (<see cref="MessageInsertBatcher"/>).
+/// Failures surface as <see cref="GrainStorageException"/>.
 /// </summary>
-public sealed class SqliteMessageStore : IMessageStore
+public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
     private const string Columns =
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
-        "contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at";
+        "contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id";
 
     private const string InsertSql = """
         INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
-                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, published)
+                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
         VALUES ($instance, $message, $chat, $from, $to, $body, $type, $fromMe, $group, $groupId, $contactName, $agentId, $sessionId,
-                $replyTo, $media, $ack, $timestamp, $createdAt, 0)
+                $replyTo, $media, $ack, $timestamp, $createdAt, $clientId, 0)
         ON CONFLICT (instance_id, message_id) DO NOTHING
         """;
 
@@ -74,46 +75,71 @@ public sealed class SqliteMessageStore : IMessageStore
     private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $instance";
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $instance";
 
+    /// <summary>The parameters of <see cref="InsertSql"/>, in the order of <see cref="InsertValues"/>.</summary>
+    private static readonly string[] InsertParameters =
+    [
+        "$instance", "$message", "$chat", "$from", "$to", "$body", "$type", "$fromMe", "$group", "$groupId", "$contactName",
+        "$agentId", "$sessionId", "$replyTo", "$media", "$ack", "$timestamp", "$createdAt", "$clientId",
+    ];
+
     private readonly SqliteDatabase _database;
     private readonly SqliteStoreCommands _commands;
+    private readonly MessageInsertBatcher _inserts;
 
     public SqliteMessageStore(SqliteDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
         _commands = new SqliteStoreCommands(database);
+
+        // One flusher: SQLite has one writer. A failing batch is undone whole (its savepoint), then retried row by row.
+        _inserts = new MessageInsertBatcher(
+            batch => InsertRowsAsync(batch, CancellationToken.None),
+            async pending => (await InsertRowsAsync([pending], pending.CancellationToken))[0],
+            exception => exception is GrainStorageException,
+            flushers: 1);
     }
 
     public async Task<bool> TryInsertAsync(ChatMessage message, CancellationToken cancellationToken = default)
     {
         MessageRows.Validate(message);
-        var createdAt = MessageRows.ToSqliteTime(message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt);
-        var timestamp = MessageRows.ToSqliteTime(message.Timestamp);
-        var media = MessageRows.MediaJson(message.Media);
-        var ack = MessageRows.AckText(message.Ack);
-        return await WriteAsync("inserting a message", context =>
+        var createdAt = message.CreatedAt == default ? _database.Time.GetUtcNow() : message.CreatedAt;
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _inserts.InsertAsync(message, createdAt, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
+
+    /// <summary>Inserts rows in one write on the single writer, the command and its parameters prepared once.</summary>
+    private Task<bool[]> InsertRowsAsync(List<PendingInsert> rows, CancellationToken cancellationToken)
+        => WriteAsync(rows.Count == 1 ? "inserting a message" : "inserting messages", context =>
         {
             var command = context.Command(InsertSql);
-            Add(command, "$instance", message.InstanceId);
-            Add(command, "$message", message.MessageId);
-            Add(command, "$chat", message.ChatId);
-            Add(command, "$from", message.From);
-            Add(command, "$to", message.To);
-            Add(command, "$body", message.Body);
-            Add(command, "$type", message.Type);
-            Add(command, "$fromMe", message.IsFromMe);
-            Add(command, "$group", message.IsGroup);
-            Add(command, "$groupId", message.GroupId);
-            Add(command, "$contactName", message.ContactName);
-            Add(command, "$agentId", message.AgentId);
-            Add(command, "$sessionId", message.SessionId);
-            Add(command, "$replyTo", message.ReplyToMessageId);
-            Add(command, "$media", media);
-            Add(command, "$ack", ack);
-            Add(command, "$timestamp", timestamp);
-            Add(command, "$createdAt", createdAt);
-            return command.ExecuteNonQuery() == 1;
+            var parameters = InsertParameters.Select(name => command.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
+            var outcomes = new bool[rows.Count];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var values = InsertValues(rows[i]);
+                for (var p = 0; p < parameters.Length; p++)
+                {
+                    parameters[p].Value = SqliteStoreCommands.DbValue(values[p]);
+                }
+
+                outcomes[i] = command.ExecuteNonQuery() == 1;
+            }
+
+            return outcomes;
         }, cancellationToken);
+
+    private static object?[] InsertValues(PendingInsert row)
+    {
+        var m = row.Message;
+        return
+        [
+            m.InstanceId, m.MessageId, m.ChatId, m.From, m.To, m.Body, m.Type, m.IsFromMe, m.IsGroup, m.GroupId, m.ContactName,
+            m.AgentId, m.SessionId, m.ReplyToMessageId, MessageRows.MediaJson(m.Media), MessageRows.AckText(m.Ack),
+            MessageRows.ToSqliteTime(m.Timestamp), MessageRows.ToSqliteTime(row.CreatedAt), m.ClientMessageId,
+        ];
     }
 
     public async Task<ChatMessage?> GetAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
@@ -179,16 +205,29 @@ public sealed class SqliteMessageStore : IMessageStore
         }, cancellationToken);
     }
 
-    public Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
+    public Task MarkPublishedAsync(IReadOnlyCollection<MessageKey> messages, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(instanceId);
-        ArgumentNullException.ThrowIfNull(messageId);
-        return WriteAsync("marking a message published", context =>
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // One statement per message, prepared once; the single writer commits them in one transaction.
+        return WriteAsync("marking messages published", context =>
         {
             var command = context.Command(PublishedSql);
-            Add(command, "$instance", instanceId);
-            Add(command, "$message", messageId);
-            return command.ExecuteNonQuery();
+            var instance = command.Parameters.Add("$instance", SqliteType.Text);
+            var message = command.Parameters.Add("$message", SqliteType.Text);
+            var marked = 0;
+            foreach (var key in messages)
+            {
+                instance.Value = key.InstanceId;
+                message.Value = key.MessageId;
+                marked += command.ExecuteNonQuery();
+            }
+
+            return marked;
         }, cancellationToken);
     }
 
@@ -241,6 +280,7 @@ public sealed class SqliteMessageStore : IMessageStore
         Ack = MessageRows.ParseAck(reader.GetString(15)),
         Timestamp = MessageRows.FromSqliteTime(reader.GetString(16)),
         CreatedAt = MessageRows.FromSqliteTime(reader.GetString(17)),
+        ClientMessageId = Text(reader, 18),
     };
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);

@@ -54,12 +54,15 @@ internal sealed class SqliteStoreCommands(SqliteDatabase database)
 
     /// <summary>Binds a parameter: null as NULL, booleans as 0/1.</summary>
     public static void Add(SqliteCommand command, string name, object? value)
-        => command.Parameters.AddWithValue(name, value switch
-        {
-            null => DBNull.Value,
-            bool b => b ? 1 : 0,
-            _ => value,
-        });
+        => command.Parameters.AddWithValue(name, DbValue(value));
+
+    /// <summary>A value as SQLite takes it: null as NULL, booleans as 0/1.</summary>
+    public static object DbValue(object? value) => value switch
+    {
+        null => DBNull.Value,
+        bool b => b ? 1 : 0,
+        _ => value,
+    };
 
     private GrainStorageException Failed(SqliteException exception, string operation)
         => new($"{database.Description} failed while {operation}: {exception.Message}", exception);

@@ -9,11 +9,18 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
 
-public sealed record SendMessageRequest(string? ChatId, string? Text, string? ReplyTo, string? ClientMessageId);
+/// <summary>A message to send: text, or media (<see cref="Media"/>, base64) with an optional caption in <see cref="Text"/>.</summary>
+public sealed record SendMessageRequest(string? ChatId, string? Text, string? ReplyTo, string? ClientMessageId, SendMediaRequest? Media = null);
 
-public sealed record MessageView(string Id, string ChatId, string Body, bool FromMe, DateTimeOffset Timestamp, string Type, string? From, string? ContactName, string? ReplyTo, MessageAck Ack)
+/// <summary>A stored media file of a message: its id in the media store, type, name and size in bytes.</summary>
+public sealed record MediaView(string Id, string ContentType, string? FileName, long Size)
 {
-    public static MessageView Of(ChatMessage m) => new(m.MessageId, m.ChatId, m.Body, m.IsFromMe, m.Timestamp, m.Type, m.From, m.ContactName, m.ReplyToMessageId, m.Ack);
+    public static MediaView? Of(MediaRef? media) => media is null ? null : new(media.MediaId, media.ContentType, media.FileName, media.Size);
+}
+
+public sealed record MessageView(string Id, string ChatId, string Body, bool FromMe, DateTimeOffset Timestamp, string Type, string? From, string? ContactName, string? ReplyTo, MessageAck Ack, MediaView? Media = null)
+{
+    public static MessageView Of(ChatMessage m) => new(m.MessageId, m.ChatId, m.Body, m.IsFromMe, m.Timestamp, m.Type, m.From, m.ContactName, m.ReplyToMessageId, m.Ack, MediaView.Of(m.Media));
 }
 
 public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
@@ -28,7 +35,21 @@ public static class MessagesApi
     public static RouteGroupBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/instances/{id}").WithTags("Messages").RequireInstanceAccess();
-        api.MapPost("/messages", SendAsync);
+        api.MapPost("/messages", SendAsync)
+            .Accepts<SendMessageRequest>("application/json", "multipart/form-data")
+            .Produces<MessageView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithSummary("Send a text or media message")
+            .WithDescription("""
+                JSON: {"chatId", "text", "replyTo", "clientMessageId", "media": {"data": "<base64 or data: URL>", "mimetype": "image/png", "filename": "a.png"}};
+                with media, "text" is the caption and may be empty. multipart/form-data: fields chatId, text (or caption), replyTo,
+                clientMessageId and the file in a part named "file". Media up to 16 MiB (base64 in JSON: the 16 MiB body limit,
+                about 12 MiB of file); images, video, audio and documents, not HTML, SVG or scripts. The same clientMessageId
+                sends once. 422 when the provider cannot send media.
+                """);
         api.MapGet("/chats/{chatId}/messages", ListMessagesAsync);
         api.MapPost("/chats/{chatId}/read", MarkReadAsync);
         api.MapPost("/chats/{chatId}/typing", TypingAsync);
@@ -37,7 +58,7 @@ public static class MessagesApi
         return api;
     }
 
-    public static async Task<IResult> SendAsync(string id, SendMessageRequest request, IGrainFactory grains, MessengerProviders providers)
+    public static async Task<IResult> SendAsync(string id, HttpRequest http, IGrainFactory grains, MessengerProviders providers, IMediaStore mediaStore, CancellationToken cancellationToken)
     {
         var (info, problem) = await FindAsync(id, grains);
         if (info is null)
@@ -45,9 +66,15 @@ public static class MessagesApi
             return problem!;
         }
 
+        var (request, upload, invalid) = await MediaUploads.ReadSendAsync(http, cancellationToken);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
         var provider = providers.Get(info.Provider);
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.ChatId))
+        if (string.IsNullOrWhiteSpace(request!.ChatId))
         {
             errors["chatId"] = ["A chatId is required."];
         }
@@ -56,11 +83,11 @@ public static class MessagesApi
             errors["chatId"] = [$"'{request.ChatId}' is not a valid chat id for provider '{info.Provider}'."];
         }
 
-        if (string.IsNullOrEmpty(request.Text))
+        if (string.IsNullOrEmpty(request.Text) && upload is null)
         {
-            errors["text"] = ["A text is required."];
+            errors["text"] = ["A text (or media) is required."];
         }
-        else if (request.Text.Length > MaxTextLength)
+        else if (request.Text is { Length: > MaxTextLength })
         {
             errors["text"] = [$"The text is longer than {MaxTextLength} characters."];
         }
@@ -75,10 +102,23 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
         }
 
+        if (upload is not null && !provider.Capabilities.HasFlag(ProviderCapabilities.Media))
+        {
+            return NotSupported(info, "sending media");
+        }
+
+        MediaRef? media = null;
+        if (upload is not null)
+        {
+            using var content = new MemoryStream(upload.Content, writable: false);
+            media = await mediaStore.SaveAsync(id, content, upload.ContentType, upload.FileName, cancellationToken);
+        }
+
         var sent = await grains.GetGrain<IChatSessionGrain>(ChatKey.For(id, request.ChatId!)).SendAsync(new OutgoingMessage
         {
             ChatId = request.ChatId!,
-            Text = request.Text!,
+            Text = request.Text ?? "",
+            Media = media,
             ReplyToMessageId = request.ReplyTo,
             ClientMessageId = request.ClientMessageId,
         });

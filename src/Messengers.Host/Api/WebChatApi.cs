@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Messengers.Abstractions.Instances;
@@ -13,12 +14,20 @@ public sealed record VisitorMessageRequest(string? VisitorId, string? Text);
 
 public sealed record VisitorMessageAccepted(string MessageId, DateTimeOffset Timestamp);
 
-public sealed record VisitorMessageView(string MessageId, string Text, string Direction, DateTimeOffset Timestamp);
+/// <summary>Media of a message as the visitor's page sees it: <see cref="Url"/> fetches the file.</summary>
+public sealed record VisitorMediaView(string Url, string ContentType, string? FileName, long Size)
+{
+    public static VisitorMediaView? Of(string instanceId, MediaRef? media)
+        => media is null ? null : new(WebChatApi.MediaUrl(instanceId, media.MediaId), media.ContentType, media.FileName, media.Size);
+}
+
+public sealed record VisitorMessageView(string MessageId, string Text, string Direction, DateTimeOffset Timestamp, VisitorMediaView? Media = null);
 
 /// <summary>The visitor side of the built-in web chat: no key, only for web-chat instances that enable it.</summary>
 public static class WebChatApi
 {
     private const int MaxTextLength = 4000;
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
 
     public static RouteGroupBuilder MapWebChatApi(this IEndpointRouteBuilder app)
     {
@@ -28,6 +37,7 @@ public static class WebChatApi
         chat.MapPost("/messages", PostAsync);
         chat.MapGet("/events", EventsAsync);
         chat.MapGet("/history", HistoryAsync);
+        chat.MapGet("/media/{mediaId}", MediaAsync).WithSummary("A media file sent to the chat's visitors (the url of a message event's media)");
         return chat;
     }
 
@@ -118,12 +128,15 @@ public static class WebChatApi
         await http.Response.WriteAsync(": connected\n\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
         var events = subscription.Events;
+        var output = http.Response.BodyWriter;
+
+        // One keep-alive timer per stream, re-armed only when it fires: no timer work per event.
+        var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        keepAlive.CancelAfter(KeepAliveInterval);
         try
         {
-            while (!http.RequestAborted.IsCancellationRequested)
+            while (true)
             {
-                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-                keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
                 bool more;
                 try
                 {
@@ -131,8 +144,11 @@ public static class WebChatApi
                 }
                 catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
                 {
-                    await http.Response.WriteAsync(": keep-alive\n\n", http.RequestAborted);
-                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                    keepAlive.Dispose();
+                    keepAlive = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                    keepAlive.CancelAfter(KeepAliveInterval);
+                    output.Write(": keep-alive\n\n"u8);
+                    await output.FlushAsync(http.RequestAborted);
                     continue;
                 }
 
@@ -143,19 +159,54 @@ public static class WebChatApi
 
                 while (events.TryRead(out var chatEvent))
                 {
-                    var data = chatEvent.Kind == "typing"
-                        ? JsonSerializer.Serialize(new { typing = chatEvent.Typing ?? false })
-                        : JsonSerializer.Serialize(new VisitorMessageView(chatEvent.MessageId!, chatEvent.Text ?? "", chatEvent.Direction!, chatEvent.Timestamp), JsonSerializerOptions.Web);
-                    await http.Response.WriteAsync($"event: {chatEvent.Kind}\ndata: {data}\n\n", http.RequestAborted);
+                    WriteEvent(output, instanceId, chatEvent);
                 }
 
-                await http.Response.Body.FlushAsync(http.RequestAborted);
+                await output.FlushAsync(http.RequestAborted);
             }
         }
         catch (OperationCanceledException)
         {
             // the visitor left
         }
+        finally
+        {
+            keepAlive.Dispose();
+        }
+    }
+
+    /// <summary>Writes one server-sent event straight into the response pipe (no intermediate strings).</summary>
+    private static void WriteEvent(IBufferWriter<byte> output, string instanceId, WebChatEvent chatEvent)
+    {
+        output.Write(chatEvent.Kind == "typing" ? "event: typing\ndata: "u8 : "event: message\ndata: "u8);
+        using (var json = new Utf8JsonWriter(output))
+        {
+            json.WriteStartObject();
+            if (chatEvent.Kind == "typing")
+            {
+                json.WriteBoolean("typing", chatEvent.Typing ?? false);
+            }
+            else
+            {
+                json.WriteString("messageId", chatEvent.MessageId);
+                json.WriteString("text", chatEvent.Text ?? "");
+                json.WriteString("direction", chatEvent.Direction);
+                json.WriteString("timestamp", chatEvent.Timestamp);
+                if (chatEvent.Media is { } media)
+                {
+                    json.WriteStartObject("media");
+                    json.WriteString("url", MediaUrl(instanceId, media.MediaId));
+                    json.WriteString("contentType", media.ContentType);
+                    json.WriteString("fileName", media.FileName);
+                    json.WriteNumber("size", media.Size);
+                    json.WriteEndObject();
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        output.Write("\n\n"u8);
     }
 
     public static async Task<IResult> HistoryAsync(string instanceId, string? visitorId, int? limit, HttpContext http, IGrainFactory grains, IMessageStore store)
@@ -172,8 +223,37 @@ public static class WebChatApi
         }
 
         var messages = await store.GetMessagesAsync(instanceId, visitorId, Math.Clamp(limit ?? 50, 1, 200));
-        return TypedResults.Ok(new { items = messages.Select(m => new VisitorMessageView(m.MessageId, m.Body, m.IsFromMe ? "out" : "in", m.Timestamp)) });
+        return TypedResults.Ok(new { items = messages.Select(m => new VisitorMessageView(m.MessageId, m.Body, m.IsFromMe ? "out" : "in", m.Timestamp, VisitorMediaView.Of(instanceId, m.Media))) });
     }
+
+    /// <summary>
+    /// A media file of this chat. Media ids are 128-bit random values that only the visitor's own events and history
+    /// carry, so the id is the permission (as messenger CDN links are); images, video and audio are shown inline,
+    /// anything else is a download, and the type is never sniffed.
+    /// </summary>
+    public static async Task<IResult> MediaAsync(string instanceId, string mediaId, HttpContext http, IGrainFactory grains, IMediaStore mediaStore)
+    {
+        var (info, problem) = await FindAsync(instanceId, http, grains);
+        if (info is null)
+        {
+            return problem!;
+        }
+
+        var opened = await mediaStore.OpenAsync(instanceId, mediaId, http.RequestAborted);
+        if (opened is not { } file)
+        {
+            return TypedResults.Problem(title: "Media not found", detail: "This media file does not exist (any more).", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers.CacheControl = "private, max-age=86400";
+        var inline = file.Media.ContentType.StartsWith("image/", StringComparison.Ordinal)
+            || file.Media.ContentType.StartsWith("video/", StringComparison.Ordinal)
+            || file.Media.ContentType.StartsWith("audio/", StringComparison.Ordinal);
+        return TypedResults.Stream(file.Content, file.Media.ContentType, inline ? null : file.Media.FileName ?? file.Media.MediaId, enableRangeProcessing: true);
+    }
+
+    internal static string MediaUrl(string instanceId, string mediaId) => $"/webchat/{instanceId}/media/{Uri.EscapeDataString(mediaId)}";
 
     private static async Task<(InstanceInfo? Info, IResult? Problem)> FindAsync(string instanceId, HttpContext http, IGrainFactory grains)
     {

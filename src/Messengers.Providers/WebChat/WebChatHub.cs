@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Messengers.Abstractions.Messages;
 
 namespace Messengers.Providers.WebChat;
 
-/// <summary>An event for one visitor's page: a message either way, or typing.</summary>
-public sealed record WebChatEvent(string Kind, string? MessageId, string? Text, string? Direction, DateTimeOffset Timestamp, bool? Typing = null);
+/// <summary>An event for one visitor's page: a message either way (with its media, if any), or typing.</summary>
+public sealed record WebChatEvent(string Kind, string? MessageId, string? Text, string? Direction, DateTimeOffset Timestamp, bool? Typing = null, MediaRef? Media = null);
 
 /// <summary>
 /// The open event streams of web-chat visitors in this process, by (instance, visitor). A visitor may have several

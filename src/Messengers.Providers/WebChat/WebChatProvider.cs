@@ -6,7 +6,8 @@ namespace Messengers.Providers.WebChat;
 
 /// <summary>
 /// The built-in web chat (provider "webchat"): each visitor of <c>/webchat/{instanceId}</c> is a chat whose id is
-/// the visitor id. Sending to a chat pushes an event to the visitor's open pages.
+/// the visitor id. Sending to a chat pushes an event to the visitor's open pages; media is announced in the event
+/// and fetched by the page from the host's visitor media route.
 /// </summary>
 public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) : IMessengerProvider
 {
@@ -14,7 +15,7 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
 
     public string Name => ProviderName;
 
-    public ProviderCapabilities Capabilities => ProviderCapabilities.Text | ProviderCapabilities.Typing | ProviderCapabilities.History;
+    public ProviderCapabilities Capabilities => ProviderCapabilities.Text | ProviderCapabilities.Media | ProviderCapabilities.Typing | ProviderCapabilities.History;
 
     public int MaxTextLength => 4000;
 
@@ -48,7 +49,7 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
         {
             var id = "wco-" + (message.ClientMessageId is { } clientId ? clientId : Guid.NewGuid().ToString("N"));
             var now = time.GetUtcNow();
-            hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now));
+            hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now, Media: message.Media));
             hub.Publish(instanceId, message.ChatId, new WebChatEvent("typing", null, null, null, now, Typing: false));
             return Task.FromResult(new SendResult(id, now));
         }

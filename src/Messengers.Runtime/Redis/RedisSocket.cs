@@ -112,7 +112,14 @@ internal sealed class RedisSocket : IAsyncDisposable
 
         await _stream.DisposeAsync(); // ends a pending read with an error, which ends the reader loop
         await Input.CompleteAsync();
-        await Output.CompleteAsync();
+        try
+        {
+            await Output.CompleteAsync();
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or IOException)
+        {
+            // Completing flushes what a racing writer buffered into the stream closed above; that data goes nowhere anyway.
+        }
     }
 
     private async Task HandshakeAsync(RedisOptions options, CancellationToken cancellationToken)

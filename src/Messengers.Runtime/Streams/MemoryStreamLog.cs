@@ -42,6 +42,12 @@ internal sealed class MemoryStreamLog(string streamNamespace, TimeProvider time,
     {
         public long Cursor { get; set; } = cursor;
         public SortedDictionary<long, Pending> Pending { get; } = [];
+
+        /// <summary>
+        /// No pending entry becomes visible before this timestamp (a lower bound): until then a fetch skips the scan
+        /// of the pending entries, which would otherwise cost O(in flight) on every fetch.
+        /// </summary>
+        public long EarliestVisibleAt { get; set; } = long.MaxValue;
     }
 
     public string Append(string key, byte[] payload)
@@ -96,45 +102,9 @@ internal sealed class MemoryStreamLog(string streamNamespace, TimeProvider time,
         lock (_lock)
         {
             var g = _groups[group];
-            List<long>? gone = null;
-            foreach (var (seq, pending) in g.Pending)
+            if (g.Pending.Count > 0 && now >= g.EarliestVisibleAt)
             {
-                if (result.Count >= max)
-                {
-                    break;
-                }
-
-                if (pending.VisibleAt > now)
-                {
-                    continue;
-                }
-
-                if (seq < _firstSeq)
-                {
-                    (gone ??= []).Add(seq); // trimmed away by the length bound
-                    continue;
-                }
-
-                var entry = _entries[(int)(seq - _firstSeq)];
-                if (pending.DeliveryCount >= options.MaxDeliveryAttempts)
-                {
-                    (gone ??= []).Add(seq);
-                    deadLetters.Add(new DeadLetter(Namespace, entry.Key, group, Id(seq), pending.DeliveryCount, System.Text.Encoding.UTF8.GetString(entry.Payload), pending.LastError));
-                    continue;
-                }
-
-                pending.DeliveryCount++;
-                pending.Consumer = consumer;
-                pending.VisibleAt = visibleAt;
-                result.Add(new Delivery(entry.Key, Id(seq), entry.Payload, pending.DeliveryCount));
-            }
-
-            if (gone is not null)
-            {
-                foreach (var seq in gone)
-                {
-                    g.Pending.Remove(seq);
-                }
+                RedeliverLocked(group, g, consumer, max, now, visibleAt, options, result, deadLetters);
             }
 
             g.Cursor = Math.Max(g.Cursor, _firstSeq);
@@ -142,12 +112,65 @@ internal sealed class MemoryStreamLog(string streamNamespace, TimeProvider time,
             {
                 var entry = _entries[(int)(g.Cursor - _firstSeq)];
                 g.Pending[entry.Seq] = new Pending(consumer, visibleAt);
+                g.EarliestVisibleAt = Math.Min(g.EarliestVisibleAt, visibleAt);
                 result.Add(new Delivery(entry.Key, Id(entry.Seq), entry.Payload, 1));
                 g.Cursor++;
             }
         }
 
         return result;
+    }
+
+    /// <summary>Takes the pending entries whose visibility ran out, dead-lettering those out of attempts.</summary>
+    private void RedeliverLocked(string group, Group g, string consumer, int max, long now, long visibleAt, StreamSubscriptionOptions options, List<Delivery> result, List<DeadLetter> deadLetters)
+    {
+        List<long>? gone = null;
+        var earliest = long.MaxValue;
+        var scannedAll = true;
+        foreach (var (seq, pending) in g.Pending)
+        {
+            if (result.Count >= max)
+            {
+                scannedAll = false;
+                break;
+            }
+
+            if (pending.VisibleAt > now)
+            {
+                earliest = Math.Min(earliest, pending.VisibleAt);
+                continue;
+            }
+
+            if (seq < _firstSeq)
+            {
+                (gone ??= []).Add(seq); // trimmed away by the length bound
+                continue;
+            }
+
+            var entry = _entries[(int)(seq - _firstSeq)];
+            if (pending.DeliveryCount >= options.MaxDeliveryAttempts)
+            {
+                (gone ??= []).Add(seq);
+                deadLetters.Add(new DeadLetter(Namespace, entry.Key, group, Id(seq), pending.DeliveryCount, System.Text.Encoding.UTF8.GetString(entry.Payload), pending.LastError));
+                continue;
+            }
+
+            pending.DeliveryCount++;
+            pending.Consumer = consumer;
+            pending.VisibleAt = visibleAt;
+            earliest = Math.Min(earliest, visibleAt);
+            result.Add(new Delivery(entry.Key, Id(seq), entry.Payload, pending.DeliveryCount));
+        }
+
+        if (gone is not null)
+        {
+            foreach (var seq in gone)
+            {
+                g.Pending.Remove(seq);
+            }
+        }
+
+        g.EarliestVisibleAt = scannedAll ? earliest : now;
     }
 
     public void Acknowledge(string group, string entryId)
@@ -169,6 +192,7 @@ internal sealed class MemoryStreamLog(string streamNamespace, TimeProvider time,
             {
                 pending.VisibleAt = time.GetTimestamp() + Ticks(retryDelay);
                 pending.LastError = error;
+                g.EarliestVisibleAt = Math.Min(g.EarliestVisibleAt, pending.VisibleAt);
             }
         }
     }
@@ -185,6 +209,7 @@ internal sealed class MemoryStreamLog(string streamNamespace, TimeProvider time,
                 foreach (var pending in g.Pending.Values.Where(p => p.Consumer == consumer))
                 {
                     pending.VisibleAt = now;
+                    g.EarliestVisibleAt = now;
                 }
             }
 

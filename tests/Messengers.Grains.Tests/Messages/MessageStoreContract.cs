@@ -147,6 +147,22 @@ public abstract class MessageStoreContract
     }
 
     [Fact]
+    public async Task TryInsert_TwoHundredConcurrentInsertsOfHundredIds_EachStoredOnceWithItsFields()
+    {
+        var instance = NewInstance();
+        var messages = Enumerable.Range(0, 100).Select(i => Message(instance, $"m{i:D3}", chat: $"chat-{i % 7}") with { ClientMessageId = i % 2 == 0 ? $"c{i}" : null }).ToList();
+        var outcomes = await Task.WhenAll(messages.Concat(messages).Select(m => Task.Run(() => Store.TryInsertAsync(m, Cancel), Cancel)));
+
+        Assert.Equal(100, outcomes.Count(inserted => inserted));
+        Assert.Equal(100, await Store.CountAsync(instance, Cancel));
+        foreach (var message in messages.Where((_, i) => i % 9 == 0))
+        {
+            var stored = await Store.GetAsync(instance, message.MessageId, Cancel);
+            Assert.Equal((message.ChatId, message.Body, message.ClientMessageId), (stored!.ChatId, stored.Body, stored.ClientMessageId));
+        }
+    }
+
+    [Fact]
     public async Task GetMessages_NoCursor_NewestFirstOnlyThatChat()
     {
         var instance = NewInstance();
@@ -316,6 +332,39 @@ public abstract class MessageStoreContract
         await Store.MarkPublishedAsync(instance, "m3", Cancel);
         Assert.Empty(await UnpublishedIds(instance));
         Assert.Equal(3, await Store.CountAsync(instance, Cancel));
+    }
+
+    [Fact]
+    public async Task Outbox_MarkPublishedBatch_MarksExactlyTheListedMessages()
+    {
+        var instance = NewInstance();
+        var other = NewInstance();
+        foreach (var id in new[] { "m1", "m2", "m3", "m4" })
+        {
+            await Store.TryInsertAsync(Message(instance, id), Cancel);
+        }
+
+        await Store.TryInsertAsync(Message(other, "m2"), Cancel);
+
+        await Store.MarkPublishedAsync([], Cancel);
+        await Store.MarkPublishedAsync([new MessageKey(instance, "m1"), new MessageKey(instance, "m3"), new MessageKey(instance, "m3"), new MessageKey(instance, "unknown"), new MessageKey(other, "m1")], Cancel);
+        Assert.Equal(["m2", "m4"], await UnpublishedIds(instance));
+        Assert.Equal(["m2"], await UnpublishedIds(other)); // the same message id of another instance stays unpublished
+    }
+
+    [Fact]
+    public async Task ClientMessageId_Stored_ReturnedByEveryRead()
+    {
+        var instance = NewInstance();
+        Assert.Equal("message_client_ids", await AppliedMigrationAsync(5));
+        await Store.TryInsertAsync(Message(instance, "sent-1", fromMe: true) with { ClientMessageId = "client-1" }, Cancel);
+        await Store.TryInsertAsync(Message(instance, "in-1", at: T0.AddSeconds(1)), Cancel);
+
+        Assert.Equal("client-1", (await Store.GetAsync(instance, "sent-1", Cancel))!.ClientMessageId);
+        Assert.Null((await Store.GetAsync(instance, "in-1", Cancel))!.ClientMessageId);
+        var history = await Store.GetMessagesAsync(instance, "chat-1", 10, cancellationToken: Cancel);
+        Assert.Equal([null, "client-1"], history.Select(m => m.ClientMessageId));
+        Assert.Equal("client-1", Assert.Single(await Store.GetUnpublishedAsync(500, Cancel), m => m.InstanceId == instance && m.IsFromMe).ClientMessageId);
     }
 
     [Fact]

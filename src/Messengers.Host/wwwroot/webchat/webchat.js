@@ -99,7 +99,7 @@ function nearBottom() {
 }
 function scrollToBottom() { logWrap.scrollTop = logWrap.scrollHeight; }
 
-function buildBubble({ messageId, text, direction, date, pending }) {
+function buildBubble({ messageId, text, direction, date, pending, media }) {
   const li = document.createElement('li');
   li.className = 'msg';
   li.dataset.direction = direction;
@@ -113,6 +113,7 @@ function buildBubble({ messageId, text, direction, date, pending }) {
   bubble.className = 'bubble';
   bubble.dataset.testid = 'text';
   bubble.textContent = text ?? '';
+  if (media && typeof media.url === 'string' && media.url.startsWith('/webchat/')) bubble.prepend(buildMedia(media));
   const meta = document.createElement('time');
   meta.className = 'meta';
   meta.dateTime = date.toISOString();
@@ -120,6 +121,30 @@ function buildBubble({ messageId, text, direction, date, pending }) {
   meta.textContent = pending ? 'Sending…' : fmtTime(date);
   li.append(who, bubble, meta);
   return li;
+}
+
+/** Images, video and audio play inline; anything else is a download link with its file name. */
+function buildMedia(media) {
+  const type = String(media.contentType || '');
+  let el;
+  if (type.startsWith('image/')) {
+    el = document.createElement('img');
+    el.alt = media.fileName || 'image';
+  } else if (type.startsWith('video/') || type.startsWith('audio/')) {
+    el = document.createElement(type.startsWith('video/') ? 'video' : 'audio');
+    el.controls = true;
+  } else {
+    el = document.createElement('a');
+    el.href = media.url;
+    el.download = media.fileName || '';
+    el.textContent = '📎 ' + (media.fileName || 'file');
+  }
+  if (el.tagName !== 'A') el.src = media.url;
+  el.className = 'media';
+  el.dataset.testid = 'media';
+  const box = document.createElement('div');
+  box.append(el);
+  return box;
 }
 
 function insertSorted(li) {
@@ -137,7 +162,7 @@ function addMessage(m) {
   if (!m || !m.messageId || known.has(m.messageId)) return false;
   const stick = nearBottom();
   const direction = directionOf(m);
-  const li = buildBubble({ messageId: m.messageId, text: m.text, direction, date: parseTime(m.timestamp) });
+  const li = buildBubble({ messageId: m.messageId, text: m.text, direction, date: parseTime(m.timestamp), media: m.media });
   known.set(m.messageId, li);
   insertSorted(li);
   if (direction === 'out') setTyping(false);

@@ -1,0 +1,78 @@
+using Messengers.Abstractions.Messages;
+using Messengers.Grains.Messages;
+using Messengers.Runtime.Storage.Sqlite;
+
+namespace Messengers.Grains.Tests.Messages;
+
+/// <summary><see cref="PublishedMarks"/> on a real SQLite message store.</summary>
+public sealed class PublishedMarksTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-marks-");
+    private SqliteDatabase? _database;
+    private SqliteMessageStore? _store;
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "silo.db"), TimeProvider.System, fullSync: false);
+        await _database.EnsureMigratedAsync(Cancel);
+        _store = new SqliteMessageStore(_database);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+
+        _folder.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Add_ManyMarks_FlushLeavesOnlyUnmarkedInOutbox()
+    {
+        var instance = "inst-" + Guid.NewGuid().ToString("N");
+        for (var i = 0; i < 300; i++)
+        {
+            await _store!.TryInsertAsync(Message(instance, $"m{i}"), Cancel);
+        }
+
+        await using var marks = new PublishedMarks(_store!, TimeProvider.System);
+        for (var i = 0; i < 300; i++)
+        {
+            if (i != 7)
+            {
+                marks.Add(instance, $"m{i}");
+            }
+        }
+
+        await marks.FlushAsync(Cancel);
+        Assert.Equal(["m7"], (await _store!.GetUnpublishedAsync(500, Cancel)).Select(m => m.MessageId));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_QueuedMarks_WrittenBeforeItCompletes()
+    {
+        var instance = "inst-" + Guid.NewGuid().ToString("N");
+        await _store!.TryInsertAsync(Message(instance, "a"), Cancel);
+        await _store.TryInsertAsync(Message(instance, "b"), Cancel);
+        var marks = new PublishedMarks(_store, TimeProvider.System);
+        marks.Add(instance, "a");
+        marks.Add(instance, "b");
+        await marks.DisposeAsync();
+
+        Assert.Empty(await _store.GetUnpublishedAsync(500, Cancel));
+        Assert.Throws<ObjectDisposedException>(() => marks.Add(instance, "c"));
+    }
+
+    private static ChatMessage Message(string instance, string id) => new()
+    {
+        InstanceId = instance,
+        MessageId = id,
+        ChatId = "chat",
+        Body = id,
+        Timestamp = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero),
+    };
+}
