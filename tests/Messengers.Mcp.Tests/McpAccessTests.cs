@@ -19,13 +19,13 @@ public sealed class McpAccessTests : IAsyncLifetime
         var visible = (await scoped.ListToolsAsync(cancellationToken: McpHost.Ct)).Select(t => t.Name).ToHashSet();
 
         Assert.Subset(all, visible);
-        foreach (var hidden in new[] { "list_instances", "create_instance", "create_group", "send_group_message", "search_groups", "send_telegram_message", "get_qr_code", "request_pairing_code", "send_media_message" })
+        foreach (var hidden in new[] { "list_instances", "create_instance", "create_group", "send_group_message", "search_groups", "send_telegram_message", "get_qr_code", "request_pairing_code" })
         {
             Assert.Contains(hidden, all);
             Assert.DoesNotContain(hidden, visible);
         }
 
-        foreach (var shown in new[] { "get_status", "send_message", "get_chats", "get_messages", "search_contacts", "get_instance_status", "start_instance", "stop_instance" })
+        foreach (var shown in new[] { "get_status", "send_message", "get_chats", "get_messages", "search_contacts", "get_instance_status", "start_instance", "stop_instance", "send_media_message" })
         {
             Assert.Contains(shown, visible);
         }
