@@ -9,6 +9,7 @@ using Messengers.Testing;
 using Messengers.Testing.Fakes;
 using Messengers.Testing.Fakes.Agno;
 using Messengers.Testing.Fakes.OpenAi;
+using Messengers.Testing.Fakes.Telegram;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using static Messengers.Host.Tests.Infrastructure.Api;
@@ -471,25 +472,19 @@ public sealed class ProductionAgentBridgeHostTests(ProductionHostFixture fixture
 public sealed class TelegramAgentChatSelectionTests : IAsyncLifetime
 {
     private const string Token = "123456789:AAHbridgeChatSelectionToken_abcdefgh";
-    private readonly EmbeddedHostFixture _backend = new();
-    private Testing.Fakes.Telegram.FakeTelegramServer _telegram = null!;
+    private TelegramGateway _gateway = null!;
+    private FakeTelegramServer _telegram = null!;
     private MessengersFactory _factory = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _telegram = await Testing.Fakes.Telegram.FakeTelegramServer.StartAsync(cancellationToken: Ct);
-        _telegram.AddBot(Token, "selection_bot", "SelectionBot");
-        var settings = await _backend.NewBackendAsync();
-        settings["Messengers:Telegram:ApiBaseUrl"] = _telegram.BaseUrl.ToString();
-        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
-        _factory = new MessengersFactory(settings);
+        _gateway = await TelegramGateway.StartAsync(Token, "selection_bot", "SelectionBot");
+        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _factory.DisposeAsync();
-        await _telegram.DisposeAsync();
-        await _backend.DisposeAsync();
+        await _gateway.DisposeAsync();
     }
 
     [Fact]
@@ -505,7 +500,7 @@ public sealed class TelegramAgentChatSelectionTests : IAsyncLifetime
         }), Ct)).ExpectAsync(HttpStatusCode.Created);
         var id = created.GetProperty("id").GetString()!;
         await admin.WaitForStatusAsync(id, "Ready");
-        var ann = new Testing.Fakes.Telegram.FakeUser(4242, "Ann", "ann");
+        var ann = new FakeUser(4242, "Ann", "ann");
 
         _telegram.SendUserMessage(Token, 4242, "private hello", ann);
         _telegram.SendUserMessage(Token, -100777, "group hello", ann, chatType: "supergroup", chatTitle: "Support team");

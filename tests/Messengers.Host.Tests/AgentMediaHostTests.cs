@@ -10,28 +10,22 @@ namespace Messengers.Host.Tests;
 public sealed class AgentMediaHostTests : IAsyncLifetime
 {
     private const string Token = "987654321:AAHagentMediaHostTestToken_abcdefgh";
-    private readonly EmbeddedHostFixture _backend = new();
+    private TelegramGateway _gateway = null!;
     private FakeTelegramServer _telegram = null!;
     private FakeAgnoServer _agno = null!;
     private MessengersFactory _factory = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _telegram = await FakeTelegramServer.StartAsync(cancellationToken: TestApi.Ct);
-        _telegram.AddBot(Token, "media_test_bot", "MediaTestBot");
+        _gateway = await TelegramGateway.StartAsync(Token, "media_test_bot", "MediaTestBot");
+        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
         _agno = await FakeAgnoServer.StartAsync();
-        var settings = await _backend.NewBackendAsync();
-        settings["Messengers:Telegram:ApiBaseUrl"] = _telegram.BaseUrl.ToString();
-        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
-        _factory = new MessengersFactory(settings);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _factory.DisposeAsync();
+        await _gateway.DisposeAsync();
         await _agno.DisposeAsync();
-        await _telegram.DisposeAsync();
-        await _backend.DisposeAsync();
     }
 
     [Fact]

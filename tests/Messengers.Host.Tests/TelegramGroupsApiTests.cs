@@ -11,25 +11,19 @@ public sealed class TelegramGroupsApiTests : IAsyncLifetime
 {
     private const string Token = "123456789:AAHtelegramGroupsTestToken_abcdefgh";
     private const long Group = -100777;
-    private readonly EmbeddedHostFixture _backend = new();
+    private TelegramGateway _gateway = null!;
     private FakeTelegramServer _telegram = null!;
     private MessengersFactory _factory = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _telegram = await FakeTelegramServer.StartAsync(cancellationToken: TestApi.Ct);
-        _telegram.AddBot(Token, "groups_test_bot", "GroupsTestBot");
-        var settings = await _backend.NewBackendAsync();
-        settings["Messengers:Telegram:ApiBaseUrl"] = _telegram.BaseUrl.ToString();
-        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
-        _factory = new MessengersFactory(settings);
+        _gateway = await TelegramGateway.StartAsync(Token, "groups_test_bot", "GroupsTestBot");
+        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _factory.DisposeAsync();
-        await _telegram.DisposeAsync();
-        await _backend.DisposeAsync();
+        await _gateway.DisposeAsync();
     }
 
     [Fact]

@@ -1,10 +1,10 @@
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing.Fakes.Telegram;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
-using Messengers.Testing.Fakes.Telegram;
 
 namespace Messengers.Host.Tests;
 
@@ -12,25 +12,19 @@ namespace Messengers.Host.Tests;
 public sealed class TelegramHostTests : IAsyncLifetime
 {
     private const string Token = "123456789:AAHtelegramHostTestToken_abcdefghijk";
-    private readonly EmbeddedHostFixture _backend = new();
+    private TelegramGateway _gateway = null!;
     private FakeTelegramServer _telegram = null!;
     private MessengersFactory _factory = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _telegram = await FakeTelegramServer.StartAsync(cancellationToken: TestApi.Ct);
-        _telegram.AddBot(Token, "host_test_bot", "HostTestBot");
-        var settings = await _backend.NewBackendAsync();
-        settings["Messengers:Telegram:ApiBaseUrl"] = _telegram.BaseUrl.ToString();
-        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
-        _factory = new MessengersFactory(settings);
+        _gateway = await TelegramGateway.StartAsync(Token, "host_test_bot", "HostTestBot");
+        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _factory.DisposeAsync();
-        await _telegram.DisposeAsync();
-        await _backend.DisposeAsync();
+        await _gateway.DisposeAsync();
     }
 
     private async Task<string> CreateTelegramInstanceAsync(HttpClient admin, string token = Token, string? publicUrl = null, bool agent = true)

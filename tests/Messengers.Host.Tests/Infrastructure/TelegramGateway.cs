@@ -1,0 +1,40 @@
+using Messengers.Testing.Fakes.Telegram;
+
+namespace Messengers.Host.Tests.Infrastructure;
+
+/// <summary>
+/// An embedded host (fresh storage) whose Telegram provider talks to a fake Bot API on loopback with one bot
+/// registered; polls are short so that stopping is quick.
+/// </summary>
+public sealed class TelegramGateway : IAsyncDisposable
+{
+    private readonly EmbeddedHostFixture _backend = new();
+
+    private TelegramGateway(FakeTelegramServer telegram) => Telegram = telegram;
+
+    public FakeTelegramServer Telegram { get; }
+
+    public MessengersFactory Factory { get; private set; } = null!;
+
+    public static async Task<TelegramGateway> StartAsync(string token, string botUsername, string botName)
+    {
+        var gateway = new TelegramGateway(await FakeTelegramServer.StartAsync(cancellationToken: Api.Ct));
+        gateway.Telegram.AddBot(token, botUsername, botName);
+        var settings = await gateway._backend.NewBackendAsync();
+        settings["Messengers:Telegram:ApiBaseUrl"] = gateway.Telegram.BaseUrl.ToString();
+        settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
+        gateway.Factory = new MessengersFactory(settings);
+        return gateway;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Factory is not null)
+        {
+            await Factory.DisposeAsync();
+        }
+
+        await Telegram.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+}
