@@ -81,12 +81,14 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $1";
 
     private readonly PostgresDatabase _database;
+    private readonly PostgresStoreCommands _commands;
     private readonly PostgresMessageInserts _inserts;
 
     public PostgresMessageStore(PostgresDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         _database = database;
+        _commands = new PostgresStoreCommands(database);
         _inserts = new PostgresMessageInserts(database, InsertOneAsync);
     }
 
@@ -249,53 +251,13 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         return ExecuteAsync("deleting an instance's messages", DeleteSql, [instanceId], cancellationToken);
     }
 
-    private async Task ExecuteAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        await _database.RunAsync(operation, async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            foreach (var value in values)
-            {
-                Add(command, value);
-            }
+    private Task<int> ExecuteAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
+        => _commands.ExecuteAsync(operation, sql, cancellationToken, values);
 
-            return await command.ExecuteNonQueryAsync(ct);
-        }, cancellationToken);
-    }
+    private Task<IReadOnlyList<ChatMessage>> QueryAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
+        => _commands.QueryAsync(operation, sql, Read, cancellationToken, values);
 
-    private async Task<IReadOnlyList<ChatMessage>> QueryAsync(string operation, string sql, object?[] values, CancellationToken cancellationToken)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync(operation, async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            foreach (var value in values)
-            {
-                Add(command, value);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var messages = new List<ChatMessage>();
-            while (await reader.ReadAsync(ct))
-            {
-                messages.Add(Read(reader));
-            }
-
-            return (IReadOnlyList<ChatMessage>)messages;
-        }, cancellationToken);
-    }
-
-    private static void Add(NpgsqlCommand command, object? value)
-    {
-        var parameter = value switch
-        {
-            null => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = DBNull.Value },
-            DateTimeOffset time => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = time.UtcDateTime },
-            _ => new NpgsqlParameter { Value = value },
-        };
-        command.Parameters.Add(parameter);
-    }
+    private static void Add(NpgsqlCommand command, object? value) => PostgresStoreCommands.Add(command, value);
 
     private static ChatMessage Read(NpgsqlDataReader reader) => new()
     {

@@ -83,6 +83,7 @@ public sealed class PostgresWebhookStore : IWebhookStore
     private const string PurgeSql = "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < $1";
 
     private readonly PostgresDatabase _database;
+    private readonly PostgresStoreCommands _commands;
     private readonly ISecretProtector _protector;
 
     public PostgresWebhookStore(PostgresDatabase database, ISecretProtector protector)
@@ -90,6 +91,7 @@ public sealed class PostgresWebhookStore : IWebhookStore
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(protector);
         _database = database;
+        _commands = new PostgresStoreCommands(database);
         _protector = protector;
     }
 
@@ -228,43 +230,11 @@ public sealed class PostgresWebhookStore : IWebhookStore
         DeliveredAt = reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12),
     };
 
-    private async Task<int> ExecuteAsync(string operation, string sql, CancellationToken cancellationToken, params object?[] values)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync(operation, async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            foreach (var value in values)
-            {
-                Add(command, value);
-            }
+    private Task<int> ExecuteAsync(string operation, string sql, CancellationToken cancellationToken, params object?[] values)
+        => _commands.ExecuteAsync(operation, sql, cancellationToken, values);
 
-            return await command.ExecuteNonQueryAsync(ct);
-        }, cancellationToken);
-    }
+    private Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object?[] values)
+        => _commands.QueryAsync(operation, sql, read, cancellationToken, values);
 
-    private async Task<IReadOnlyList<T>> QueryAsync<T>(string operation, string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object?[] values)
-    {
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync(operation, async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            foreach (var value in values)
-            {
-                Add(command, value);
-            }
-
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var rows = new List<T>();
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add(read(reader));
-            }
-
-            return (IReadOnlyList<T>)rows;
-        }, cancellationToken);
-    }
-
-    private static void Add(NpgsqlCommand command, object? value)
-        => command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value ?? DBNull.Value });
+    private static void Add(NpgsqlCommand command, object? value) => PostgresStoreCommands.Add(command, value);
 }
