@@ -202,8 +202,14 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
             throw new InstanceNotReadyException("WhatsApp Web gave an empty pairing code.");
         }
 
-        run.PairingCodeUntil = _time.GetUtcNow() + _options.PairingCodeLifetime;
-        _ = ExpirePairingCodeAsync(run);
+        var until = _time.GetUtcNow() + _options.PairingCodeLifetime;
+        lock (run)
+        {
+            run.PairingCodeUntil = until;
+            run.PairingCodePending = true;
+        }
+
+        _ = ExpirePairingCodeAsync(run, until);
         _logger.LogInformation("WhatsApp Web of {InstanceId} issued a phone pairing code", _instanceId);
         return code;
     }
@@ -594,18 +600,21 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
     }
 
     /// <summary>The QR codes ran out: the instance fails "QR not scanned", unless a phone pairing code is still pending.</summary>
-    private void EndQrRotation(SessionRun run)
+    private static void EndQrRotation(SessionRun run)
     {
-        if (_time.GetUtcNow() < run.PairingCodeUntil)
+        lock (run)
         {
-            run.QrExhausted = true;
-            return;
+            if (run.PairingCodePending)
+            {
+                run.QrExhausted = true;
+                return;
+            }
         }
 
         run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned", false));
     }
 
-    private async Task ExpirePairingCodeAsync(SessionRun run)
+    private async Task ExpirePairingCodeAsync(SessionRun run, DateTimeOffset until)
     {
         try
         {
@@ -616,10 +625,24 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
             return;
         }
 
-        if (!run.Authenticated && run.QrExhausted && _time.GetUtcNow() >= run.PairingCodeUntil)
+        // Decided by the pending flag, not by the clock (the delay may end a tick before the wall clock reaches the
+        // deadline), under the run's lock so that the QR rotation ending at the same moment is seen either way. A code
+        // requested meanwhile moved the deadline and has its own expiry.
+        lock (run)
         {
-            run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned and the pairing code not entered", false));
+            if (run.PairingCodeUntil != until)
+            {
+                return;
+            }
+
+            run.PairingCodePending = false;
+            if (run.Authenticated || !run.QrExhausted)
+            {
+                return;
+            }
         }
+
+        run.End(new SessionEnd(SessionEndKind.QrNotScanned, "QR not scanned and the pairing code not entered", false));
     }
 
     /// <summary>A serialized message as ours; own messages only with <paramref name="includeOwn"/> (history), their chat is <c>to</c>.</summary>
@@ -746,6 +769,9 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
 
         /// <summary>The QR codes ran out while a pairing code was pending.</summary>
         public volatile bool QrExhausted;
+
+        /// <summary>A phone pairing code was issued and its lifetime has not run out (guarded by the run's lock).</summary>
+        public bool PairingCodePending;
 
         public Task<SessionEnd> Ended => _ended.Task;
 
