@@ -1,5 +1,6 @@
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;

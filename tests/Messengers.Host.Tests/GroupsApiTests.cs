@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using static Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static Messengers.Host.Tests.Infrastructure.Api;
 

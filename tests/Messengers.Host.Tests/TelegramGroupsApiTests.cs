@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.Telegram;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 

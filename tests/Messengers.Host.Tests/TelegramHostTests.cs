@@ -1,5 +1,6 @@
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.Telegram;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Messengers.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
@@ -161,19 +162,5 @@ public static class McpClientExtensions
         var start = text.IndexOf('\n', StringComparison.Ordinal) + 1;
         var end = text.IndexOf("\n\nNote:", StringComparison.Ordinal);
         return JsonDocument.Parse(end < 0 ? text[start..] : text[start..end]).RootElement.Clone();
-    }
-}
-
-public static class Eventually
-{
-    public static async Task UntilAsync(Func<Task<bool>> condition, int timeoutSeconds = 15)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = Environment.TickCount64 + (timeoutSeconds * 1000L);
-        while (!await condition())
-        {
-            Assert.True(Environment.TickCount64 < deadline, "The condition did not become true in time.");
-            await Task.Delay(50, McpHost.Ct);
-        }
     }
 }

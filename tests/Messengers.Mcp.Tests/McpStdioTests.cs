@@ -1,3 +1,4 @@
+using Messengers.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using ModelContextProtocol.Client;
 

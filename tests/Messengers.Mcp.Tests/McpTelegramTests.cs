@@ -1,3 +1,4 @@
+using Messengers.Testing;
 using Messengers.Testing.Fakes.Telegram;
 
 namespace Messengers.Mcp.Tests;

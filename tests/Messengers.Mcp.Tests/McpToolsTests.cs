@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Messengers.Testing;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 
 namespace Messengers.Mcp.Tests;

@@ -1,4 +1,4 @@
-namespace Messengers.Host.Tests.Infrastructure;
+namespace Messengers.Testing;
 
 /// <summary>Polls until a condition holds (no fixed sleeps): returns the last value, or fails with it after the timeout.</summary>
 public static class Eventually
@@ -7,7 +7,7 @@ public static class Eventually
     {
         ArgumentNullException.ThrowIfNull(probe);
         ArgumentNullException.ThrowIfNull(done);
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = Environment.TickCount64 + (long)(timeout ?? TimeSpan.FromSeconds(15)).TotalMilliseconds;
         var delay = TimeSpan.FromMilliseconds(20);
         while (true)
         {
@@ -17,13 +17,16 @@ public static class Eventually
                 return value;
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (Environment.TickCount64 > deadline)
             {
-                Assert.Fail($"Timed out waiting for {what ?? "a condition"}; last value: {value}");
+                throw new TimeoutException($"Timed out waiting for {what ?? "a condition"}; last value: {value}");
             }
 
-            await Task.Delay(delay, TestContext.Current.CancellationToken);
+            await Task.Delay(delay, Xunit.TestContext.Current.CancellationToken);
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 250));
         }
     }
+
+    public static Task UntilAsync(Func<Task<bool>> condition, int timeoutSeconds = 15, string? what = null)
+        => UntilAsync(condition, done => done, TimeSpan.FromSeconds(timeoutSeconds), what);
 }
