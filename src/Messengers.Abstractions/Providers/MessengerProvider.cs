@@ -134,6 +134,25 @@ public sealed record InboundMessage
     public string? ReplyToMessageId { get; init; }
     public MediaRef? Media { get; init; }
     public DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The row this message is stored as in <paramref name="chatId"/> of <paramref name="instanceId"/>; a missing timestamp becomes <paramref name="now"/>.</summary>
+    public ChatMessage ToStored(string instanceId, string chatId, DateTimeOffset now) => new()
+    {
+        InstanceId = instanceId,
+        MessageId = MessageId,
+        ChatId = chatId,
+        From = From,
+        Body = Body,
+        Type = Type,
+        IsFromMe = IsFromMe,
+        IsGroup = IsGroup,
+        GroupId = GroupId,
+        ContactName = ContactName,
+        ReplyToMessageId = ReplyToMessageId,
+        Media = Media,
+        Timestamp = Timestamp == default ? now : Timestamp,
+        CreatedAt = now,
+    };
 }
 
 /// <summary>A message to send. <see cref="ClientMessageId"/> makes a send idempotent: the same id is sent once.</summary>

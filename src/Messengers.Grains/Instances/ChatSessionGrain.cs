@@ -43,24 +43,7 @@ public sealed class ChatSessionGrain(
     {
         ArgumentNullException.ThrowIfNull(message);
         var (instanceId, chatId) = Key;
-        var stored = new ChatMessage
-        {
-            InstanceId = instanceId,
-            MessageId = message.MessageId,
-            ChatId = chatId,
-            From = message.From,
-            To = null,
-            Body = message.Body,
-            Type = message.Type,
-            IsFromMe = message.IsFromMe,
-            IsGroup = message.IsGroup,
-            GroupId = message.GroupId,
-            ContactName = message.ContactName,
-            ReplyToMessageId = message.ReplyToMessageId,
-            Media = message.Media,
-            Timestamp = message.Timestamp == default ? time.GetUtcNow() : message.Timestamp,
-            CreatedAt = time.GetUtcNow(),
-        };
+        var stored = message.ToStored(instanceId, chatId, time.GetUtcNow());
 
         if (!await store.TryInsertAsync(stored))
         {

@@ -83,24 +83,7 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
         var stored = 0;
         foreach (var message in messages)
         {
-            var row = new ChatMessage
-            {
-                InstanceId = Id,
-                MessageId = message.MessageId,
-                ChatId = chatId,
-                From = message.From,
-                Body = message.Body,
-                Type = message.Type,
-                IsFromMe = message.IsFromMe,
-                IsGroup = message.IsGroup,
-                GroupId = message.GroupId,
-                ContactName = message.ContactName,
-                ReplyToMessageId = message.ReplyToMessageId,
-                Media = message.Media,
-                Ack = message.IsFromMe ? MessageAck.Sent : MessageAck.None,
-                Timestamp = message.Timestamp == default ? time.GetUtcNow() : message.Timestamp,
-                CreatedAt = time.GetUtcNow(),
-            };
+            var row = message.ToStored(Id, chatId, time.GetUtcNow()) with { Ack = message.IsFromMe ? MessageAck.Sent : MessageAck.None };
             if (await store.TryInsertAsync(row))
             {
                 await store.MarkPublishedAsync(Id, row.MessageId);

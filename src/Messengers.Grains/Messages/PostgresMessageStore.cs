@@ -165,53 +165,33 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
             : QueryAsync("reading a chat's messages", HistoryBeforeSql, [instanceId, chatId, take, MessageRows.Normalize(before.Timestamp), before.MessageId], cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ChatSummary>> GetChatsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ChatSummary>> GetChatsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceId);
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync("listing chats", async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(ChatsSql, connection);
-            Add(command, instanceId);
-            Add(command, MessageRows.ClampLimit(limit));
-            Add(command, MessageRows.ClampOffset(offset));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var chats = new List<ChatSummary>();
-            while (await reader.ReadAsync(ct))
-            {
-                chats.Add(new ChatSummary(
-                    reader.GetString(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.GetBoolean(2),
-                    checked((int)reader.GetInt64(3)),
-                    reader.GetFieldValue<DateTimeOffset>(4),
-                    reader.GetString(5),
-                    reader.GetBoolean(6)));
-            }
-
-            return (IReadOnlyList<ChatSummary>)chats;
-        }, cancellationToken);
+        return _commands.QueryAsync(
+            "listing chats",
+            ChatsSql,
+            reader => new ChatSummary(
+                reader.GetString(0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.GetBoolean(2),
+                checked((int)reader.GetInt64(3)),
+                reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetString(5),
+                reader.GetBoolean(6)),
+            cancellationToken,
+            instanceId, MessageRows.ClampLimit(limit), MessageRows.ClampOffset(offset));
     }
 
-    public async Task<IReadOnlyList<ContactSummary>> GetContactsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ContactSummary>> GetContactsAsync(string instanceId, int limit, int offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceId);
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync("listing contacts", async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(ContactsSql, connection);
-            Add(command, instanceId);
-            Add(command, MessageRows.ClampLimit(limit));
-            Add(command, MessageRows.ClampOffset(offset));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            var contacts = new List<ContactSummary>();
-            while (await reader.ReadAsync(ct))
-            {
-                contacts.Add(new ContactSummary(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
-            }
-
-            return (IReadOnlyList<ContactSummary>)contacts;
-        }, cancellationToken);
+        return _commands.QueryAsync(
+            "listing contacts",
+            ContactsSql,
+            reader => new ContactSummary(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)),
+            cancellationToken,
+            instanceId, MessageRows.ClampLimit(limit), MessageRows.ClampOffset(offset));
     }
 
     public Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default)
@@ -236,13 +216,7 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
     public async Task<long> CountAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceId);
-        await _database.EnsureMigratedAsync(cancellationToken);
-        return await _database.RunAsync("counting messages", async (connection, _, ct) =>
-        {
-            await using var command = new NpgsqlCommand(CountSql, connection);
-            Add(command, instanceId);
-            return (long)(await command.ExecuteScalarAsync(ct))!;
-        }, cancellationToken);
+        return (await _commands.QueryAsync("counting messages", CountSql, reader => reader.GetInt64(0), cancellationToken, instanceId))[0];
     }
 
     public Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
