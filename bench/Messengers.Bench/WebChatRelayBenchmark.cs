@@ -19,26 +19,37 @@ namespace Messengers.Bench;
 /// reply sent, stored, published → the visitor's server-sent event stream. Measures sustained messages/s with many
 /// visitors sending as fast as replies come back (closed loop), and p50/p99 latency at a fixed offered rate (open
 /// loop). Runs the embedded configuration (SQLite + memory streams) and PostgreSQL + Redis (throwaway servers).
-/// Environment: BENCH_SECONDS (default 10), BENCH_VISITORS (default 200), BENCH_RATE (default 1000 messages/s).
+/// Environment: BENCH_SECONDS (default 10), BENCH_VISITORS (default 200), BENCH_RATE (default 1000 messages/s),
+/// BENCH_CONFIG (default "embedded,postgres": which configurations run).
 /// </summary>
 public sealed class WebChatRelayBenchmark : IBenchmark
 {
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_SECONDS") ?? "10", CultureInfo.InvariantCulture));
     private static readonly int Visitors = int.Parse(Environment.GetEnvironmentVariable("BENCH_VISITORS") ?? "200", CultureInfo.InvariantCulture);
     private static readonly int Rate = int.Parse(Environment.GetEnvironmentVariable("BENCH_RATE") ?? "1000", CultureInfo.InvariantCulture);
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP_SECONDS") ?? "10", CultureInfo.InvariantCulture));
+    private static readonly string Configurations = Environment.GetEnvironmentVariable("BENCH_CONFIG") ?? "embedded,postgres";
 
     public string Name => "webchat-relay";
 
     public async Task RunAsync()
     {
-        var embeddedData = Directory.CreateTempSubdirectory("messengers-relay-");
-        try
+        if (Configurations.Contains("embedded", StringComparison.Ordinal))
         {
-            await RunConfigurationAsync("embedded (SQLite + memory streams)", ["--Messengers:DataPath=" + embeddedData.FullName]);
+            var embeddedData = Directory.CreateTempSubdirectory("messengers-relay-");
+            try
+            {
+                await RunConfigurationAsync("embedded (SQLite + memory streams)", ["--Messengers:DataPath=" + embeddedData.FullName]);
+            }
+            finally
+            {
+                embeddedData.Delete(recursive: true);
+            }
         }
-        finally
+
+        if (!Configurations.Contains("postgres", StringComparison.Ordinal))
         {
-            embeddedData.Delete(recursive: true);
+            return;
         }
 
         var postgres = new PostgresServer();
@@ -95,7 +106,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         await Task.Delay(500);
 
         // Warm-up, then closed loop: every visitor sends its next message when the previous reply arrived.
-        await ClosedLoopAsync(http, instanceId, pending, TimeSpan.FromSeconds(2));
+        await ClosedLoopAsync(http, instanceId, pending, WarmUp);
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes();
