@@ -20,8 +20,9 @@ public interface IWebhookStore
     Task<bool> DeleteAsync(string instanceId, string subscriptionId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Adds outbox rows (pending, due now) in list order. A row whose (subscription, event id) exists already is skipped.
-    /// Returns how many rows were added.
+    /// Adds outbox rows (pending, due now) in list order. A row whose (subscription, event id) exists already is skipped,
+    /// and so is a row of a subscription deleted meanwhile (the writer may hold a list a few seconds old). Returns how
+    /// many rows were added.
     /// </summary>
     Task<int> EnqueueAsync(IReadOnlyList<WebhookOutboxEntry> entries, CancellationToken cancellationToken = default);
 

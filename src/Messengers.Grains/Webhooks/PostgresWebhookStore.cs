@@ -34,7 +34,8 @@ public sealed class PostgresWebhookStore : IWebhookStore
 
     private const string EnqueueSql = """
         INSERT INTO webhook_deliveries (event_id, subscription_id, instance_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-        VALUES ($1, $2, $3, $4, $5::json, 'pending', 0, $6, $6)
+        SELECT $1, $2, $3, $4, $5::json, 'pending', 0, $6, $6
+        WHERE EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $2)
         ON CONFLICT (subscription_id, event_id) DO NOTHING
         """;
 

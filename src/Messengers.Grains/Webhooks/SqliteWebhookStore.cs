@@ -36,7 +36,8 @@ public sealed class SqliteWebhookStore : IWebhookStore
 
     private const string EnqueueSql = """
         INSERT INTO webhook_deliveries (event_id, subscription_id, instance_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-        VALUES ($event, $subscription, $instance, $type, $payload, 'pending', 0, $now, $now)
+        SELECT $event, $subscription, $instance, $type, $payload, 'pending', 0, $now, $now
+        WHERE EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = $subscription)
         ON CONFLICT (subscription_id, event_id) DO NOTHING
         """;
 

@@ -18,28 +18,32 @@ public sealed partial class WebhookEventWriter : IHostedService
     public const string ConsumerGroup = "webhooks";
 
     private readonly IWebhookStore _store;
+    private readonly WebhookSubscriptionCache _subscriptions;
     private readonly IStreamProvider _streams;
     private readonly ILogger<WebhookEventWriter> _logger;
     private readonly WebhookDispatcher? _dispatcher;
     private readonly Func<string, CancellationToken, Task<string?>>? _providerOf;
     private readonly ConcurrentDictionary<string, string?> _providers = new(StringComparer.Ordinal);
-    private readonly List<IStreamSubscription> _subscriptions = [];
+    private readonly List<IStreamSubscription> _streamSubscriptions = [];
     private bool _stopped;
     private Task? _stop;
 
     /// <param name="dispatcher">Woken after new rows are stored, so deliveries start without waiting for its next poll.</param>
     /// <param name="providerOf">The provider name of an instance, for the flat payload's <c>provider</c> field.</param>
+    /// <param name="subscriptions">Where the subscriptions of an instance are looked up (default: the store, read for every event).</param>
     public WebhookEventWriter(
         IWebhookStore store,
         IStreamProvider streams,
         ILogger<WebhookEventWriter> logger,
         WebhookDispatcher? dispatcher = null,
-        Func<string, CancellationToken, Task<string?>>? providerOf = null)
+        Func<string, CancellationToken, Task<string?>>? providerOf = null,
+        WebhookSubscriptionCache? subscriptions = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(streams);
         ArgumentNullException.ThrowIfNull(logger);
         _store = store;
+        _subscriptions = subscriptions ?? new WebhookSubscriptionCache(store, new WebhookOptions { SubscriptionCacheTime = TimeSpan.Zero }, TimeProvider.System);
         _streams = streams;
         _logger = logger;
         _dispatcher = dispatcher;
@@ -60,11 +64,11 @@ public sealed partial class WebhookEventWriter : IHostedService
     /// <summary>Remembers a subscription, or closes it at once when the writer was stopped meanwhile.</summary>
     private async Task KeepAsync(IStreamSubscription subscription)
     {
-        lock (_subscriptions)
+        lock (_streamSubscriptions)
         {
             if (!_stopped)
             {
-                _subscriptions.Add(subscription);
+                _streamSubscriptions.Add(subscription);
                 return;
             }
         }
@@ -78,10 +82,10 @@ public sealed partial class WebhookEventWriter : IHostedService
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        lock (_subscriptions)
+        lock (_streamSubscriptions)
         {
             _stopped = true;
-            return _stop ??= CloseSubscriptionsAsync([.. _subscriptions]);
+            return _stop ??= CloseSubscriptionsAsync([.. _streamSubscriptions]);
         }
     }
 
@@ -107,7 +111,7 @@ public sealed partial class WebhookEventWriter : IHostedService
         }
 
         var instanceId = events[0].InstanceId;
-        var subscriptions = await _store.ListAsync(instanceId, cancellationToken);
+        var subscriptions = await _subscriptions.GetAsync(instanceId, cancellationToken);
         var entries = new List<WebhookOutboxEntry>();
         foreach (var evt in events)
         {

@@ -28,6 +28,12 @@ public sealed class WebhookOptions
     /// <summary>How long delivered and dead rows stay in the delivery log; older ones are purged about once an hour.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long the event writer reuses an instance's subscriptions before reading them again. Changes through this
+    /// silo's API apply at once; changes made on another silo apply here within this time.
+    /// </summary>
+    public TimeSpan SubscriptionCacheTime { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Relative jitter of each retry delay (0.2 = ±20 %).</summary>
     public double Jitter { get; set; } = 0.2;
 

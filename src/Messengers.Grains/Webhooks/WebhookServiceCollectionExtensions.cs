@@ -28,6 +28,10 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddSingleton<IWebhookStore>(sp => sp.GetService<PostgresDatabase>() is { } postgres
             ? new PostgresWebhookStore(postgres, sp.GetRequiredService<ISecretProtector>())
             : new SqliteWebhookStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<ISecretProtector>()));
+        services.TryAddSingleton(sp => new WebhookSubscriptionCache(
+            sp.GetRequiredService<IWebhookStore>(),
+            sp.GetRequiredService<WebhookOptions>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton(sp => new WebhookDispatcher(
             sp.GetRequiredService<IWebhookStore>(),
             sp.GetRequiredService<WebhookOptions>(),
@@ -41,7 +45,8 @@ public static class WebhookServiceCollectionExtensions
                 sp.GetRequiredKeyedService<IStreamProvider>(StreamNames.DefaultProvider),
                 sp.GetRequiredService<ILogger<WebhookEventWriter>>(),
                 sp.GetRequiredService<WebhookDispatcher>(),
-                async (instanceId, _) => (await grains.GetGrain<IInstanceGrain>(instanceId).GetAsync())?.Provider);
+                async (instanceId, _) => (await grains.GetGrain<IInstanceGrain>(instanceId).GetAsync())?.Provider,
+                sp.GetRequiredService<WebhookSubscriptionCache>());
         });
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookEventWriter>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookDispatcher>());

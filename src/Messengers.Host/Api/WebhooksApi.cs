@@ -60,7 +60,7 @@ public static partial class WebhooksApi
         return api;
     }
 
-    public static async Task<IResult> CreateAsync(string id, CreateWebhookRequest request, IGrainFactory grains, IWebhookStore store, TimeProvider time)
+    public static async Task<IResult> CreateAsync(string id, CreateWebhookRequest request, IGrainFactory grains, IWebhookStore store, WebhookSubscriptionCache cache, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (await MissingInstanceAsync(id, grains) is { } missing)
@@ -96,6 +96,7 @@ public static partial class WebhooksApi
             CreatedAt = time.GetUtcNow(),
         };
         await store.CreateAsync(subscription);
+        cache.Invalidate(id);
         var view = WebhookView.Of(subscription);
         return TypedResults.Created(
             $"/api/v1/instances/{id}/webhooks/{subscription.Id}",
@@ -119,7 +120,7 @@ public static partial class WebhooksApi
         return subscription is null ? WebhookNotFound(id, webhookId) : TypedResults.Ok(WebhookView.Of(subscription));
     }
 
-    public static async Task<IResult> PatchAsync(string id, string webhookId, PatchWebhookRequest request, IWebhookStore store)
+    public static async Task<IResult> PatchAsync(string id, string webhookId, PatchWebhookRequest request, IWebhookStore store, WebhookSubscriptionCache cache)
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = new Dictionary<string, string[]>();
@@ -140,11 +141,16 @@ public static partial class WebhooksApi
             Headers = request.Headers,
             Format = request.Format,
         });
+        cache.Invalidate(id);
         return updated is null ? WebhookNotFound(id, webhookId) : TypedResults.Ok(WebhookView.Of(updated));
     }
 
-    public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store)
-        => await store.DeleteAsync(id, webhookId) ? TypedResults.NoContent() : WebhookNotFound(id, webhookId);
+    public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store, WebhookSubscriptionCache cache)
+    {
+        var deleted = await store.DeleteAsync(id, webhookId);
+        cache.Invalidate(id);
+        return deleted ? TypedResults.NoContent() : WebhookNotFound(id, webhookId);
+    }
 
     /// <summary>The delivery log, newest first; <c>status</c> = pending, failed, delivered or dead.</summary>
     public static async Task<IResult> ListDeliveriesAsync(string id, string webhookId, string? status, int? limit, IWebhookStore store)

@@ -139,6 +139,22 @@ public abstract class WebhookStoreContract
     }
 
     [Fact]
+    public async Task Enqueue_SubscriptionDeletedMeanwhile_SkipsItsRowsAndAddsTheOthers()
+    {
+        var instance = NewInstance();
+        var deleted = Subscription(instance);
+        var kept = Subscription(instance);
+        await Store.CreateAsync(deleted, Cancel);
+        await Store.CreateAsync(kept, Cancel);
+        Assert.True(await Store.DeleteAsync(instance, deleted.Id, Cancel));
+
+        Assert.Equal(1, await Store.EnqueueAsync([Entry(deleted, "evt_1"), Entry(kept, "evt_1")], Cancel));
+
+        Assert.Equal(["evt_1"], (await Store.ListDeliveriesAsync(instance, kept.Id, null, 10, Cancel)).Select(r => r.EventId));
+        Assert.Empty(await Store.ListDeliveriesAsync(instance, deleted.Id, null, 10, Cancel));
+    }
+
+    [Fact]
     public async Task GetDue_SeveralRows_ReturnsOnlyEachSubscriptionsHead()
     {
         var instance = NewInstance();
