@@ -59,6 +59,31 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
     }
 
     [Fact]
+    public async Task WebChat_SlowAgent_TypingShownBeforeReplyAndClearedAfter()
+    {
+        await using var agno = await FakeAgnoServer.StartAsync();
+        agno.Faults.ReplyDelay = TimeSpan.FromMilliseconds(300);
+        using var admin = HostFixture.Client(Fixture.Factory, HostFixture.AdminKey);
+        var created = await admin.CreateWebChatAsync("slow agno", agent: new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl });
+        await admin.WaitForStatusAsync(created.Id, "Ready");
+        using var visitor = HostFixture.Client(Fixture.Factory, null);
+        var visitorId = NewVisitor();
+
+        using var events = await SseReader.OpenAsync(visitor, $"/webchat/{created.Id}/events?visitorId={visitorId}", Ct);
+        await visitor.PostVisitorMessageAsync(created.Id, visitorId, "anyone there?");
+        static int ReplyIndex(IReadOnlyList<SseEvent> list) => list.ToList().FindIndex(e => e.Event == "message" && e.Data.Contains("\"direction\":\"out\"", StringComparison.Ordinal));
+        var seen = (await events.CollectUntilAsync(
+            list => ReplyIndex(list) is var r and >= 0 && list.Skip(r + 1).Any(e => e.Event == "typing"),
+            ReplyTimeout, Ct)).ToList();
+
+        var typingOn = seen.FindIndex(e => e.Event == "typing" && e.Data == """{"typing":true}""");
+        var reply = ReplyIndex(seen);
+        Assert.True(typingOn >= 0, "typing was never shown while the agent worked");
+        Assert.True(typingOn < reply, "typing was shown only after the reply");
+        Assert.Equal("""{"typing":false}""", seen.Skip(reply + 1).Last(e => e.Event == "typing").Data);
+    }
+
+    [Fact]
     public async Task WebChat_OpenAiBackend_ReplyAndHistoryOfEarlierTurns()
     {
         await using var openAi = await FakeOpenAiServer.StartAsync();

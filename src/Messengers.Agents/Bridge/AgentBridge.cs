@@ -433,10 +433,18 @@ public sealed partial class AgentBridge(
             OmittedMedia = omitted,
         };
 
+        // Typing is shown only while the agent is actually working: a backend that answers at once (echo, a flow)
+        // replies without the indicator flickering on and off, and without two extra provider calls per message.
+        var running = backend.RunAsync(request, cancellationToken);
+        if (running.IsCompleted)
+        {
+            return new Answer(await running, agentId, sessionId);
+        }
+
         await SetTypingAsync(first, true);
         try
         {
-            return new Answer(await backend.RunAsync(request, cancellationToken), agentId, sessionId);
+            return new Answer(await running, agentId, sessionId);
         }
         catch
         {
