@@ -15,16 +15,21 @@ namespace Messengers.Grains.Messages;
 /// </summary>
 internal sealed class PostgresMessageInserts : IAsyncDisposable
 {
+    /// <summary>The rows and their outbox entries (sql/postgres/006_message_outbox.sql); returns the keys this statement stored.</summary>
     private const string BatchSql = """
-        INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
-                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
-        SELECT i, m, c, f, t, b, ty, fm, g, gi, cn, ai, si, rt, md::jsonb, a, ts, ca, cl, FALSE
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::boolean[],
-                    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[], $19::text[])
-             WITH ORDINALITY AS k(i, m, c, f, t, b, ty, fm, g, gi, cn, ai, si, rt, md, a, ts, ca, cl, n)
-        ORDER BY n
-        ON CONFLICT (instance_id, message_id) DO NOTHING
-        RETURNING instance_id, message_id
+        WITH stored AS (
+            INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
+                                  group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id)
+            SELECT i, m, c, f, t, b, ty, fm, g, gi, cn, ai, si, rt, md::jsonb, a, ts, ca, cl
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::boolean[],
+                        $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[], $19::text[])
+                 WITH ORDINALITY AS k(i, m, c, f, t, b, ty, fm, g, gi, cn, ai, si, rt, md, a, ts, ca, cl, n)
+            ORDER BY n
+            ON CONFLICT (instance_id, message_id) DO NOTHING
+            RETURNING id, instance_id, message_id),
+        outbox AS (
+            INSERT INTO message_outbox (instance_id, message_id, id) SELECT instance_id, message_id, id FROM stored)
+        SELECT instance_id, message_id FROM stored
         """;
 
     private const string OwnRowsSql = """

@@ -18,11 +18,15 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         "instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group, group_id, " +
         "contact_name, agent_id, session_id, reply_to_message_id, media::text, ack, timestamp, created_at, client_message_id";
 
+    /// <summary>The row and its outbox entry (sql/postgres/006_message_outbox.sql) in one statement; 1 when stored, 0 when known.</summary>
     private const string InsertSql = """
-        INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
-                              group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id, published)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, FALSE)
-        ON CONFLICT (instance_id, message_id) DO NOTHING
+        WITH stored AS (
+            INSERT INTO messages (instance_id, message_id, chat_id, from_number, to_number, message_body, message_type, is_from_me, is_group,
+                                  group_id, contact_name, agent_id, session_id, reply_to_message_id, media, ack, timestamp, created_at, client_message_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+            ON CONFLICT (instance_id, message_id) DO NOTHING
+            RETURNING id, instance_id, message_id)
+        INSERT INTO message_outbox (instance_id, message_id, id) SELECT instance_id, message_id, id FROM stored
         """;
 
     private const string OwnInsertSql = "SELECT created_at = $3 AND message_body = $4 AND chat_id = $5 FROM messages WHERE instance_id = $1 AND message_id = $2";
@@ -72,13 +76,13 @@ public sealed class PostgresMessageStore : IMessageStore, IAsyncDisposable
         """;
 
     private const string PublishedSql = """
-        UPDATE messages m SET published = TRUE
-        FROM unnest($1::text[], $2::text[]) AS k(instance_id, message_id)
-        WHERE m.instance_id = k.instance_id AND m.message_id = k.message_id AND NOT m.published
+        DELETE FROM message_outbox o
+        USING unnest($1::text[], $2::text[]) AS k(instance_id, message_id)
+        WHERE o.instance_id = k.instance_id AND o.message_id = k.message_id
         """;
-    private const string UnpublishedSql = $"SELECT {Columns} FROM messages WHERE NOT published ORDER BY id LIMIT $1";
+    private const string UnpublishedSql = $"SELECT {Columns} FROM messages WHERE id IN (SELECT id FROM message_outbox ORDER BY id LIMIT $1) ORDER BY id";
     private const string CountSql = "SELECT count(*) FROM messages WHERE instance_id = $1";
-    private const string DeleteSql = "DELETE FROM messages WHERE instance_id = $1";
+    private const string DeleteSql = "WITH outbox AS (DELETE FROM message_outbox WHERE instance_id = $1) DELETE FROM messages WHERE instance_id = $1";
 
     private readonly PostgresDatabase _database;
     private readonly PostgresStoreCommands _commands;

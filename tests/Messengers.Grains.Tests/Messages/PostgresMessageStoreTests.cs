@@ -50,7 +50,31 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
 
         Assert.Contains(indexes, i => i.Contains("UNIQUE", StringComparison.Ordinal) && i.Contains("(instance_id, message_id)", StringComparison.Ordinal));
         Assert.Contains(indexes, i => i.Contains("(instance_id, chat_id, \"timestamp\" DESC, message_id DESC)", StringComparison.Ordinal));
-        Assert.Contains(indexes, i => i.Contains("ix_messages_unpublished", StringComparison.Ordinal) && i.Contains("WHERE (NOT published)", StringComparison.Ordinal));
+        Assert.DoesNotContain(indexes, i => i.Contains("published", StringComparison.Ordinal)); // 006 moved the outbox out of this table
+    }
+
+    [Fact]
+    public async Task Migrations_006MessageOutbox_KeepsUnpublishedRowsInItsOwnTable()
+    {
+        var instance = NewInstance();
+        await Store.TryInsertAsync(Message(instance, "m1"), Cancel);
+        await Store.TryInsertAsync(Message(instance, "m2"), Cancel);
+        await Store.MarkPublishedAsync([new MessageKey(instance, "m1")], Cancel);
+
+        await using var command = _database!.DataSource.CreateCommand(
+            "SELECT message_id FROM message_outbox WHERE instance_id = $1 ORDER BY id");
+        command.Parameters.Add(new NpgsqlParameter { Value = instance });
+        await using var reader = await command.ExecuteReaderAsync(Cancel);
+        var queued = new List<string>();
+        while (await reader.ReadAsync(Cancel))
+        {
+            queued.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(["m2"], queued);
+        await reader.DisposeAsync();
+        await Store.DeleteInstanceAsync(instance, Cancel);
+        Assert.DoesNotContain(await Store.GetUnpublishedAsync(500, Cancel), m => m.InstanceId == instance);
     }
 
     [Fact]
@@ -60,7 +84,11 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
         await Store.TryInsertAsync(message, Cancel);
 
         await using var command = _database!.DataSource.CreateCommand(
-            "SELECT media->>'media_id', media->>'content_type', media->'file_name', (media->>'size')::bigint, media->>'sha256', published, jsonb_typeof(media) FROM messages WHERE instance_id = $1");
+            """
+            SELECT media->>'media_id', media->>'content_type', media->'file_name', (media->>'size')::bigint, media->>'sha256',
+                   EXISTS (SELECT 1 FROM message_outbox o WHERE o.instance_id = m.instance_id AND o.message_id = m.message_id), jsonb_typeof(media)
+            FROM messages m WHERE instance_id = $1
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = message.InstanceId });
         await using var reader = await command.ExecuteReaderAsync(Cancel);
         Assert.True(await reader.ReadAsync(Cancel));
@@ -69,7 +97,7 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
         Assert.Equal("null", reader.GetString(2));
         Assert.Equal(42, reader.GetInt64(3));
         Assert.Equal("ab", reader.GetString(4));
-        Assert.False(reader.GetBoolean(5));
+        Assert.True(reader.GetBoolean(5)); // waiting in the outbox until published
         Assert.Equal("object", reader.GetString(6));
     }
 
