@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Messengers.Host.Hosting;
 using Messengers.Testing;
@@ -20,7 +22,8 @@ namespace Messengers.Bench;
 /// visitors sending as fast as replies come back (closed loop), and p50/p99 latency at a fixed offered rate (open
 /// loop). Runs the embedded configuration (SQLite + memory streams) and PostgreSQL + Redis (throwaway servers).
 /// Environment: BENCH_SECONDS (default 10), BENCH_VISITORS (default 200), BENCH_RATE (default 1000 messages/s),
-/// BENCH_CONFIG (default "embedded,postgres": which configurations run).
+/// BENCH_CONFIG (default "embedded,postgres": which configurations run), BENCH_WARMUP_SECONDS (default 10),
+/// BENCH_CLIENT ("raw", the default: <see cref="RawHttpConnection"/> sockets; "httpclient": HttpClient and StreamReader).
 /// </summary>
 public sealed class WebChatRelayBenchmark : IBenchmark
 {
@@ -28,6 +31,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     private static readonly int Visitors = int.Parse(Environment.GetEnvironmentVariable("BENCH_VISITORS") ?? "200", CultureInfo.InvariantCulture);
     private static readonly int Rate = int.Parse(Environment.GetEnvironmentVariable("BENCH_RATE") ?? "1000", CultureInfo.InvariantCulture);
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP_SECONDS") ?? "10", CultureInfo.InvariantCulture));
+    private static readonly bool RawClient = (Environment.GetEnvironmentVariable("BENCH_CLIENT") ?? "raw") != "httpclient";
     private static readonly string Configurations = Environment.GetEnvironmentVariable("BENCH_CONFIG") ?? "embedded,postgres";
 
     public string Name => "webchat-relay";
@@ -102,22 +106,34 @@ public sealed class WebChatRelayBenchmark : IBenchmark
 
         var pending = new ConcurrentDictionary<string, (long Started, TaskCompletionSource Done)>();
         using var stop = new CancellationTokenSource();
-        var listeners = Enumerable.Range(0, Visitors).Select(v => ListenAsync(http, instanceId, $"v{v}", pending, stop.Token)).ToList();
+        IVisitors visitors = RawClient ? new RawVisitors(new Uri(baseUrl), instanceId) : new HttpClientVisitors(http, instanceId);
+        Console.WriteLine($"{label}: load from {(RawClient ? "raw keep-alive sockets" : "HttpClient")} in this process");
+        var listeners = Enumerable.Range(0, Visitors).Select(v => visitors.ListenAsync($"v{v}", reply =>
+        {
+            if (pending.TryRemove(reply, out var waiting))
+            {
+                waiting.Done.TrySetResult();
+            }
+        }, stop.Token)).ToList();
         await Task.Delay(500);
 
         // Warm-up, then closed loop: every visitor sends its next message when the previous reply arrived.
-        await ClosedLoopAsync(http, instanceId, pending, WarmUp);
+        await ClosedLoopAsync(visitors, pending, WarmUp);
+        using var allocations = AllocationSampler.StartIfRequested();
+        allocations?.Record(true);
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes();
-        var (count, elapsed, latencies) = await ClosedLoopAsync(http, instanceId, pending, Duration);
+        var (count, elapsed, latencies) = await ClosedLoopAsync(visitors, pending, Duration);
         process.Refresh();
         var cpuPerMessage = (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, count);
         var bytesPerMessage = (GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, count);
         Console.WriteLine($"{label}: closed loop, {Visitors} visitors: {count / elapsed.TotalSeconds:N0} messages/s sustained; latency p50 {Percentile(latencies, 0.50):N1} ms, p99 {Percentile(latencies, 0.99):N1} ms; " +
             $"per message (gateway and bench client together, this process only): {cpuPerMessage:N0} µs CPU, {bytesPerMessage:N0} B allocated");
+        allocations?.Record(false);
+        allocations?.Print(label);
 
-        var (openCount, openElapsed, openLatencies, late) = await OpenLoopAsync(http, instanceId, pending, Rate, Duration);
+        var (openCount, openElapsed, openLatencies, late) = await OpenLoopAsync(visitors, pending, Rate, Duration);
         Console.WriteLine($"{label}: open loop at {Rate}/s offered: {openCount / openElapsed.TotalSeconds:N0} messages/s answered; latency p50 {Percentile(openLatencies, 0.50):N1} ms, p99 {Percentile(openLatencies, 0.99):N1} ms; {late} unanswered after 10 s");
 
         await stop.CancelAsync();
@@ -126,7 +142,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     }
 
     private static async Task<(int Count, TimeSpan Elapsed, List<double> Latencies)> ClosedLoopAsync(
-        HttpClient http, string instanceId, ConcurrentDictionary<string, (long, TaskCompletionSource)> pending, TimeSpan duration)
+        IVisitors visitors, ConcurrentDictionary<string, (long, TaskCompletionSource)> pending, TimeSpan duration)
     {
         var latencies = new ConcurrentBag<double>();
         var count = 0;
@@ -136,7 +152,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
             var n = 0;
             while (clock.Elapsed < duration)
             {
-                var ms = await SendAndWaitAsync(http, instanceId, $"v{v}", $"v{v}-c{n++}-{Guid.NewGuid():N}", pending);
+                var ms = await SendAndWaitAsync(visitors, $"v{v}", $"v{v}-c{n++}-{Guid.NewGuid():N}", pending);
                 latencies.Add(ms);
                 Interlocked.Increment(ref count);
             }
@@ -145,7 +161,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     }
 
     private static async Task<(int Count, TimeSpan Elapsed, List<double> Latencies, int Late)> OpenLoopAsync(
-        HttpClient http, string instanceId, ConcurrentDictionary<string, (long, TaskCompletionSource)> pending, int rate, TimeSpan duration)
+        IVisitors visitors, ConcurrentDictionary<string, (long, TaskCompletionSource)> pending, int rate, TimeSpan duration)
     {
         var latencies = new ConcurrentBag<double>();
         var sends = new List<Task>();
@@ -166,7 +182,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
             {
                 try
                 {
-                    latencies.Add(await SendAndWaitAsync(http, instanceId, visitor, $"{visitor}-o{i}-{Guid.NewGuid():N}", pending).WaitAsync(TimeSpan.FromSeconds(10)));
+                    latencies.Add(await SendAndWaitAsync(visitors, visitor, $"{visitor}-o{i}-{Guid.NewGuid():N}", pending).WaitAsync(TimeSpan.FromSeconds(10)));
                 }
                 catch (TimeoutException)
                 {
@@ -179,36 +195,14 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         return (latencies.Count, clock.Elapsed, [.. latencies], late);
     }
 
-    private static async Task<double> SendAndWaitAsync(HttpClient http, string instanceId, string visitor, string text, ConcurrentDictionary<string, (long Started, TaskCompletionSource Done)> pending)
+    private static async Task<double> SendAndWaitAsync(IVisitors visitors, string visitor, string text, ConcurrentDictionary<string, (long Started, TaskCompletionSource Done)> pending)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = Stopwatch.GetTimestamp();
         pending["Echo: " + text] = (started, done);
-        using var response = await http.PostAsJsonAsync($"/webchat/{instanceId}/messages", new { visitorId = visitor, text });
-        response.EnsureSuccessStatusCode();
+        await visitors.PostAsync(visitor, text);
         await done.Task;
         return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    }
-
-    private static async Task ListenAsync(HttpClient http, string instanceId, string visitor, ConcurrentDictionary<string, (long, TaskCompletionSource Done)> pending, CancellationToken cancellationToken)
-    {
-        using var response = await http.GetAsync($"/webchat/{instanceId}/events?visitorId={visitor}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-        {
-            // Only replies matter; skipping the visitor's own echo and typing events unparsed keeps the client cheap.
-            if (!line.StartsWith("data: ", StringComparison.Ordinal) || !line.Contains("\"direction\":\"out\"", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            using var json = JsonDocument.Parse(line.AsMemory(6));
-            if (json.RootElement.TryGetProperty("direction", out var direction) && direction.GetString() == "out"
-                && pending.TryRemove(json.RootElement.GetProperty("text").GetString()!, out var waiting))
-            {
-                waiting.Done.TrySetResult();
-            }
-        }
     }
 
     private static double Percentile(List<double> values, double p)
@@ -220,5 +214,127 @@ public sealed class WebChatRelayBenchmark : IBenchmark
 
         values.Sort();
         return values[Math.Min(values.Count - 1, (int)(p * values.Count))];
+    }
+
+    /// <summary>The visitors' side: posting messages and reading each visitor's event stream for replies.</summary>
+    private interface IVisitors
+    {
+        Task PostAsync(string visitor, string text);
+
+        /// <summary>Reads the visitor's events until cancelled, calling <paramref name="onReply"/> with the text of every reply.</summary>
+        Task ListenAsync(string visitor, Action<string> onReply, CancellationToken cancellationToken);
+    }
+
+    private sealed class HttpClientVisitors(HttpClient http, string instanceId) : IVisitors
+    {
+        public async Task PostAsync(string visitor, string text)
+        {
+            using var response = await http.PostAsJsonAsync($"/webchat/{instanceId}/messages", new { visitorId = visitor, text });
+            response.EnsureSuccessStatusCode();
+        }
+
+        public async Task ListenAsync(string visitor, Action<string> onReply, CancellationToken cancellationToken)
+        {
+            using var response = await http.GetAsync($"/webchat/{instanceId}/events?visitorId={visitor}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal) && ReplyText(Encoding.UTF8.GetBytes(line, 6, line.Length - 6)) is { } reply)
+                {
+                    onReply(reply);
+                }
+            }
+        }
+    }
+
+    /// <summary>Keep-alive sockets from a pool (one per message in flight) and one streaming socket per visitor.</summary>
+    private sealed class RawVisitors(Uri server, string instanceId) : IVisitors
+    {
+        private readonly ConcurrentBag<RawHttpConnection> _idle = [];
+
+        public async Task PostAsync(string visitor, string text)
+        {
+            if (!_idle.TryTake(out var connection))
+            {
+                connection = await RawHttpConnection.ConnectAsync(server);
+            }
+
+            var status = await connection.PostJsonAsync($"/webchat/{instanceId}/messages", JsonSerializer.Serialize(new { visitorId = visitor, text }));
+            _idle.Add(connection);
+            if (status is < 200 or > 299)
+            {
+                throw new HttpRequestException($"POST answered {status}");
+            }
+        }
+
+        public async Task ListenAsync(string visitor, Action<string> onReply, CancellationToken cancellationToken)
+        {
+            using var connection = await RawHttpConnection.ConnectAsync(server, cancellationToken);
+            var lines = new SseLines(onReply);
+            try
+            {
+                await connection.GetStreamAsync($"/webchat/{instanceId}/events?visitorId={visitor}", static (data, lines) => lines.Add(data.Span), lines, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // the run is over
+            }
+        }
+    }
+
+    /// <summary>Splits a chunked event stream into lines (a line may span chunks) and reports the replies.</summary>
+    private sealed class SseLines(Action<string> onReply)
+    {
+        private readonly ArrayBufferWriter<byte> _partial = new();
+
+        public void Add(ReadOnlySpan<byte> data)
+        {
+            int newline;
+            while ((newline = data.IndexOf((byte)'\n')) >= 0)
+            {
+                if (_partial.WrittenCount > 0)
+                {
+                    _partial.Write(data[..newline]);
+                    Line(_partial.WrittenSpan);
+                    _partial.ResetWrittenCount();
+                }
+                else
+                {
+                    Line(data[..newline]);
+                }
+
+                data = data[(newline + 1)..];
+            }
+
+            _partial.Write(data);
+        }
+
+        private void Line(ReadOnlySpan<byte> line)
+        {
+            if (line.StartsWith("data: "u8) && ReplyText(line[6..]) is { } reply)
+            {
+                onReply(reply);
+            }
+        }
+    }
+
+    /// <summary>The text of a reply event (direction "out"); null for anything else. Only replies are parsed.</summary>
+    private static string? ReplyText(ReadOnlySpan<byte> json)
+    {
+        if (json.IndexOf("\"direction\":\"out\""u8) < 0)
+        {
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("text"u8) && reader.Read())
+            {
+                return reader.GetString();
+            }
+        }
+
+        return null;
     }
 }
