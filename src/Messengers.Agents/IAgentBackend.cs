@@ -10,6 +10,12 @@ public interface IAgentBackend
     string Name { get; }
 
     /// <summary>
+    /// Whether the backend sends <see cref="AgentRequest.History"/> to its agent. Backends whose agent keeps the
+    /// conversation itself (Agno's sessions) or ignores it (echo) say false, and the bridge does not read it.
+    /// </summary>
+    bool UsesHistory => true;
+
+    /// <summary>
     /// Runs the agent once. Throws <see cref="AgentCallFailedException"/> when the agent could not be reached or
     /// answered with an error after the configured retries; returns <see cref="AgentReply.IsEmpty"/> when the agent
     /// chose not to reply.

@@ -22,11 +22,15 @@ public enum ProviderCapabilities
 
 public static class ProviderCapabilityNames
 {
+    // A provider's set never changes, and instances are described with every message: each set is named once.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ProviderCapabilities, IReadOnlyList<string>> Named = new();
+
     public static IReadOnlyList<string> Of(ProviderCapabilities capabilities)
-        => Enum.GetValues<ProviderCapabilities>()
-            .Where(c => c != ProviderCapabilities.None && capabilities.HasFlag(c))
+        => Named.GetOrAdd(capabilities, static set => Enum.GetValues<ProviderCapabilities>()
+            .Where(c => c != ProviderCapabilities.None && set.HasFlag(c))
             .Select(c => JsonNamingPolicyCamel(c.ToString()))
-            .ToList();
+            .ToList()
+            .AsReadOnly());
 
     private static string JsonNamingPolicyCamel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 }

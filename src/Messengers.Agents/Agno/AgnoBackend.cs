@@ -46,6 +46,9 @@ internal sealed class AgnoBackend(IHttpClientFactory httpClients, AgentCallRunne
 
     public string Name => BackendName;
 
+    /// <summary>Agno keeps each session's conversation itself (by session_id); the bridge sends only the new turn.</summary>
+    public bool UsesHistory => false;
+
     public Task<AgentReply> RunAsync(AgentRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);

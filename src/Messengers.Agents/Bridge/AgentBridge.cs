@@ -407,13 +407,18 @@ public sealed partial class AgentBridge(
             throw new InvalidOperationException($"No agent backend '{agent.Backend}'.");
         }
 
-        var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(first.InstanceId, first.ChatId));
-        var recent = await chat.GetRecentAsync(HistoryTurns + messageIds.Count);
-        var history = recent
-            .Where(m => !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
-            .TakeLast(HistoryTurns)
-            .Select(m => new AgentHistoryTurn(m.IsFromMe ? AgentRole.Assistant : AgentRole.User, m.Body))
-            .ToList();
+        List<AgentHistoryTurn> history = [];
+        if (backend.UsesHistory)
+        {
+            var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(first.InstanceId, first.ChatId));
+            var recent = await chat.GetRecentAsync(HistoryTurns + messageIds.Count);
+            history = recent
+                .Where(m => !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
+                .TakeLast(HistoryTurns)
+                .Select(m => new AgentHistoryTurn(m.IsFromMe ? AgentRole.Assistant : AgentRole.User, m.Body))
+                .ToList();
+        }
+
         var agentId = agent.AgentId ?? agent.Backend;
         var sessionId = AgentSessionId.For(agentId, first.ChatId);
         var maxAttachmentBytes = services.GetService<IOptions<AgentBackendOptions>>()?.Value.MaxAttachmentBytes ?? new AgentBackendOptions().MaxAttachmentBytes;

@@ -12,6 +12,8 @@ internal sealed class EchoBackend : IAgentBackend
 
     public string Name => BackendName;
 
+    public bool UsesHistory => false;
+
     public Task<AgentReply> RunAsync(AgentRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -50,6 +50,11 @@ public sealed class InstanceGrain(
     private bool _countersDirty;
     private Runtime.Timers.IGrainTimer? _counterFlush;
 
+    // Derived from the state and asked for with every message (the agent bridge's config, the web chat's lookup):
+    // kept until the credentials, settings or agent change, so credentials are not decrypted once per message.
+    private ConnectionConfig? _connectionConfig;
+    private IReadOnlyList<string>? _credentialNames;
+
     private string Id => this.GetPrimaryKeyString();
 
     private IProviderClientGrain Client => GrainFactory.GetGrain<IProviderClientGrain>(Id);
@@ -85,6 +90,7 @@ public sealed class InstanceGrain(
         s.ProtectedCredentials = definition.Credentials.ToDictionary(c => c.Key, c => secrets.Protect(c.Value));
         s.Settings = new Dictionary<string, string>(definition.Settings);
         s.Agent = definition.Agent;
+        ForgetDerived();
         s.WebChat = provider.Name == "webchat" ? definition.WebChat ?? new WebChatSettings() : definition.WebChat;
         s.DesiredState = DesiredState.Stopped;
         s.Status = InstanceStatus.Created;
@@ -129,6 +135,7 @@ public sealed class InstanceGrain(
         }
 
         s.UpdatedAt = time.GetUtcNow();
+        ForgetDerived();
         await SaveAsync();
         return Describe();
     }
@@ -143,6 +150,7 @@ public sealed class InstanceGrain(
         await media.DeleteInstanceAsync(Id);
         await _lastWrite;
         await state.ClearStateAsync();
+        ForgetDerived();
         logger.LogInformation("Instance {InstanceId} deleted", Id);
         DeactivateOnIdle();
     }
@@ -366,8 +374,13 @@ public sealed class InstanceGrain(
         }
     }
 
-    private ConnectionConfig ConnectionConfig()
-        => new(Id, state.State.Provider,
+    private void ForgetDerived()
+    {
+        _connectionConfig = null;
+        _credentialNames = null;
+    }
+
+    private ConnectionConfig ConnectionConfig() => _connectionConfig ??= new(Id, state.State.Provider,
             state.State.ProtectedCredentials.ToDictionary(c => c.Key, c => secrets.Unprotect(c.Value)),
             state.State.Settings,
             state.State.Agent);
@@ -392,7 +405,7 @@ public sealed class InstanceGrain(
             Counters = new InstanceCounters(s.MessagesIn, s.MessagesOut),
             Account = s.Account,
             WebChat = s.WebChat,
-            CredentialNames = [.. s.ProtectedCredentials.Keys.Order(StringComparer.Ordinal)],
+            CredentialNames = _credentialNames ??= [.. s.ProtectedCredentials.Keys.Order(StringComparer.Ordinal)],
         };
     }
 }
