@@ -340,7 +340,12 @@ public sealed partial class AgentBridge(
             return;
         }
 
-        var messages = batch.Select(e => e.Item).ToList();
+        var messages = batch.Select(e => e.Item).Where(AgentChatFilter.IsTurn).ToList();
+        if (messages.Count == 0)
+        {
+            return; // only reactions: nothing to answer
+        }
+
         var ids = messages.Select(m => m.MessageId).ToList();
         Answer? answer = null; // kept across attempts: when only sending failed, the agent is not asked again
         for (var attempt = 1; ; attempt++)
@@ -410,7 +415,7 @@ public sealed partial class AgentBridge(
         var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(first.InstanceId, first.ChatId));
         var recent = await chat.GetRecentAsync(HistoryTurns + messageIds.Count);
         var history = recent
-            .Where(m => !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
+            .Where(m => AgentChatFilter.IsTurn(m) && !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
             .TakeLast(HistoryTurns)
             .Select(m => new AgentHistoryTurn(m.IsFromMe ? AgentRole.Assistant : AgentRole.User, m.Body))
             .ToList();
