@@ -142,26 +142,38 @@ public sealed partial class AgentBridge(
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
         var config = await grains.GetGrain<IInstanceGrain>(deadLetter.InstanceId).GetConnectionConfigAsync();
-        var message = new ChatMessage
+        var messages = TurnOf(deadLetter);
+        try
+        {
+            await AnswerAsync(messages, deadLetter.MessageIds, config, cancellationToken);
+            await deadLetters.ResolveAsync(deadLetter.InstanceId, deadLetter.Id, time.GetUtcNow(), cancellationToken);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await deadLetters.RecordAsync(DeadLetterOf(messages, deadLetter.MessageIds, config, exception, deadLetter.Attempts + 1), cancellationToken);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The turn a dead letter stands for: its text with the first of its media, then one message per further medium
+    /// (empty bodies, which the turn's text leaves out), so the agent gets the same text and attachments as before.
+    /// </summary>
+    internal static List<ChatMessage> TurnOf(AgentDeadLetter deadLetter)
+    {
+        ChatMessage Part(string body, MediaRef? media) => new()
         {
             InstanceId = deadLetter.InstanceId,
             MessageId = deadLetter.MessageId,
             ChatId = deadLetter.ChatId,
             From = deadLetter.From,
             IsGroup = deadLetter.IsGroup,
-            Body = deadLetter.Text,
+            Body = body,
+            Media = media,
         };
-        try
-        {
-            await AnswerAsync([message], deadLetter.MessageIds, config, cancellationToken);
-            await deadLetters.ResolveAsync(deadLetter.InstanceId, deadLetter.Id, time.GetUtcNow(), cancellationToken);
-            return true;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            await deadLetters.RecordAsync(DeadLetterOf([message], deadLetter.MessageIds, config, exception, deadLetter.Attempts + 1), cancellationToken);
-            return false;
-        }
+
+        return [Part(deadLetter.Text, deadLetter.Media.Count > 0 ? deadLetter.Media[0] : null), .. deadLetter.Media.Skip(1).Select(media => Part("", media))];
     }
 
     private async Task AcceptAsync(StreamEntry<ChatMessage> entry, CancellationToken cancellationToken)
@@ -529,6 +541,7 @@ public sealed partial class AgentBridge(
             From = first.From,
             IsGroup = first.IsGroup,
             Text = TurnText(messages),
+            Media = [.. messages.Select(m => m.Media).OfType<MediaRef>()],
             Backend = config.Agent.Backend,
             AgentId = config.Agent.AgentId ?? config.Agent.Backend,
             Reason = agentFailure?.Reason.ToString() ?? "Error",

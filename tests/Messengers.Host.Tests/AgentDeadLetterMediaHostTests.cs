@@ -1,0 +1,76 @@
+using System.Net;
+using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
+using Messengers.Testing.Fakes.Agno;
+using Messengers.Testing.Fakes.Telegram;
+using TestApi = Messengers.Host.Tests.Infrastructure.Api;
+
+namespace Messengers.Host.Tests;
+
+/// <summary>A dead-lettered turn with a photo (fake Bot API, fake Agno on loopback): its retry sends the agent the same photo.</summary>
+public sealed class AgentDeadLetterMediaHostTests : IAsyncLifetime
+{
+    private const string Token = "987654322:AAHdeadLetterMediaTestToken_abcdefgh";
+    private TelegramGateway _gateway = null!;
+    private FakeTelegramServer _telegram = null!;
+    private FakeAgnoServer _agno = null!;
+    private MessengersFactory _factory = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        // One call per bridge attempt and one attempt before the dead letter, so the failure is recorded at once.
+        _gateway = await TelegramGateway.StartAsync(Token, "dead_letter_media_bot", "DeadLetterMediaBot", new Dictionary<string, string?>
+        {
+            ["Messengers:Agents:MaxAttempts"] = "1",
+            ["Messengers:Agents:CircuitFailureThreshold"] = "1000",
+            ["Messengers:Agents:Bridge:MaxAttempts"] = "1",
+        });
+        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
+        _agno = await FakeAgnoServer.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _agno.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DeadLetterWithPhoto_RetriedWhenAgentIsBack_AgentGetsThePhotoAgain()
+    {
+        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
+        {
+            name = "dead letter media bot",
+            provider = "telegram",
+            credentials = new { botToken = Token },
+            agent = new { backend = "agno", agentId = "support", baseUrl = _agno.BaseUrl, shape = "AgentOs" },
+        }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        await admin.WaitForStatusAsync(id, "Ready");
+        var photo = Enumerable.Range(0, 2500).Select(i => (byte)(i % 241)).ToArray();
+        _agno.Faults.FailAlways(503);
+
+        _telegram.SendUserPhoto(Token, 6161, photo, caption: "is this broken?", from: new FakeUser(6161, "Eve"));
+
+        var page = await Eventually.UntilAsync(
+            async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/agent/dead-letters", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
+            p => p.Items().Any(),
+            TimeSpan.FromSeconds(30),
+            "the dead letter");
+        var deadLetterId = Assert.Single(page.Items()).GetProperty("id").GetInt64();
+        Assert.Empty(_agno.Requests);
+
+        _agno.Faults.Clear();
+        var retried = await (await admin.PostAsync($"{TestApi.Instances}/{id}/agent/dead-letters/{deadLetterId}/retry", null, TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.True(retried.GetProperty("answered").GetBoolean());
+        var request = Assert.Single(_agno.Requests);
+        Assert.Equal("is this broken?", request.Message);
+        var file = Assert.Single(request.Files);
+        Assert.Equal(("files", "image/jpeg"), (file.FieldName, file.ContentType));
+        Assert.Equal(photo, file.Content);
+        var sent = await _telegram.WaitForSentMessagesAsync(Token, 6161, 1, TimeSpan.FromSeconds(30));
+        Assert.Equal("agno:is this broken?", sent[0].Text);
+    }
+}
