@@ -10,6 +10,23 @@ public sealed class WhatsAppWebReactionTests : WhatsAppWebTestBase
     private const string Group = "120363000000000001@g.us";
     private const string Bob = "5511777770000@c.us";
 
+    /// <summary>
+    /// The fake emits reactions the way wa-js 4.6 does; this checks the real bundle raises <c>chat.new_reaction</c> with the
+    /// fields the bridge reads (it cannot run outside WhatsApp Web, so its source is read).
+    /// </summary>
+    [Fact]
+    public async Task RealWaJs_NewReactionEvent_CarriesTheFieldsTheBridgeReads()
+    {
+        var bundle = Path.Combine(AppContext.BaseDirectory, "wa-js", "wppconnect-wa.js");
+        Assert.SkipUnless(File.Exists(bundle), $"{bundle} is missing; run tests/setup-npm.sh");
+        var source = await File.ReadAllTextAsync(bundle, Ct);
+
+        var at = source.IndexOf("\"chat.new_reaction\",{", StringComparison.Ordinal);
+        Assert.True(at >= 0, "wa-js no longer emits chat.new_reaction");
+        var payload = source.Substring(at, Math.Min(400, source.Length - at));
+        Assert.All(["id:", "msgId:", "reactionText:", "sender:", "timestamp:"], field => Assert.Contains(field, payload, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Receive_ReactionAddedThenRemoved_ReachCallbacksAsReactionMessages()
     {
