@@ -10,6 +10,7 @@ public static class WebhookEventTypes
 
     /// <summary>Someone reacted to a message (or removed the reaction): a stored message of type reaction (WAHA's name for it).</summary>
     public const string MessageReaction = "message.reaction";
+
     public const string InstanceStatus = "instance.status";
     public const string InstanceQr = "instance.qr";
     public const string AgentReply = "agent.reply";
