@@ -1,12 +1,16 @@
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using Messengers.Testing.Fakes.Agno;
 using Messengers.Testing.Fakes.Telegram;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
 
-/// <summary>User media end to end: a Telegram photo (fake Bot API, long polling) reaches an Agno agent as a file part.</summary>
+/// <summary>
+/// User media end to end: a Telegram photo (fake Bot API, long polling) reaches an Agno agent as a file part, also when
+/// a dead-lettered turn is retried.
+/// </summary>
 public sealed class AgentMediaHostTests : IAsyncLifetime
 {
     private const string Token = "987654321:AAHagentMediaHostTestToken_abcdefgh";
@@ -17,7 +21,13 @@ public sealed class AgentMediaHostTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _gateway = await TelegramGateway.StartAsync(Token, "media_test_bot", "MediaTestBot");
+        // One call per bridge attempt and one attempt before the dead letter, so a failure is recorded at once.
+        _gateway = await TelegramGateway.StartAsync(Token, "media_test_bot", "MediaTestBot", new Dictionary<string, string?>
+        {
+            ["Messengers:Agents:MaxAttempts"] = "1",
+            ["Messengers:Agents:CircuitFailureThreshold"] = "1000",
+            ["Messengers:Agents:Bridge:MaxAttempts"] = "1",
+        });
         (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
         _agno = await FakeAgnoServer.StartAsync();
     }
@@ -32,21 +42,61 @@ public sealed class AgentMediaHostTests : IAsyncLifetime
     public async Task TelegramPhoto_AgnoAgentOs_PhotoBytesArriveAsFilesPartAndReplyIsSent()
     {
         using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
-        var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
-        {
-            name = "media bot",
-            provider = "telegram",
-            credentials = new { botToken = Token },
-            agent = new { backend = "agno", agentId = "support", baseUrl = _agno.BaseUrl, shape = "AgentOs", stream = true },
-        }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
-        await admin.WaitForStatusAsync(created.GetProperty("id").GetString()!, "Ready");
+        await CreateMediaBotAsync(admin, stream: true);
         var photo = Enumerable.Range(0, 3000).Select(i => (byte)(i % 253)).ToArray();
 
         _telegram.SendUserPhoto(Token, 5151, photo, caption: "what is this?", from: new FakeUser(5151, "Dee"));
 
         var sent = await _telegram.WaitForSentMessagesAsync(Token, 5151, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("agno:what is this?", sent[0].Text);
+        AssertPhotoSent(Assert.Single(_agno.Requests), photo);
+    }
+
+    [Fact]
+    public async Task DeadLetterWithPhoto_RetriedWhenAgentIsBack_AgentGetsThePhotoAgain()
+    {
+        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var id = await CreateMediaBotAsync(admin, stream: false);
+        var photo = Enumerable.Range(0, 2500).Select(i => (byte)(i % 241)).ToArray();
+        _agno.Faults.FailAlways(503);
+
+        _telegram.SendUserPhoto(Token, 6161, photo, caption: "is this broken?", from: new FakeUser(6161, "Eve"));
+
+        var page = await Eventually.UntilAsync(
+            async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/agent/dead-letters", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
+            p => p.Items().Any(),
+            TimeSpan.FromSeconds(30),
+            "the dead letter");
+        var deadLetterId = Assert.Single(page.Items()).GetProperty("id").GetInt64();
+        Assert.Empty(_agno.Requests);
+
+        _agno.Faults.Clear();
+        var retried = await (await admin.PostAsync($"{TestApi.Instances}/{id}/agent/dead-letters/{deadLetterId}/retry", null, TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
+
+        Assert.True(retried.GetProperty("answered").GetBoolean());
         var request = Assert.Single(_agno.Requests);
+        Assert.Equal("is this broken?", request.Message);
+        AssertPhotoSent(request, photo);
+        var sent = await _telegram.WaitForSentMessagesAsync(Token, 6161, 1, TimeSpan.FromSeconds(30));
+        Assert.Equal("agno:is this broken?", sent[0].Text);
+    }
+
+    private async Task<string> CreateMediaBotAsync(HttpClient admin, bool stream)
+    {
+        var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
+        {
+            name = "media bot",
+            provider = "telegram",
+            credentials = new { botToken = Token },
+            agent = new { backend = "agno", agentId = "support", baseUrl = _agno.BaseUrl, shape = "AgentOs", stream },
+        }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        await admin.WaitForStatusAsync(id, "Ready");
+        return id;
+    }
+
+    private static void AssertPhotoSent(FakeAgnoRequest request, byte[] photo)
+    {
         var file = Assert.Single(request.Files);
         Assert.Equal(("files", "image/jpeg"), (file.FieldName, file.ContentType));
         Assert.Equal(photo, file.Content);

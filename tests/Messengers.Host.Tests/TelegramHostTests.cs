@@ -28,7 +28,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
         await _gateway.DisposeAsync();
     }
 
-    private async Task<string> CreateTelegramInstanceAsync(HttpClient admin, string token = Token, string? publicUrl = null, bool agent = true)
+    private async Task<string> CreateTelegramInstanceAsync(HttpClient admin, string token = Token, string? publicUrl = null, bool agent = true, int debounceSeconds = 0)
     {
         var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
         {
@@ -36,7 +36,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
             provider = "telegram",
             credentials = new { botToken = token },
             settings = publicUrl is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["publicUrl"] = publicUrl },
-            agent = new { backend = "echo", enabled = agent },
+            agent = new { backend = "echo", enabled = agent, debounceSeconds },
         }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
         return created.GetProperty("id").GetString()!;
     }
@@ -262,6 +262,31 @@ public sealed class TelegramHostTests : IAsyncLifetime
             page => page.Items().Count() == 2,
             what: "both messages in the history");
         Assert.Equal(["Echo: hi bot", "hi bot"], history.Items().Select(m => m.GetProperty("body").GetString()));
+    }
+
+    [Fact]
+    public async Task Reaction_BetweenDebouncedMessages_StoredButLeftOutOfTheAgentTurn()
+    {
+        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var id = await CreateTelegramInstanceAsync(admin, debounceSeconds: 2);
+        await admin.WaitForStatusAsync(id, "Ready");
+        var ann = new FakeUser(4343, "Ann", "ann");
+
+        var first = _telegram.SendUserMessage(Token, 4343, "first", ann);
+        _telegram.SendUserReaction(Token, 4343, first.MessageId, ann, "👍");
+        _telegram.SendUserMessage(Token, 4343, "second", ann);
+
+        var sent = await _telegram.WaitForSentMessagesAsync(Token, 4343, 1, TimeSpan.FromSeconds(20));
+        Assert.Equal("Echo: first\nsecond", sent[0].Text);
+        var history = await Eventually.UntilAsync(
+            async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4343/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
+            page => page.Items().Count() == 4,
+            what: "two messages, the reaction and the reply in the history");
+        var reaction = Assert.Single(history.Items(), m => m.GetProperty("type").GetString() == "reaction");
+        Assert.Equal(("👍", $"4343_{first.MessageId}"), (reaction.GetProperty("body").GetString(), reaction.GetProperty("replyTo").GetString()));
+        var bridge = _factory.Services.GetRequiredService<Messengers.Agents.Bridge.AgentBridge>();
+        await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(20), "the bridge to hold nothing");
+        Assert.Single(_telegram.GetSentMessages(Token, 4343));
     }
 
     [Fact]

@@ -254,6 +254,44 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         Assert.Null(await sessions.LoadAsync(id, TestApi.Ct));
     }
 
+    [Fact]
+    public async Task Reaction_CustomerReactsToEchoReply_StoredCountedAndWebhookedNotAnswered()
+    {
+        var hooks = new System.Collections.Concurrent.ConcurrentQueue<JsonElement>();
+        var receiver = await Messengers.Testing.Fakes.LoopbackHttpServer.StartAsync(async context =>
+        {
+            hooks.Enqueue((await JsonDocument.ParseAsync(context.Request.Body)).RootElement.Clone());
+            context.Response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status204NoContent;
+        });
+        _servers.Add(receiver);
+        var host = StartHost(await BackendAsync());
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(admin);
+        await (await admin.PostAsync($"{TestApi.Instances}/{id}/webhooks", TestApi.Json(new { url = receiver.BaseUrl + "/hooks", events = new[] { "message.received", "message.reaction" } }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        await _fake.WaitForPagesAsync(1);
+        await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
+        await _fake.AuthenticateAsync(MyWid);
+        await admin.WaitForStatusAsync(id, "Ready");
+        await _fake.ReceiveAsync(new { from = Customer, body = "is it in stock?" });
+        var echo = (await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == 1, what: "the echo reply"))[0];
+
+        var reaction = await _fake.ReactAsync(new { msgId = echo.Id, from = Customer, emoji = "👍" });
+        // The agent lane of a chat works in order: once the next message is answered, the reaction was seen and skipped.
+        await _fake.ReceiveAsync(new { from = Customer, body = "thanks" });
+        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: thanks"), what: "the echo of the next message");
+
+        Assert.Equal(["Echo: is it in stock?", "Echo: thanks"], _fake.Sent.Select(m => m.Content).Order(StringComparer.Ordinal));
+        var history = await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/{Customer}/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
+        var stored = Assert.Single(history.Items(), m => m.GetProperty("id").GetString() == reaction);
+        Assert.Equal(("reaction", "👍", echo.Id, Customer), (stored.GetProperty("type").GetString(), stored.GetProperty("body").GetString(), stored.GetProperty("replyTo").GetString(), stored.GetProperty("from").GetString()));
+        await Eventually.UntilAsync(() => admin.GetInstanceAsync(id), i => i.Counters() == (3, 2), what: "counters 3 in (two messages, one reaction), 2 out");
+        var events = await Eventually.UntilAsync(() => Task.FromResult(hooks.ToArray()), h => h.Length == 3, what: "two message.received and one message.reaction webhook");
+        var reacted = Assert.Single(events, e => e.GetProperty("event").GetString() == "message.reaction").GetProperty("data");
+        Assert.Equal((reaction, "👍", echo.Id, false), (reacted.GetProperty("messageId").GetString(), reacted.GetProperty("reaction").GetProperty("emoji").GetString(),
+            reacted.GetProperty("reaction").GetProperty("messageId").GetString(), reacted.GetProperty("reaction").GetProperty("removed").GetBoolean()));
+        Assert.Equal(2, events.Count(e => e.GetProperty("event").GetString() == "message.received"));
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]

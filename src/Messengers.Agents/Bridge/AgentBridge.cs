@@ -142,26 +142,38 @@ public sealed partial class AgentBridge(
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
         var config = await grains.GetGrain<IInstanceGrain>(deadLetter.InstanceId).GetConnectionConfigAsync();
-        var message = new ChatMessage
+        var messages = TurnOf(deadLetter);
+        try
+        {
+            await AnswerAsync(messages, deadLetter.MessageIds, config, cancellationToken);
+            await deadLetters.ResolveAsync(deadLetter.InstanceId, deadLetter.Id, time.GetUtcNow(), cancellationToken);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await deadLetters.RecordAsync(DeadLetterOf(messages, deadLetter.MessageIds, config, exception, deadLetter.Attempts + 1), cancellationToken);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The turn a dead letter stands for: its text with the first of its media, then one message per further medium
+    /// (empty bodies, which the turn's text leaves out), so the agent gets the same text and attachments as before.
+    /// </summary>
+    internal static List<ChatMessage> TurnOf(AgentDeadLetter deadLetter)
+    {
+        ChatMessage Part(string body, MediaRef? media) => new()
         {
             InstanceId = deadLetter.InstanceId,
             MessageId = deadLetter.MessageId,
             ChatId = deadLetter.ChatId,
             From = deadLetter.From,
             IsGroup = deadLetter.IsGroup,
-            Body = deadLetter.Text,
+            Body = body,
+            Media = media,
         };
-        try
-        {
-            await AnswerAsync([message], deadLetter.MessageIds, config, cancellationToken);
-            await deadLetters.ResolveAsync(deadLetter.InstanceId, deadLetter.Id, time.GetUtcNow(), cancellationToken);
-            return true;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            await deadLetters.RecordAsync(DeadLetterOf([message], deadLetter.MessageIds, config, exception, deadLetter.Attempts + 1), cancellationToken);
-            return false;
-        }
+
+        return [Part(deadLetter.Text, deadLetter.Media.Count > 0 ? deadLetter.Media[0] : null), .. deadLetter.Media.Skip(1).Select(media => Part("", media))];
     }
 
     private async Task AcceptAsync(StreamEntry<ChatMessage> entry, CancellationToken cancellationToken)
@@ -340,7 +352,12 @@ public sealed partial class AgentBridge(
             return;
         }
 
-        var messages = batch.Select(e => e.Item).ToList();
+        var messages = batch.Select(e => e.Item).Where(AgentChatFilter.IsTurn).ToList();
+        if (messages.Count == 0)
+        {
+            return; // only reactions: nothing to answer
+        }
+
         var ids = messages.Select(m => m.MessageId).ToList();
         Answer? answer = null; // kept across attempts: when only sending failed, the agent is not asked again
         for (var attempt = 1; ; attempt++)
@@ -413,7 +430,7 @@ public sealed partial class AgentBridge(
             var chat = grains.GetGrain<IChatSessionGrain>(ChatKey.For(first.InstanceId, first.ChatId));
             var recent = await chat.GetRecentAsync(HistoryTurns + messageIds.Count);
             history = recent
-                .Where(m => !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
+                .Where(m => AgentChatFilter.IsTurn(m) && !messageIds.Contains(m.MessageId, StringComparer.Ordinal) && !string.IsNullOrEmpty(m.Body))
                 .TakeLast(HistoryTurns)
                 .Select(m => new AgentHistoryTurn(m.IsFromMe ? AgentRole.Assistant : AgentRole.User, m.Body))
                 .ToList();
@@ -537,6 +554,7 @@ public sealed partial class AgentBridge(
             From = first.From,
             IsGroup = first.IsGroup,
             Text = TurnText(messages),
+            Media = [.. messages.Select(m => m.Media).OfType<MediaRef>()],
             Backend = config.Agent.Backend,
             AgentId = config.Agent.AgentId ?? config.Agent.Backend,
             Reason = agentFailure?.Reason.ToString() ?? "Error",

@@ -31,6 +31,12 @@ public static class AgentChatFilter
         return message.IsGroup ? agent.AnswerGroups : agent.AnswerPrivate;
     }
 
+    /// <summary>
+    /// Whether a stored message is something the user said to the agent: reactions are stored, counted and sent to
+    /// webhooks, but are neither a turn nor part of the history the agent sees.
+    /// </summary>
+    public static bool IsTurn(ChatMessage message) => message?.Type != MessageTypes.Reaction;
+
     /// <summary>Adds what is wrong with the chat selection and debounce of <paramref name="agent"/> to <paramref name="errors"/> (keys <c>agent.*</c>).</summary>
     public static void Validate(AgentSettings agent, IDictionary<string, string[]> errors)
     {

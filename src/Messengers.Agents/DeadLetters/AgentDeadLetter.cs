@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
+using Messengers.Abstractions.Messages;
 
 namespace Messengers.Agents.DeadLetters;
 
@@ -25,6 +26,9 @@ public sealed record AgentDeadLetter
 
     /// <summary>The text sent to the agent (the messages' bodies joined).</summary>
     public required string Text { get; init; }
+
+    /// <summary>The media of those messages, in order, kept so that a retry sends the same attachments.</summary>
+    public IReadOnlyList<MediaRef> Media { get; init; } = [];
 
     public required string Backend { get; init; }
     public string? AgentId { get; init; }
@@ -54,7 +58,7 @@ public static class AgentDeadLetterStatus
     public static bool IsKnown(string status) => status is Open or Resolved;
 }
 
-/// <summary>The dead-letter table of sql/*/004_agent_dead_letters.sql; implementations for SQLite and PostgreSQL.</summary>
+/// <summary>The dead-letter table of sql/*/004_agent_dead_letters.sql (media: 007); implementations for SQLite and PostgreSQL.</summary>
 public interface IAgentDeadLetterStore
 {
     /// <summary>Stores a dead letter, or updates the open one of the same (instance, first message); returns the stored row.</summary>
@@ -74,6 +78,8 @@ internal static class AgentDeadLetterRows
 {
     public const int MaxLimit = 500;
 
+    private static readonly JsonSerializerOptions MediaJson = new(JsonSerializerDefaults.Web);
+
     private const string SqliteTimeFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'";
 
     /// <summary>UTC, whole microseconds: what PostgreSQL keeps (the same text form as the message tables on SQLite).</summary>
@@ -84,13 +90,14 @@ internal static class AgentDeadLetterRows
     public static DateTimeOffset FromSqliteTime(string text)
         => DateTimeOffset.ParseExact(text, SqliteTimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    public const string Columns = "id, instance_id, chat_id, message_id, message_ids, sender, is_group, text, backend, agent_id, reason, status_code, error, attempts, status, failed_at, resolved_at";
+    public const string Columns = "id, instance_id, chat_id, message_id, message_ids, sender, is_group, text, backend, agent_id, reason, status_code, error, attempts, status, failed_at, resolved_at, media";
 
-    public static string UpsertSql(string messageIdsParameter) => $"""
-        INSERT INTO agent_dead_letters (instance_id, chat_id, message_id, message_ids, sender, is_group, text, backend, agent_id, reason, status_code, error, attempts, status, failed_at)
-        VALUES (@instance_id, @chat_id, @message_id, {messageIdsParameter}, @sender, @is_group, @text, @backend, @agent_id, @reason, @status_code, @error, @attempts, 'open', @failed_at)
+    /// <param name="json">How a JSON parameter is written in the dialect (PostgreSQL casts the text to jsonb).</param>
+    public static string UpsertSql(Func<string, string> json) => $"""
+        INSERT INTO agent_dead_letters (instance_id, chat_id, message_id, message_ids, sender, is_group, text, media, backend, agent_id, reason, status_code, error, attempts, status, failed_at)
+        VALUES (@instance_id, @chat_id, @message_id, {json("@message_ids")}, @sender, @is_group, @text, {json("@media")}, @backend, @agent_id, @reason, @status_code, @error, @attempts, 'open', @failed_at)
         ON CONFLICT (instance_id, message_id) DO UPDATE SET
-            message_ids = excluded.message_ids, text = excluded.text, backend = excluded.backend, agent_id = excluded.agent_id,
+            message_ids = excluded.message_ids, text = excluded.text, media = excluded.media, backend = excluded.backend, agent_id = excluded.agent_id,
             reason = excluded.reason, status_code = excluded.status_code, error = excluded.error, attempts = excluded.attempts,
             status = 'open', failed_at = excluded.failed_at, resolved_at = NULL
         RETURNING {Columns}
@@ -115,6 +122,7 @@ internal static class AgentDeadLetterRows
         ("@message_ids", JsonSerializer.Serialize(d.MessageIds)),
         ("@sender", d.From),
         ("@text", d.Text),
+        ("@media", JsonSerializer.Serialize(d.Media, MediaJson)),
         ("@backend", d.Backend),
         ("@agent_id", d.AgentId),
         ("@reason", d.Reason),
@@ -142,5 +150,6 @@ internal static class AgentDeadLetterRows
         Status = r.GetString(14),
         FailedAt = time(r, 15),
         ResolvedAt = r.IsDBNull(16) ? null : time(r, 16),
+        Media = JsonSerializer.Deserialize<MediaRef[]>(r.GetString(17), MediaJson) ?? [],
     };
 }

@@ -11,7 +11,7 @@ public sealed class PostgresAgentDeadLetterStore(PostgresDatabase database) : IA
     {
         ArgumentNullException.ThrowIfNull(deadLetter);
         // The upsert is idempotent, so the database's retry after a lost connection is harmless.
-        return RunAsync("recording an agent dead letter", AgentDeadLetterRows.UpsertSql("CAST(@message_ids AS jsonb)"),
+        return RunAsync("recording an agent dead letter", AgentDeadLetterRows.UpsertSql(parameter => $"CAST({parameter} AS jsonb)"),
             [.. AgentDeadLetterRows.Parameters(deadLetter), ("@is_group", deadLetter.IsGroup), ("@failed_at", AgentDeadLetterRows.Normalize(deadLetter.FailedAt))],
             async command =>
             {

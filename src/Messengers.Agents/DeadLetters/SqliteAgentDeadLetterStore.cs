@@ -13,7 +13,7 @@ public sealed class SqliteAgentDeadLetterStore(SqliteDatabase database) : IAgent
         ArgumentNullException.ThrowIfNull(deadLetter);
         return WriteAsync("recording an agent dead letter", context =>
         {
-            var command = context.Command(AgentDeadLetterRows.UpsertSql("@message_ids"));
+            var command = context.Command(AgentDeadLetterRows.UpsertSql(parameter => parameter));
             Bind(command, AgentDeadLetterRows.Parameters(deadLetter));
             Bind(command, [("@is_group", deadLetter.IsGroup ? 1 : 0), ("@failed_at", AgentDeadLetterRows.ToSqliteTime(deadLetter.FailedAt))]);
             using var reader = command.ExecuteReader();

@@ -35,11 +35,17 @@ public sealed record WebhookEvent(string Id, string Type, string InstanceId, Dat
         return "evt_" + Convert.ToHexStringLower(hash)[..32];
     }
 
-    /// <summary>The events of an entry of the inbound stream: message.received (own messages echoed by the provider: message.sent).</summary>
+    /// <summary>
+    /// The events of an entry of the inbound stream: message.received (own messages echoed by the provider: message.sent);
+    /// a reaction is message.reaction instead, so that subscribers of messages do not take an emoji for a message.
+    /// </summary>
     public static IReadOnlyList<WebhookEvent> FromInbound(ChatMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return [ForMessage(message, message.IsFromMe ? WebhookEventTypes.MessageSent : WebhookEventTypes.MessageReceived, "msg:" + message.MessageId)];
+        var type = message.Type == MessageTypes.Reaction ? WebhookEventTypes.MessageReaction
+            : message.IsFromMe ? WebhookEventTypes.MessageSent
+            : WebhookEventTypes.MessageReceived;
+        return [ForMessage(message, type, "msg:" + message.MessageId)];
     }
 
     /// <summary>
@@ -148,6 +154,7 @@ public sealed record WebhookEvent(string Id, string Type, string InstanceId, Dat
             json.WriteString("replyTo", m.ReplyToMessageId);
             json.WriteString("ack", MessageRows.AckText(m.Ack));
             json.WriteString("timestamp", m.Timestamp.ToUniversalTime());
+            WriteReaction(json, m, "messageId");
             if (m.Media is { } media)
             {
                 json.WriteStartObject("media");
@@ -205,6 +212,7 @@ public sealed record WebhookEvent(string Id, string Type, string InstanceId, Dat
             json.WriteBoolean("is_group", m.IsGroup);
             json.WriteString("contact_name", m.ContactName);
             json.WriteString("received_at", m.CreatedAt.ToUniversalTime());
+            WriteReaction(json, m, "message_id");
         }
         else
         {
@@ -219,6 +227,21 @@ public sealed record WebhookEvent(string Id, string Type, string InstanceId, Dat
             WriteDetails(json);
         }
 
+        json.WriteEndObject();
+    }
+
+    /// <summary>A reaction's <c>reaction</c> object: the emoji, the message reacted to and whether it was removed (empty emoji).</summary>
+    private static void WriteReaction(Utf8JsonWriter json, ChatMessage message, string messageIdName)
+    {
+        if (message.Type != MessageTypes.Reaction)
+        {
+            return;
+        }
+
+        json.WriteStartObject("reaction");
+        json.WriteString("emoji", message.Body);
+        json.WriteString(messageIdName, message.ReplyToMessageId);
+        json.WriteBoolean("removed", message.Body.Length == 0);
         json.WriteEndObject();
     }
 

@@ -7,6 +7,10 @@ public static class WebhookEventTypes
     public const string MessageReceived = "message.received";
     public const string MessageSent = "message.sent";
     public const string MessageAck = "message.ack";
+
+    /// <summary>Someone reacted to a message (or removed the reaction): a stored message of type reaction (WAHA's name for it).</summary>
+    public const string MessageReaction = "message.reaction";
+
     public const string InstanceStatus = "instance.status";
     public const string InstanceQr = "instance.qr";
     public const string AgentReply = "agent.reply";
@@ -14,7 +18,7 @@ public static class WebhookEventTypes
 
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {
-        All, MessageReceived, MessageSent, MessageAck, InstanceStatus, InstanceQr, AgentReply, AgentFailed,
+        All, MessageReceived, MessageSent, MessageAck, MessageReaction, InstanceStatus, InstanceQr, AgentReply, AgentFailed,
     };
 
     public static bool Matches(IReadOnlyList<string> subscribed, string eventType)

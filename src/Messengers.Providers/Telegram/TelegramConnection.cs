@@ -22,7 +22,8 @@ internal sealed partial class TelegramConnection(
     ILogger logger) : IMessengerConnection
 {
     private const int MaxCaptionLength = 1024;
-    private static readonly string[] AllowedUpdates = ["message", "edited_message", "channel_post"];
+    // message_reaction must be named: Telegram's default leaves it out. Groups send it only to bots that are administrators.
+    private static readonly string[] AllowedUpdates = ["message", "edited_message", "channel_post", "message_reaction"];
     private static readonly TimeSpan ShutdownCallTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();

@@ -79,6 +79,11 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
     public async Task<Abstractions.Providers.InboundMessage?> ReadAsync(Update update, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(update);
+        if (update.MessageReaction is { } reaction)
+        {
+            return ReactionOf(update.UpdateId, reaction);
+        }
+
         var parsed = UpdateParser.Parse(update);
         if (parsed is null || parsed.Kind is UpdateMessageKind.EditedMessage or UpdateMessageKind.EditedChannelPost or UpdateMessageKind.EditedBusinessMessage)
         {
@@ -116,6 +121,31 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
             ReplyToMessageId = parsed.ReplyToMessageId is { } reply ? TelegramProvider.MessageId(parsed.ChatId, reply) : null,
             Media = stored,
             Timestamp = parsed.Date,
+        };
+    }
+
+    /// <summary>
+    /// A reaction change as a message of type reaction: the user's emojis as body (empty: removed), the message reacted to
+    /// as reply. Its id comes from the update id (a reaction has none of its own), so a redelivered update is stored once
+    /// and it is not taken for a message number by calls that take one.
+    /// </summary>
+    private static Abstractions.Providers.InboundMessage ReactionOf(long updateId, MessageReactionUpdated reaction)
+    {
+        var chatId = reaction.Chat.Id.ToString(CultureInfo.InvariantCulture);
+        var isGroup = UpdateParser.GetChatType(reaction.Chat) is ChatType.Group or ChatType.Supergroup;
+        var sender = UpdateParser.GetSender(reaction);
+        return new Abstractions.Providers.InboundMessage
+        {
+            MessageId = string.Create(CultureInfo.InvariantCulture, $"{chatId}_reaction{updateId}"),
+            ChatId = chatId,
+            From = sender?.Id.ToString(CultureInfo.InvariantCulture),
+            Body = UpdateParser.ReactionText(reaction),
+            Type = MessageTypes.Reaction,
+            IsGroup = isGroup,
+            GroupId = isGroup ? chatId : null,
+            ContactName = isGroup ? reaction.Chat.Title : sender?.DisplayName,
+            ReplyToMessageId = TelegramProvider.MessageId(reaction.Chat.Id, reaction.MessageId),
+            Timestamp = DateTimeOffset.FromUnixTimeSeconds(reaction.Date),
         };
     }
 

@@ -62,6 +62,22 @@ internal static class PageScripts
           W.on('conn.logout_reason', (r) => emit('logout', { reason: r == null ? null : String(r) }));
           W.on('chat.new_message', (m) => { try { emit('message', { msg: serialize(m) }); } catch (e) { emit('error', { message: String(e) }); } });
           W.on('chat.msg_ack_change', (e) => emit('ack', { ack: e.ack, ids: (e.ids || []).map(str) }));
+          // wa-js 4.6: {id: MsgKey of the reaction, msgId: MsgKey reacted to, reactionText ('' = removed), sender: Wid, timestamp}.
+          W.on('chat.new_reaction', (r) => {
+            try {
+              const key = r.id || {};
+              const parent = r.msgId || {};
+              emit('reaction', { reaction: {
+                id: str(r.id),
+                chat: str(key.remote) || str(parent.remote),
+                msgId: str(r.msgId),
+                emoji: r.reactionText == null ? '' : String(r.reactionText),
+                sender: str(r.sender),
+                fromMe: !!key.fromMe,
+                t: r.timestamp || 0
+              } });
+            } catch (e) { emit('error', { message: String(e) }); }
+          });
           if (W.conn.isMainReady && W.conn.isMainReady()) { ready(); }
           else if (W.conn.isAuthenticated && W.conn.isAuthenticated()) { emit('authenticated'); }
           else {

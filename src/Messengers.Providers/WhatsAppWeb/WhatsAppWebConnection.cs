@@ -513,6 +513,13 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
                 }
 
                 break;
+            case "reaction":
+                if (e.TryGetProperty("reaction", out var reaction) && ToReaction(reaction) is { } reacted)
+                {
+                    await _callbacks.OnMessageAsync(reacted);
+                }
+
+                break;
             case "ack":
                 var ack = e.TryGetProperty("ack", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt32() : 0;
                 if (e.TryGetProperty("ids", out var ids) && ids.ValueKind == JsonValueKind.Array)
@@ -695,6 +702,50 @@ public sealed partial class WhatsAppWebConnection : IMessengerConnection
             ContactName = Str(m, "notifyName"),
             ReplyToMessageId = Str(m, "quotedMsgId"),
             Timestamp = seconds > 0 ? DateTimeOffset.FromUnixTimeSeconds(seconds) : _time.GetUtcNow(),
+        };
+    }
+
+    /// <summary>
+    /// Someone's reaction as a message of type reaction: the emoji as body (empty: the reaction was removed), the message
+    /// reacted to as reply. Keyed by the reaction's own message id, so each change is stored once. Own reactions are
+    /// not passed on, like own messages.
+    /// </summary>
+    private InboundMessage? ToReaction(JsonElement r)
+    {
+        if (r.TryGetProperty("fromMe", out var me) && me.ValueKind == JsonValueKind.True)
+        {
+            return null;
+        }
+
+        var chat = Str(r, "chat");
+        var reactedTo = Str(r, "msgId");
+        var sender = Str(r, "sender");
+        if (chat is null || reactedTo is null)
+        {
+            _logger.LogWarning("A WhatsApp Web reaction of {InstanceId} names no chat or message; not passed on", _instanceId);
+            return null;
+        }
+
+        var isGroup = chat.EndsWith("@g.us", StringComparison.Ordinal);
+        var emoji = Str(r, "emoji") ?? "";
+        var time = r.TryGetProperty("t", out var t) && t.ValueKind == JsonValueKind.Number ? t.GetInt64() : 0;
+        return new InboundMessage
+        {
+            // A reaction without a key of its own (not seen from wa-js 4.6) gets one from what it is, which changes with the emoji.
+            MessageId = Str(r, "id") ?? $"reaction_{reactedTo}_{sender}_{emoji}_{time}",
+            ChatId = chat,
+            From = sender ?? chat,
+            Body = emoji,
+            Type = MessageTypes.Reaction,
+            IsGroup = isGroup,
+            GroupId = isGroup ? chat : null,
+            ReplyToMessageId = reactedTo,
+            Timestamp = time switch
+            {
+                <= 0 => _time.GetUtcNow(),
+                > 100_000_000_000 => DateTimeOffset.FromUnixTimeMilliseconds(time), // WhatsApp keeps reaction times in milliseconds
+                _ => DateTimeOffset.FromUnixTimeSeconds(time),
+            },
         };
     }
 

@@ -1,3 +1,4 @@
+using Messengers.Abstractions.Messages;
 using Messengers.Agents.DeadLetters;
 using Messengers.Runtime.Storage.Postgres;
 using Messengers.Runtime.Storage.Sqlite;
@@ -5,7 +6,7 @@ using Messengers.Testing;
 
 namespace Messengers.Agents.Tests.Bridge;
 
-/// <summary>The dead-letter store's contract, run on SQLite and on a real PostgreSQL (migration 004 on both).</summary>
+/// <summary>The dead-letter store's contract, run on SQLite and on a real PostgreSQL (migrations 004 and 007 on both).</summary>
 public abstract class AgentDeadLetterStoreContract
 {
     protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -45,7 +46,21 @@ public abstract class AgentDeadLetterStoreContract
         Assert.Equal(AgentDeadLetterStatus.Open, read.Status);
         Assert.Equal(At.AddTicks(-(At.UtcTicks % 10)), read.FailedAt);
         Assert.Null(read.ResolvedAt);
+        Assert.Empty(read.Media);
         Assert.Null(await Store.GetAsync("inst-other", stored.Id, Cancel));
+    }
+
+    [Fact]
+    public async Task Record_WithMediaThenAgainWithOther_MediaRefsReadBackInOrderAndReplaced()
+    {
+        MediaRef photo = new("media-photo", "image/jpeg", null, 3000, "ab12");
+        MediaRef document = new("media-doc", "application/pdf", "invoice \"March\".pdf", 120_000);
+        var stored = await Store.RecordAsync(DeadLetter("inst-e", "m1") with { Media = [photo, document] }, Cancel);
+
+        Assert.Equal([photo, document], stored.Media);
+        Assert.Equal([photo, document], (await Store.GetAsync("inst-e", stored.Id, Cancel))!.Media);
+        await Store.RecordAsync(DeadLetter("inst-e", "m1") with { Media = [document] }, Cancel);
+        Assert.Equal([document], Assert.Single(await Store.ListAsync("inst-e", null, null, 10, Cancel)).Media);
     }
 
     [Fact]

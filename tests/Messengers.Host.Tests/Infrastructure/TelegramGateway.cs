@@ -16,13 +16,19 @@ public sealed class TelegramGateway : IAsyncDisposable
 
     public MessengersFactory Factory { get; private set; } = null!;
 
-    public static async Task<TelegramGateway> StartAsync(string token, string botUsername, string botName)
+    /// <param name="extraSettings">Further host settings (agent retries, say), over the defaults.</param>
+    public static async Task<TelegramGateway> StartAsync(string token, string botUsername, string botName, IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var gateway = new TelegramGateway(await FakeTelegramServer.StartAsync(cancellationToken: Api.Ct));
         gateway.Telegram.AddBot(token, botUsername, botName);
         var settings = await gateway._backend.NewBackendAsync();
         settings["Messengers:Telegram:ApiBaseUrl"] = gateway.Telegram.BaseUrl.ToString();
         settings["Messengers:Telegram:PollTimeoutSeconds"] = "1";
+        foreach (var (name, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[name] = value;
+        }
+
         gateway.Factory = new MessengersFactory(settings);
         return gateway;
     }

@@ -51,6 +51,27 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task Poll_ReactionAddedThenRemovedAndGroupReaction_ReachCallbacksAsReactionMessages()
+    {
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        var ann = new Messengers.Testing.Fakes.Telegram.FakeUser(501, "Ann", "ann");
+        var text = Fake.SendUserMessage(Token, 501, "order #12", ann);
+        var groupText = Fake.SendUserMessage(Token, -100600, "team question", ann, chatType: "supergroup", chatTitle: "Team");
+
+        var added = Fake.SendUserReaction(Token, 501, text.MessageId, ann, "👍");
+        var removed = Fake.SendUserReaction(Token, 501, text.MessageId, ann);
+        var inGroup = Fake.SendUserReaction(Token, -100600, groupText.MessageId, ann, "🔥");
+
+        await WaitUntilAsync(() => _callbacks.Messages.Count >= 5);
+        var reactions = _callbacks.Messages.Where(m => m.Type == MessageTypes.Reaction).ToArray();
+        Assert.Equal(3, reactions.Length);
+        Assert.Equal(($"501_reaction{added.UpdateId}", "501", "501", "👍", $"501_{text.MessageId}", "Ann", false), (reactions[0].MessageId, reactions[0].ChatId, reactions[0].From, reactions[0].Body, reactions[0].ReplyToMessageId, reactions[0].ContactName, reactions[0].IsGroup));
+        Assert.Equal(($"501_reaction{removed.UpdateId}", "", $"501_{text.MessageId}"), (reactions[1].MessageId, reactions[1].Body, reactions[1].ReplyToMessageId));
+        Assert.Equal(($"-100600_reaction{inGroup.UpdateId}", "-100600", "501", "🔥", $"-100600_{groupText.MessageId}", true, "-100600"), (reactions[2].MessageId, reactions[2].ChatId, reactions[2].From, reactions[2].Body, reactions[2].ReplyToMessageId, reactions[2].IsGroup, reactions[2].GroupId));
+    }
+
+    [Fact]
     public async Task Start_UnknownToken_ReportsFailedInvalidBotToken()
     {
         await using var connection = Connect("999999999:AAHunknownTokenxxxxxxxxxxxxxxxxxxxxx");

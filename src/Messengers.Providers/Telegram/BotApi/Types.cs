@@ -392,6 +392,9 @@ public sealed record MessageReactionUpdated
 
     public User? User { get; init; }
 
+    /// <summary>The chat on whose behalf an anonymous administrator reacted (then <see cref="User"/> is absent).</summary>
+    public Chat? ActorChat { get; init; }
+
     public long Date { get; init; }
 
     public ReactionType[] OldReaction { get; init; } = [];

@@ -120,27 +120,47 @@ public static class UpdateParser
     public static ChatType GetChatType(Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return message.Chat.Type != ChatType.Unknown ? message.Chat.Type
-            : message.Chat.Id > 0 ? ChatType.Private
-            : message.Chat.Id.ToString(System.Globalization.CultureInfo.InvariantCulture).StartsWith("-100", StringComparison.Ordinal) ? ChatType.Supergroup
+        return GetChatType(message.Chat);
+    }
+
+    /// <inheritdoc cref="GetChatType(Message)"/>
+    public static ChatType GetChatType(Chat chat)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        return chat.Type != ChatType.Unknown ? chat.Type
+            : chat.Id > 0 ? ChatType.Private
+            : chat.Id.ToString(System.Globalization.CultureInfo.InvariantCulture).StartsWith("-100", StringComparison.Ordinal) ? ChatType.Supergroup
             : ChatType.Group;
+    }
+
+    /// <summary>
+    /// A reaction update as text: the user's emojis now, in order (a paid reaction as ⭐, a custom emoji as
+    /// <c>[custom_emoji:id]</c>); empty when the user removed their reaction.
+    /// </summary>
+    public static string ReactionText(MessageReactionUpdated reaction)
+    {
+        ArgumentNullException.ThrowIfNull(reaction);
+        return string.Concat(reaction.NewReaction.Select(r => r.Type switch
+        {
+            "emoji" => r.Emoji,
+            "paid" => "⭐",
+            "custom_emoji" => $"[custom_emoji:{r.CustomEmojiId}]",
+            _ => null,
+        }));
+    }
+
+    /// <summary>Who reacted: the user, or the chat an anonymous administrator reacted for.</summary>
+    public static MessageSender? GetSender(MessageReactionUpdated reaction)
+    {
+        ArgumentNullException.ThrowIfNull(reaction);
+        return reaction.User is { } user ? SenderOf(user) : reaction.ActorChat is { } chat ? SenderOf(chat) : null;
     }
 
     /// <summary>The author: <c>sender_chat</c> when set (channel posts, anonymous admins), else <c>from</c>.</summary>
     public static MessageSender? GetSender(Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.SenderChat is { } chat)
-        {
-            return new MessageSender(chat.Id, chat.Title ?? JoinName(chat.FirstName, chat.LastName) ?? chat.Username ?? "", chat.Username, false, true);
-        }
-
-        if (message.From is { } user)
-        {
-            return new MessageSender(user.Id, JoinName(user.FirstName, user.LastName) ?? user.Username ?? "", user.Username, user.IsBot, false);
-        }
-
-        return null;
+        return message.SenderChat is { } chat ? SenderOf(chat) : message.From is { } user ? SenderOf(user) : null;
     }
 
     /// <summary>File references in the message; for photos only the largest size.</summary>
@@ -181,6 +201,10 @@ public static class UpdateParser
 
         return media;
     }
+
+    private static MessageSender SenderOf(User user) => new(user.Id, JoinName(user.FirstName, user.LastName) ?? user.Username ?? "", user.Username, user.IsBot, false);
+
+    private static MessageSender SenderOf(Chat chat) => new(chat.Id, chat.Title ?? JoinName(chat.FirstName, chat.LastName) ?? chat.Username ?? "", chat.Username, false, true);
 
     private static string? JoinName(string? first, string? last)
     {

@@ -148,6 +148,9 @@ internal sealed class FakeChat(long id, string type)
 
     public Dictionary<long, string> Reactions { get; } = [];
 
+    /// <summary>Users' current reactions by (message id, user id), for the old_reaction of the next change.</summary>
+    public Dictionary<(long MessageId, long UserId), string[]> UserReactions { get; } = [];
+
     public List<(FakeUser User, string Status)> Administrators { get; } = [];
 
     public JsonObject ToJson()

@@ -367,6 +367,35 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// A user changes their reaction to a message of a known chat: <c>message_reaction</c> with the user's previous
+    /// emojis as <c>old_reaction</c> and <paramref name="emojis"/> (none: removed) as <c>new_reaction</c>. Telegram sends
+    /// it only to bots that ask for it in <c>allowed_updates</c> (and, in groups, are administrators).
+    /// </summary>
+    public FakeUpdate SendUserReaction(string token, long chatId, long messageId, FakeUser from, params string[] emojis)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(emojis);
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            var chat = RequireKnownChat(bot, chatId);
+            var old = chat.UserReactions.GetValueOrDefault((messageId, from.Id), []);
+            chat.UserReactions[(messageId, from.Id)] = emojis;
+            static JsonArray Reactions(string[] list) => new([.. list.Select(e => (JsonNode)new JsonObject { ["type"] = "emoji", ["emoji"] = e })]);
+            var updateId = QueueUpdate(bot, "message_reaction", new JsonObject
+            {
+                ["chat"] = chat.ToJson(),
+                ["message_id"] = messageId,
+                ["user"] = UserJson(from),
+                ["date"] = _time.GetUtcNow().ToUnixTimeSeconds(),
+                ["old_reaction"] = Reactions(old),
+                ["new_reaction"] = Reactions(emojis),
+            });
+            return new FakeUpdate(updateId, messageId, chatId);
+        }
+    }
+
     /// <summary>A user sends a photo; its bytes become downloadable through getFile.</summary>
     public FakeUpdate SendUserPhoto(string token, long chatId, byte[] content, string? caption = null, FakeUser? from = null, string chatType = "private", string? chatTitle = null)
     {
@@ -1453,16 +1482,25 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
 
             fill(bot, message);
             chat.Messages[messageId] = message;
-            var kind = chatType == "channel" ? "channel_post" : "message";
-            var updateId = bot.NextUpdateId++;
-            if ((bot.AllowedUpdates is { Length: > 0 } allowed ? allowed : DefaultAllowedUpdates).Contains(kind))
-            {
-                bot.Pending.Add(new JsonObject { ["update_id"] = updateId, [kind] = message.DeepClone() });
-                bot.SignalUpdates();
-            }
-
+            var updateId = QueueUpdate(bot, chatType == "channel" ? "channel_post" : "message", message);
             return new FakeUpdate(updateId, messageId, chatId);
         }
+    }
+
+    /// <summary>
+    /// Takes the next update id and queues the update when the bot's <c>allowed_updates</c> (or Telegram's default, which
+    /// leaves out <c>message_reaction</c>) lets it through. Call under the bot's gate.
+    /// </summary>
+    private static long QueueUpdate(FakeTelegramBot bot, string kind, JsonObject payload)
+    {
+        var updateId = bot.NextUpdateId++;
+        if ((bot.AllowedUpdates is { Length: > 0 } allowed ? allowed : DefaultAllowedUpdates).Contains(kind))
+        {
+            bot.Pending.Add(new JsonObject { ["update_id"] = updateId, [kind] = payload.DeepClone() });
+            bot.SignalUpdates();
+        }
+
+        return updateId;
     }
 
     private JsonObject NewBotMessage(FakeTelegramBot bot, FakeChat chat, FakeParameters p, out long? replyTo)

@@ -137,6 +137,9 @@ public sealed partial class FakeWhatsAppWebServer
     /// <summary>Delivers a message (see <see cref="Js.Receive"/> for its fields); returns its id.</summary>
     public async Task<string> ReceiveAsync(object message) => (await RunAsync("receive", message)).GetString()!;
 
+    /// <summary>Someone reacts to a message (see <see cref="Js.React"/> for the fields); returns the reaction's id.</summary>
+    public async Task<string> ReactAsync(object reaction) => (await RunAsync("react", reaction)).GetString()!;
+
     /// <summary>Logs out as if from the phone.</summary>
     public Task LogoutFromPhoneAsync(string reason = "phone") => RunAsync("logout", reason);
 

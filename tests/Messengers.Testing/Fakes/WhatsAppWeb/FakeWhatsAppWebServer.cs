@@ -105,6 +105,9 @@ public sealed partial class FakeWhatsAppWebServer : IAsyncDisposable
         /// <summary>Argument: {from, body, id?, author?, notifyName?, type?, fromMe?, data? (base64 media), mimetype?, filename?, caption?}. Returns the message id.</summary>
         public const string Receive = "m => window.fake.receive(m)";
 
+        /// <summary>Argument: {msgId, from, emoji ("" removes), chat?, id?, fromMe?}. Emits <c>chat.new_reaction</c>; returns the reaction's id.</summary>
+        public const string React = "r => window.fake.react(r)";
+
         /// <summary>Argument: a reason. Logs out as if from the phone.</summary>
         public const string Logout = "reason => window.fake.logout(reason)";
 
@@ -397,6 +400,20 @@ public sealed partial class FakeWhatsAppWebServer : IAsyncDisposable
             }
             remember(m.from, msg);
             emit('chat.new_message', msg);
+            return id;
+          };
+          // A reaction as wa-js 4.6 reports it (chat.new_reaction): the reaction's own key, the key reacted to, the emoji
+          // ('' = removed), the sender's wid and the time in milliseconds.
+          fake.react = r => {
+            const parent = messagesById[r.msgId];
+            const chatId = r.chat || (parent ? parent.id.remote._serialized : r.from);
+            const id = r.id || ((r.fromMe ? 'true_' : 'false_') + chatId + '_FAKERE' + Math.random().toString(16).slice(2, 12).toUpperCase()
+              + (chatId.endsWith('@g.us') ? '_' + r.from : ''));
+            emit('chat.new_reaction', {
+              id: Object.assign(msgKey(id, !!r.fromMe, chatId), chatId.endsWith('@g.us') ? { participant: wid(r.from) } : {}),
+              msgId: parent ? parent.id : msgKey(r.msgId, false, chatId),
+              reactionText: r.emoji || '', read: false, sender: wid(r.from), orphan: 0, orphanReason: null, timestamp: Date.now()
+            });
             return id;
           };
           fake.logout = reason => {
