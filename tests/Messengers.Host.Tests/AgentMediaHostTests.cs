@@ -67,7 +67,11 @@ public sealed class AgentMediaHostTests : IAsyncLifetime
             p => p.Items().Any(),
             TimeSpan.FromSeconds(30),
             "the dead letter");
-        var deadLetterId = Assert.Single(page.Items()).GetProperty("id").GetInt64();
+        var deadLetter = Assert.Single(page.Items());
+        var deadLetterId = deadLetter.GetProperty("id").GetInt64();
+        var media = Assert.Single(deadLetter.GetProperty("media").EnumerateArray());
+        Assert.StartsWith("image/", media.GetProperty("contentType").GetString(), StringComparison.Ordinal);
+        Assert.Equal(photo.Length, media.GetProperty("size").GetInt64());
         Assert.Empty(_agno.Requests);
 
         _agno.Faults.Clear();

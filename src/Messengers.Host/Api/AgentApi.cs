@@ -10,11 +10,16 @@ namespace Messengers.Host.Api;
 /// <summary>A dead letter as the API shows it.</summary>
 public sealed record AgentDeadLetterView(
     long Id, string InstanceId, string ChatId, string MessageId, IReadOnlyList<string> MessageIds, string Text, string Backend, string? AgentId,
-    string Reason, int? StatusCode, string Error, int Attempts, string Status, DateTimeOffset FailedAt, DateTimeOffset? ResolvedAt)
+    string Reason, int? StatusCode, string Error, int Attempts, string Status, DateTimeOffset FailedAt, DateTimeOffset? ResolvedAt,
+    IReadOnlyList<AgentDeadLetterMediaView> Media)
 {
     public static AgentDeadLetterView Of(AgentDeadLetter d) => new(
-        d.Id, d.InstanceId, d.ChatId, d.MessageId, d.MessageIds, d.Text, d.Backend, d.AgentId, d.Reason, d.StatusCode, d.Error, d.Attempts, d.Status, d.FailedAt, d.ResolvedAt);
+        d.Id, d.InstanceId, d.ChatId, d.MessageId, d.MessageIds, d.Text, d.Backend, d.AgentId, d.Reason, d.StatusCode, d.Error, d.Attempts, d.Status, d.FailedAt, d.ResolvedAt,
+        [.. d.Media.Select(m => new AgentDeadLetterMediaView(m.MediaId, m.ContentType, m.FileName, m.Size))]);
 }
+
+/// <summary>A file of a dead-lettered turn; a retry sends it to the agent again.</summary>
+public sealed record AgentDeadLetterMediaView(string MediaId, string ContentType, string? FileName, long Size);
 
 /// <summary>The answer to a retry: whether the agent answered this time, and the dead letter after it.</summary>
 public sealed record AgentRetryView(bool Answered, AgentDeadLetterView DeadLetter);
