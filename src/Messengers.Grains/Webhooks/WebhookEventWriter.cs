@@ -54,11 +54,20 @@ public sealed partial class WebhookEventWriter : IHostedService
     {
         var options = new StreamSubscriptionOptions { MaxConcurrency = 32, VisibilityTimeout = TimeSpan.FromMinutes(2), RetryDelay = TimeSpan.FromSeconds(1), MaxDeliveryAttempts = 20 };
         await KeepAsync(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Inbound, ConsumerGroup,
-            (entry, ct) => WriteAsync(WebhookEvent.FromInbound(entry.Item), ct), options, cancellationToken));
+            (entry, ct) => WriteIfSubscribedAsync(entry.Item.InstanceId, entry.Item, WebhookEvent.FromInbound, ct), options, cancellationToken));
         await KeepAsync(await _streams.SubscribeAsync<ChatMessage>(MessageStreams.Outbound, ConsumerGroup,
-            (entry, ct) => WriteAsync(WebhookEvent.FromOutbound(entry.Item), ct), options, cancellationToken));
+            (entry, ct) => WriteIfSubscribedAsync(entry.Item.InstanceId, entry.Item, WebhookEvent.FromOutbound, ct), options, cancellationToken));
         await KeepAsync(await _streams.SubscribeAsync<InstanceInfo>(MessageStreams.Status, ConsumerGroup,
-            (entry, ct) => WriteAsync(WebhookEvent.FromStatus(entry.Item), ct), options, cancellationToken));
+            (entry, ct) => WriteIfSubscribedAsync(entry.Item.Id, entry.Item, WebhookEvent.FromStatus, ct), options, cancellationToken));
+    }
+
+    /// <summary>Builds the events of an entry (ids are hashes, payloads are rendered) only for an instance with subscriptions.</summary>
+    private async Task WriteIfSubscribedAsync<T>(string instanceId, T item, Func<T, IReadOnlyList<WebhookEvent>> events, CancellationToken cancellationToken)
+    {
+        if ((await _subscriptions.GetAsync(instanceId, cancellationToken)).Count > 0)
+        {
+            await WriteAsync(events(item), cancellationToken);
+        }
     }
 
     /// <summary>Remembers a subscription, or closes it at once when the writer was stopped meanwhile.</summary>

@@ -11,6 +11,7 @@ namespace Messengers.Runtime.Invocation;
 public class GrainReference : DispatchProxy
 {
     private static readonly ConcurrentDictionary<MethodInfo, GrainMethod> Methods = new();
+    private static readonly ConcurrentDictionary<Type, GrainReference> Prototypes = new();
 
     private Silo? _silo;
 
@@ -18,11 +19,13 @@ public class GrainReference : DispatchProxy
 
     internal static TGrainInterface Create<TGrainInterface>(Silo silo, GrainId grainId)
     {
-        var proxy = Create<TGrainInterface, GrainReference>();
-        var reference = (GrainReference)(object)proxy!;
+        // DispatchProxy.Create builds every proxy through reflection (Activator with a binder, several arrays), and
+        // references are made on every call path; a shallow copy of one prototype per interface is all it takes.
+        var prototype = Prototypes.GetOrAdd(typeof(TGrainInterface), static _ => (GrainReference)(object)Create<TGrainInterface, GrainReference>()!);
+        var reference = (GrainReference)prototype.MemberwiseClone();
         reference._silo = silo;
         reference.GrainId = grainId;
-        return proxy;
+        return (TGrainInterface)(object)reference;
     }
 
     internal static GrainMethod GetMethod(MethodInfo method) => Methods.GetOrAdd(method, GrainMethod.Create);
