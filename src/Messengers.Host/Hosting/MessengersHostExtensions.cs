@@ -49,6 +49,7 @@ public static class MessengersHostExtensions
         builder.Services.AddAgentBridge(bridge => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(bridge));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddMediaDownloader(builder.Configuration);
         builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
