@@ -12,6 +12,7 @@ namespace Messengers.Host.Api;
 public sealed record SendMediaRequest(string? Data, string? Mimetype, string? Filename, string? Url = null)
 {
     /// <summary>Whether the media is to be downloaded from <see cref="Url"/> (see <see cref="MediaUploads.DownloadAsync"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsUrl => !string.IsNullOrEmpty(Url) && string.IsNullOrEmpty(Data);
 }
 
