@@ -24,8 +24,9 @@ public static class ApiProblems
     }
 
     /// <summary>"POST /api/v1/instances reads application/json; the request's Content-Type was 'text/plain'."</summary>
-    private static string UnsupportedMediaTypeDetail(HttpContext http)
+    public static string UnsupportedMediaTypeDetail(HttpContext http)
     {
+        ArgumentNullException.ThrowIfNull(http);
         var accepted = AcceptedTypes(http);
         var sent = http.Request.ContentType is { Length: > 0 } type ? $"'{type}'" : "missing";
         var reads = accepted.Count == 0 ? "does not read this body" : $"reads {string.Join(" or ", accepted)}";
@@ -38,7 +39,8 @@ public static class ApiProblems
     /// </summary>
     private static List<string> AcceptedTypes(HttpContext http)
     {
-        var endpoint = http.GetEndpoint();
+        // In the exception handler the endpoint has been cleared; the feature keeps the one that threw.
+        var endpoint = http.GetEndpoint() ?? http.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
         var candidates = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is not null
             ? [endpoint]
             : http.RequestServices.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Where(e => Matches(e, http.Request)).ToList<Endpoint>();

@@ -165,6 +165,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
         ArgumentNullException.ThrowIfNull(httpContext);
         var (status, title, detail) = exception switch
         {
+            BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (415, "Unsupported media type", ApiProblems.UnsupportedMediaTypeDetail(httpContext)),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.InnerException is System.Text.Json.JsonException json ? $"The body is not valid: {json.Message}" : bad.Message),
             System.Text.Json.JsonException json => (400, "Bad request", $"The body is not valid: {json.Message}"),
             InstanceNotFoundException => (404, "Not found", exception.Message),
