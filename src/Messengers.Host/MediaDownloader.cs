@@ -325,6 +325,11 @@ public static class MediaDownloaderServiceCollectionExtensions
     public static IServiceCollection AddMediaDownloader(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(MediaDownloadOptions.Section).Get<MediaDownloadOptions>() ?? new MediaDownloadOptions();
+        if (options.Timeout <= TimeSpan.Zero || options.MaxRedirects is < 0 or > 20)
+        {
+            throw new InvalidOperationException($"{MediaDownloadOptions.Section}: Timeout must be positive and MaxRedirects between 0 and 20 (got {options.Timeout}, {options.MaxRedirects}).");
+        }
+
         services.AddSingleton(sp => new MediaDownloader(options, sp.GetRequiredService<TimeProvider>()));
         return services;
     }

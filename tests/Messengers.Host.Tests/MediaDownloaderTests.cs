@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Messengers.Host.Tests.Infrastructure;
 using static Messengers.Host.Tests.Infrastructure.Api;
 
@@ -25,6 +27,19 @@ public sealed class MediaDownloaderTests
         var downloaded = await downloader.DownloadAsync(files.Url("images/dot.png"), localCaller: true, Ct);
         Assert.Equal(FakeMediaServer.Png, downloaded.Content);
         Assert.Equal(("image/png", "dot.png"), (downloaded.ContentType, downloaded.FileName));
+    }
+
+    [Theory]
+    [InlineData("Timeout", "00:00:00")]
+    [InlineData("MaxRedirects", "-1")]
+    public void AddMediaDownloader_InvalidSetting_FailsAtStartNamingTheSection(string setting, string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [$"{MediaDownloadOptions.Section}:{setting}"] = value })
+            .Build();
+        var services = new ServiceCollection();
+        var failure = Assert.Throws<InvalidOperationException>(() => { services.AddMediaDownloader(configuration); });
+        Assert.Contains(MediaDownloadOptions.Section, failure.Message, StringComparison.Ordinal);
     }
 
     [Theory]
