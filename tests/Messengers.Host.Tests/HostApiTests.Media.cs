@@ -10,8 +10,7 @@ namespace Messengers.Host.Tests;
 /// <summary>Sending media through <c>POST /api/v1/instances/{id}/messages</c>, in both configurations.</summary>
 public abstract partial class HostApiTests
 {
-    // A 1x1 PNG.
-    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+    private static byte[] Png => FakeMediaServer.Png;
 
     [Fact]
     public async Task SendMessage_MultipartImageToWebChat_VisitorGetsMediaEventAndFile()
