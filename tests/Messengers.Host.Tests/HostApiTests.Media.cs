@@ -10,8 +10,7 @@ namespace Messengers.Host.Tests;
 /// <summary>Sending media through <c>POST /api/v1/instances/{id}/messages</c>, in both configurations.</summary>
 public abstract partial class HostApiTests
 {
-    // A 1x1 PNG.
-    private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+    private static byte[] Png => FakeMediaServer.Png;
 
     [Fact]
     public async Task SendMessage_MultipartImageToWebChat_VisitorGetsMediaEventAndFile()
@@ -105,7 +104,8 @@ public abstract partial class HostApiTests
         await (await owner.PostAsync(url, Json(new { chatId = "v1", media = new { data = Convert.ToBase64String(Png) } }), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "media.mimetype", "required");
         await (await owner.PostAsync(url, Json(new { chatId = "v1", media = new { data = Convert.ToBase64String("<script>"u8), mimetype = "text/html" } }), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "text/html");
         await (await owner.PostAsync(url, Json(new { chatId = "v1", media = new { data = Convert.ToBase64String(Png), mimetype = "png" } }), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "media type");
-        await (await owner.PostAsync(url, Json("""{"chatId":"v1","media":{"url":"https://example.com/a.png"}}"""), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "url");
+        await (await owner.PostAsync(url, Json("""{"chatId":"v1","media":{"url":"ftp://example.com/a.png"}}"""), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "media.url", "http");
+        await (await owner.PostAsync(url, Json("""{"chatId":"v1","media":{"caption":"x"}}"""), Ct)).ExpectProblemAsync(HttpStatusCode.BadRequest, "caption");
         await (await owner.PostAsync(url, new StringContent("chatId=v1&text=hi", System.Text.Encoding.UTF8, "text/plain"), Ct)).ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType, "Unsupported");
 
         using (var unknownField = new MultipartFormDataContent { { new StringContent("v1"), "chatId" }, { new StringContent("x"), "priority" } })
@@ -139,6 +139,7 @@ public abstract partial class HostApiTests
         Assert.True(bodies.TryGetProperty("application/json", out _));
         Assert.True(bodies.TryGetProperty("multipart/form-data", out _));
         Assert.Contains("base64", send.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Messengers:MediaDownload:AllowPrivateAddresses", send.GetProperty("description").GetString(), StringComparison.Ordinal);
         var responses = send.GetProperty("responses");
         Assert.All(new[] { "201", "400", "413", "415", "422" }, code => Assert.True(responses.TryGetProperty(code, out _), $"response {code} documented"));
     }

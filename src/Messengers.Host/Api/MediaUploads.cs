@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -7,34 +6,32 @@ namespace Messengers.Host.Api;
 
 /// <summary>
 /// Media attached to a JSON send (WAHA's <c>file</c> shape): base64 in <see cref="Data"/> (a <c>data:</c> URL also
-/// works) with its <see cref="Mimetype"/> and optional <see cref="Filename"/>. For uploads, send multipart/form-data.
+/// works) or an http(s) <see cref="Url"/> the gateway downloads (exactly one of them), with an optional
+/// <see cref="Mimetype"/> and <see cref="Filename"/>. For uploads, send multipart/form-data.
 /// </summary>
-public sealed record SendMediaRequest(string? Data, string? Mimetype, string? Filename);
+public sealed record SendMediaRequest(string? Data, string? Mimetype, string? Filename, string? Url = null)
+{
+    /// <summary>Whether the media is to be downloaded from <see cref="Url"/> (see <see cref="MediaUploads.DownloadAsync"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsUrl => !string.IsNullOrEmpty(Url) && string.IsNullOrEmpty(Data);
+}
 
 /// <summary>A media file taken from a send request, checked and held in memory until stored.</summary>
 public sealed record MediaUpload(byte[] Content, string ContentType, string? FileName);
 
 /// <summary>
 /// Reads the body of <c>POST /api/v1/instances/{id}/messages</c>: JSON (<see cref="SendMessageRequest"/>, media as
-/// base64) or multipart/form-data (fields <c>chatId</c>, <c>text</c> or <c>caption</c>, <c>replyTo</c>,
+/// base64 or a URL) or multipart/form-data (fields <c>chatId</c>, <c>text</c> or <c>caption</c>, <c>replyTo</c>,
 /// <c>clientMessageId</c> and one file part <c>file</c>). Checks media size and type with errors that name the field.
+/// A URL is downloaded by <see cref="DownloadAsync"/> once the rest of the message is known to be valid.
 /// </summary>
 public static class MediaUploads
 {
     /// <summary>Largest media file a send accepts (16 MiB); base64 in JSON is further bounded by the 16 MiB request body.</summary>
-    public const int MaxMediaBytes = 16 * 1024 * 1024;
+    public const int MaxMediaBytes = MediaFiles.MaxBytes;
 
     private const int MaxFileNameLength = 255;
     private static readonly HashSet<string> FormFields = new(StringComparer.OrdinalIgnoreCase) { "chatId", "text", "caption", "replyTo", "clientMessageId" };
-    private static readonly HashSet<string> TopLevelTypes = new(StringComparer.OrdinalIgnoreCase) { "image", "video", "audio", "application", "text" };
-
-    // Types a browser would run when the file is opened from the gateway's origin.
-    private static readonly HashSet<string> ActiveTypes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/javascript", "application/ecmascript", "text/xml", "application/xml",
-    };
-
-    private static readonly FileExtensionContentTypeProvider Extensions = new();
 
     /// <summary>The request and its media, or a problem result (400 naming the field, 413 too large, 415 wrong body type).</summary>
     public static async Task<(SendMessageRequest? Request, MediaUpload? Media, IResult? Problem)> ReadSendAsync(HttpRequest http, CancellationToken cancellationToken)
@@ -49,7 +46,7 @@ public static class MediaUploads
         {
             return (null, null, TypedResults.Problem(
                 title: "Unsupported media type",
-                detail: "Send application/json (media as base64 in 'media.data') or multipart/form-data (the file in a part named 'file').",
+                detail: "Send application/json (media as base64 in 'media.data' or a link in 'media.url') or multipart/form-data (the file in a part named 'file').",
                 statusCode: StatusCodes.Status415UnsupportedMediaType));
         }
 
@@ -65,8 +62,46 @@ public static class MediaUploads
             return (request, null, null);
         }
 
+        if (!string.IsNullOrEmpty(request.Media.Data) && !string.IsNullOrEmpty(request.Media.Url))
+        {
+            return (null, null, Invalid("media", "Send either 'media.data' (the file as base64) or 'media.url' (a link to download), not both."));
+        }
+
+        if (request.Media.IsUrl)
+        {
+            return (request, null, null);
+        }
+
         var (media, problem) = Decode(request.Media);
         return (request, media, problem);
+    }
+
+    /// <summary>
+    /// Downloads <see cref="SendMediaRequest.Url"/> and checks it like an upload: 400 naming <c>media.url</c> for a
+    /// refused URL, 413 too large, 415 a type that cannot be sent, 422 when the download fails (the remote's answer in the detail).
+    /// </summary>
+    public static async Task<(MediaUpload? Media, IResult? Problem)> DownloadAsync(SendMediaRequest media, MediaDownloader downloader, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(media);
+        ArgumentNullException.ThrowIfNull(downloader);
+        DownloadedMedia downloaded;
+        try
+        {
+            downloaded = await downloader.DownloadAsync(media.Url, localCaller: false, cancellationToken);
+        }
+        catch (MediaDownloadException e)
+        {
+            return (null, e.Failure switch
+            {
+                MediaDownloadFailure.BadUrl => Invalid("media.url", e.Message),
+                MediaDownloadFailure.TooLarge => TooLarge(),
+                MediaDownloadFailure.RefusedType => TypedResults.Problem(title: "Unsupported media type", detail: $"media.url: {e.Message}", statusCode: StatusCodes.Status415UnsupportedMediaType),
+                _ => TypedResults.Problem(title: "Media download failed", detail: $"Downloading media.url failed: {e.Message}", statusCode: StatusCodes.Status422UnprocessableEntity),
+            });
+        }
+
+        var declaredType = string.IsNullOrWhiteSpace(media.Mimetype) ? downloaded.ContentType : media.Mimetype;
+        return Check(downloaded.Content, declaredType, string.IsNullOrWhiteSpace(media.Filename) ? downloaded.FileName : media.Filename, "media.url");
     }
 
     private static async Task<(SendMessageRequest? Request, MediaUpload? Media, IResult? Problem)> ReadFormAsync(HttpRequest http, CancellationToken cancellationToken)
@@ -123,7 +158,7 @@ public static class MediaUploads
         var declaredType = media.Mimetype;
         if (string.IsNullOrEmpty(data))
         {
-            return (null, Invalid("media.data", "The media needs 'data': the file as base64 (or a data: URL)."));
+            return (null, Invalid("media", "The media needs 'media.data' (the file as base64 or a data: URL) or 'media.url' (a link to download)."));
         }
 
         if (data.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
@@ -152,14 +187,17 @@ public static class MediaUploads
             return (null, Invalid("media.data", "'data' is not valid base64."));
         }
 
-        return Check(bytes.AsSpan(0, written).ToArray(), declaredType, media.Filename, "media.mimetype");
+        return Check(bytes.AsSpan(0, written).ToArray(), declaredType, media.Filename, "media.data");
     }
 
-    private static (MediaUpload? Media, IResult? Problem) Check(byte[] content, string? declaredType, string? fileName, string typeField)
+    /// <summary>Size, name and type of a file from <paramref name="source"/>: the form part <c>file</c>, <c>media.data</c> or <c>media.url</c>.</summary>
+    private static (MediaUpload? Media, IResult? Problem) Check(byte[] content, string? declaredType, string? fileName, string source)
     {
+        var form = source == "file";
+        var typeField = form ? "file" : "media.mimetype";
         if (content.Length == 0)
         {
-            return (null, Invalid(typeField == "file" ? "file" : "media.data", "The media file is empty."));
+            return (null, Invalid(source, "The media file is empty."));
         }
 
         if (content.Length > MaxMediaBytes)
@@ -170,11 +208,11 @@ public static class MediaUploads
         var name = string.IsNullOrWhiteSpace(fileName) ? null : Path.GetFileName(fileName.Trim());
         if (name is { Length: > MaxFileNameLength } || (name is not null && name.Any(char.IsControl)))
         {
-            return (null, Invalid(typeField == "file" ? "file" : "media.filename", $"The file name must be at most {MaxFileNameLength} characters without control characters."));
+            return (null, Invalid(form ? "file" : "media.filename", $"The file name must be at most {MaxFileNameLength} characters without control characters."));
         }
 
         var type = string.IsNullOrWhiteSpace(declaredType) || string.Equals(declaredType, "application/octet-stream", StringComparison.OrdinalIgnoreCase)
-            ? (name is not null && Extensions.TryGetContentType(name, out var guessed) ? guessed : declaredType)
+            ? MediaFiles.TypeOfName(name) ?? declaredType
             : declaredType;
         if (string.IsNullOrWhiteSpace(type))
         {
@@ -186,10 +224,9 @@ public static class MediaUploads
             return (null, Invalid(typeField, $"'{type}' is not a media type (type/subtype)."));
         }
 
-        var topLevel = mediaType[..mediaType.IndexOf('/', StringComparison.Ordinal)];
-        if (!TopLevelTypes.Contains(topLevel) || ActiveTypes.Contains(mediaType))
+        if (MediaFiles.RefusalOf(mediaType) is { } refusal)
         {
-            return (null, Invalid(typeField, $"Media of type '{mediaType}' cannot be sent; send images, video, audio or documents (not HTML, SVG or scripts)."));
+            return (null, Invalid(typeField, refusal));
         }
 
         return (new MediaUpload(content, mediaType.ToLowerInvariant(), name), null);
@@ -202,5 +239,5 @@ public static class MediaUploads
         => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The message is not valid.");
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TooLarge()
-        => TypedResults.Problem(title: "Media too large", detail: $"The media file is larger than {MaxMediaBytes / 1024 / 1024} MiB.", statusCode: StatusCodes.Status413PayloadTooLarge);
+        => TypedResults.Problem(title: "Media too large", detail: MediaFiles.TooLargeText, statusCode: StatusCodes.Status413PayloadTooLarge);
 }

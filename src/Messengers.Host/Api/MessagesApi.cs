@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
 
-/// <summary>A message to send: text, or media (<see cref="Media"/>, base64) with an optional caption in <see cref="Text"/>.</summary>
+/// <summary>A message to send: text, or media (<see cref="Media"/>, base64 or a URL) with an optional caption in <see cref="Text"/>.</summary>
 public sealed record SendMessageRequest(string? ChatId, string? Text, string? ReplyTo, string? ClientMessageId, SendMediaRequest? Media = null);
 
 /// <summary>A stored media file of a message: its id in the media store, type, name and size in bytes.</summary>
@@ -45,10 +45,16 @@ public static class MessagesApi
             .WithSummary("Send a text or media message")
             .WithDescription("""
                 JSON: {"chatId", "text", "replyTo", "clientMessageId", "media": {"data": "<base64 or data: URL>", "mimetype": "image/png", "filename": "a.png"}};
-                with media, "text" is the caption and may be empty. multipart/form-data: fields chatId, text (or caption), replyTo,
+                with media, "text" is the caption and may be empty. Instead of "data", "media" may carry "url": an http(s) link
+                the gateway downloads ("mimetype" and "filename" then optional: the server's Content-Type and the link's file
+                name are used); exactly one of data or url. multipart/form-data: fields chatId, text (or caption), replyTo,
                 clientMessageId and the file in a part named "file". Media up to 16 MiB (base64 in JSON: the 16 MiB body limit,
                 about 12 MiB of file); images, video, audio and documents, not HTML, SVG or scripts. The same clientMessageId
                 sends once. 422 when the provider cannot send media.
+                Downloads by URL: 400 naming media.url when the link is not http(s) or points to a private or loopback address
+                (allowed only with Messengers:MediaDownload:AllowPrivateAddresses), 413 when the file passes 16 MiB, 415 when
+                the server serves HTML, SVG or scripts, 422 when the download fails (the remote's status in the detail), times
+                out (Messengers:MediaDownload:Timeout, 30 s) or redirects more than Messengers:MediaDownload:MaxRedirects (3) times.
                 """);
         api.MapGet("/chats/{chatId}/messages", ListMessagesAsync);
         api.MapPost("/chats/{chatId}/read", MarkReadAsync);
@@ -58,7 +64,7 @@ public static class MessagesApi
         return api;
     }
 
-    public static async Task<IResult> SendAsync(string id, HttpRequest http, IGrainFactory grains, MessengerProviders providers, IMediaStore mediaStore, CancellationToken cancellationToken)
+    public static async Task<IResult> SendAsync(string id, HttpRequest http, IGrainFactory grains, MessengerProviders providers, IMediaStore mediaStore, MediaDownloader downloader, CancellationToken cancellationToken)
     {
         var (info, problem) = await FindAsync(id, grains);
         if (info is null)
@@ -83,7 +89,8 @@ public static class MessagesApi
             errors["chatId"] = [$"'{request.ChatId}' is not a valid chat id for provider '{info.Provider}'."];
         }
 
-        if (string.IsNullOrEmpty(request.Text) && upload is null)
+        var linked = request.Media is { IsUrl: true } ? request.Media : null;
+        if (string.IsNullOrEmpty(request.Text) && upload is null && linked is null)
         {
             errors["text"] = ["A text (or media) is required."];
         }
@@ -102,9 +109,19 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
         }
 
-        if (upload is not null && !provider.Capabilities.HasFlag(ProviderCapabilities.Media))
+        if ((upload is not null || linked is not null) && !provider.Capabilities.HasFlag(ProviderCapabilities.Media))
         {
             return NotSupported(info, "sending media");
+        }
+
+        // Downloaded only now that the rest of the message is valid and the provider can send it.
+        if (linked is not null)
+        {
+            (upload, var failed) = await MediaUploads.DownloadAsync(linked, downloader, cancellationToken);
+            if (failed is not null)
+            {
+                return failed;
+            }
         }
 
         MediaRef? media = null;

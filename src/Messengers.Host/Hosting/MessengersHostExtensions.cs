@@ -49,6 +49,7 @@ public static class MessengersHostExtensions
         builder.Services.AddAgentBridge(bridge => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(bridge));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddMediaDownloader(builder.Configuration);
         builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
@@ -87,7 +88,7 @@ public static class MessengersHostExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseApiStatusCodePages();
         app.UseRateLimiter();
         app.UseDefaultFiles();
         app.UseStaticFiles();
@@ -164,6 +165,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
         ArgumentNullException.ThrowIfNull(httpContext);
         var (status, title, detail) = exception switch
         {
+            BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (415, "Unsupported media type", ApiProblems.UnsupportedMediaTypeDetail(httpContext)),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.InnerException is System.Text.Json.JsonException json ? $"The body is not valid: {json.Message}" : bad.Message),
             System.Text.Json.JsonException json => (400, "Bad request", $"The body is not valid: {json.Message}"),
             InstanceNotFoundException => (404, "Not found", exception.Message),

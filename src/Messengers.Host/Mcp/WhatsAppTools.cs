@@ -16,10 +16,9 @@ namespace Messengers.Host.Mcp;
 /// the admin key, empty (or the key's own instance) with an instance key.
 /// </summary>
 [McpServerToolType]
-public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore media, IHttpClientFactory httpClients, IServiceProvider services)
+public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore media, MediaDownloader downloader, IServiceProvider services)
 {
     public const string InstanceDescription = "Instance id to act on. Required with the admin key; leave empty with an instance key (the key's own instance is used).";
-    private const long MaxMediaBytes = 16 * 1024 * 1024;
 
     [McpServerTool(Name = "get_status", ReadOnly = true), Description("Get the connection status of the messenger account (WhatsApp, Telegram or web chat instance): connected or disconnected.")]
     public Task<CallToolResult> GetStatusAsync(
@@ -253,7 +252,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             McpToolKit.RequireCapability(target, ProviderCapabilities.Media, "sending media");
             McpToolKit.RequireReady(target);
             var (bytes, contentType, fileName) = await LoadAsync(source, context.Services?.GetService<McpFixedCaller>() is not null, cancellationToken);
-            if (!contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
+            if (contentType is null || !contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
             {
                 throw new McpToolException($"only images can be sent this way; the source is '{contentType}'");
             }
@@ -268,6 +267,19 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             var info = new { mimetype = contentType, filename = fileName ?? "unknown", size = ((bytes.Length + 2) / 3 * 4) };
             return McpToolKit.Text($"Media message sent successfully to {number}.\nMessage ID: {sent.MessageId}\nMedia Info:\n{JsonSerializer.Serialize(info, McpToolKit.Json)}");
         });
+
+    /// <summary>The shared downloader's file; its refusals become the tool's error text. Local files and private addresses only for the stdio caller.</summary>
+    private async Task<DownloadedMedia> LoadAsync(string source, bool localCaller, CancellationToken ct)
+    {
+        try
+        {
+            return await downloader.DownloadAsync(source, localCaller, ct);
+        }
+        catch (MediaDownloadException e)
+        {
+            throw new McpToolException(e.Message);
+        }
+    }
 
     private IProviderClientGrain ProviderClient(McpTarget target) => kit.Grains.GetGrain<IProviderClientGrain>(target.Id);
 
@@ -380,128 +392,6 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             [.. info.Participants.Select(p => new McpGroupParticipant(p.Id, McpToolKit.NumberOf(p.Id), null, p.IsAdmin))],
             McpToolKit.Iso(info.CreatedAt ?? services.GetRequiredService<TimeProvider>().GetUtcNow()));
     }
-
-    private async Task<(byte[] Bytes, string ContentType, string? FileName)> LoadAsync(string source, bool localFilesAllowed, CancellationToken ct)
-    {
-        if (!Uri.TryCreate(source ?? "", UriKind.Absolute, out var uri))
-        {
-            throw new McpToolException("the source must be an absolute http:// or https:// URL (or file:// in stdio mode)");
-        }
-
-        if (uri.IsFile)
-        {
-            if (!localFilesAllowed)
-            {
-                throw new McpToolException("file:// sources are accepted only in stdio mode; over HTTP pass an http:// or https:// URL");
-            }
-
-            var info = new FileInfo(uri.LocalPath);
-            if (!info.Exists)
-            {
-                throw new McpToolException($"file not found: {uri.LocalPath}");
-            }
-
-            if (info.Length > MaxMediaBytes)
-            {
-                throw new McpToolException($"the file is larger than {MaxMediaBytes / 1024 / 1024} MB");
-            }
-
-            return (await File.ReadAllBytesAsync(info.FullName, ct), ContentTypeOf(info.Name), info.Name);
-        }
-
-        if (uri.Scheme is not ("http" or "https"))
-        {
-            throw new McpToolException("URLs must use http:// or https://");
-        }
-
-        // Over HTTP a key holder must not make the server fetch from its own network.
-        if (!localFilesAllowed && await IsInternalAsync(uri, ct))
-        {
-            throw new McpToolException("the URL points to a loopback or private network address; use a public http(s) URL");
-        }
-
-        using var http = httpClients.CreateClient();
-        http.Timeout = TimeSpan.FromSeconds(30);
-        using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, ct);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new McpToolException($"the URL answered {(int)response.StatusCode} {response.ReasonPhrase}");
-        }
-
-        if (response.Content.Headers.ContentLength > MaxMediaBytes)
-        {
-            throw new McpToolException($"the media is larger than {MaxMediaBytes / 1024 / 1024} MB");
-        }
-
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > MaxMediaBytes)
-            {
-                throw new McpToolException($"the media is larger than {MaxMediaBytes / 1024 / 1024} MB");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        var name = Path.GetFileName(uri.AbsolutePath);
-        var type = response.Content.Headers.ContentType?.MediaType ?? ContentTypeOf(name);
-        return (buffer.ToArray(), type, string.IsNullOrEmpty(name) ? null : name);
-    }
-
-    private static async Task<bool> IsInternalAsync(Uri uri, CancellationToken ct)
-    {
-        System.Net.IPAddress[] addresses;
-        try
-        {
-            addresses = System.Net.IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? [literal] : await System.Net.Dns.GetHostAddressesAsync(uri.DnsSafeHost, ct);
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            throw new McpToolException($"the host '{uri.Host}' cannot be resolved");
-        }
-
-        return addresses.Length == 0 || addresses.Any(IsInternal);
-    }
-
-    private static bool IsInternal(System.Net.IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        if (System.Net.IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal
-            || address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any))
-        {
-            return true;
-        }
-
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-        {
-            return false;
-        }
-
-        var b = address.GetAddressBytes();
-        return b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
-            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
-    }
-
-    private static string ContentTypeOf(string name) => Path.GetExtension(name).ToLowerInvariant() switch
-    {
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".png" => "image/png",
-        ".gif" => "image/gif",
-        ".webp" => "image/webp",
-        ".pdf" => "application/pdf",
-        ".mp4" => "video/mp4",
-        ".ogg" => "audio/ogg",
-        ".mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
-    };
 
     private static string SafeFileName(string messageId)
         => string.Concat(messageId.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_'));

@@ -351,12 +351,69 @@ function syncQrRow(inst) {
     const text = el('div', { class: 'qr-text' },
       el('h3', { text: `Link ${inst.name || 'this instance'}` }),
       el('p', { text: 'Open the messenger app on your phone, go to Linked devices, and scan this code.' }),
-      el('p', { class: 'qr-expiry', dataset: { testid: 'qr-expiry' }, 'aria-live': 'off' }));
+      el('p', { class: 'qr-expiry', dataset: { testid: 'qr-expiry' }, 'aria-live': 'off' }),
+      canPairByCode(inst) ? buildPairingForm(inst.id) : null);
     r.qrRow = el('tr', { class: 'qr-row', dataset: { qrFor: inst.id } },
       el('td', { colspan: '7' }, el('div', { class: 'qr-panel' }, imgBox, text)));
     r.row.after(r.qrRow);
   }
   refreshQr(inst.id);
+}
+
+// ---------- pairing by phone code ----------
+// The API answers 422 for providers without phone pairing; instances that list their capabilities show the form only when they can.
+function canPairByCode(inst) {
+  return !Array.isArray(inst.capabilities) || inst.capabilities.includes('qrPairing');
+}
+
+function buildPairingForm(id) {
+  const input = el('input', {
+    type: 'tel', id: `pair-phone-${id}`, class: 'pair-phone', placeholder: '+5511999990000', autocomplete: 'off',
+    inputmode: 'tel', 'aria-describedby': `pair-result-${id}`, dataset: { testid: 'pair-phone' },
+  });
+  const button = el('button', { type: 'submit', class: 'btn btn-sm', text: 'Get pairing code', dataset: { testid: 'pair-submit' } });
+  const result = el('p', { class: 'pair-result', id: `pair-result-${id}`, 'aria-live': 'polite', dataset: { testid: 'pair-result' } });
+  return el('form', {
+    class: 'pair-form', dataset: { testid: 'pair-form' }, novalidate: '',
+    onsubmit: (e) => { e.preventDefault(); requestPairingCode(id, input, button, result); },
+  },
+  el('label', { for: input.id, text: 'Or link with the phone number instead (international format):' }),
+  el('div', { class: 'pair-controls' }, input, button),
+  result);
+}
+
+async function requestPairingCode(id, input, button, result) {
+  const phoneNumber = input.value.trim();
+  const fail = (message) => {
+    result.dataset.kind = 'error';
+    result.textContent = message;
+    input.setAttribute('aria-invalid', 'true');
+  };
+  if (!phoneNumber) {
+    fail('Enter the phone number of the account, e.g. +5511999990000.');
+    input.focus();
+    return;
+  }
+  button.disabled = true;
+  result.dataset.kind = 'pending';
+  result.textContent = 'Requesting a code…';
+  try {
+    const view = await apiJson(`/instances/${encodeURIComponent(id)}/pairing-code`, { method: 'POST', body: { phoneNumber } });
+    input.setAttribute('aria-invalid', 'false');
+    result.dataset.kind = 'code';
+    // WhatsApp shows the 8-character code as two groups of four.
+    const shown = view.code.length === 8 ? `${view.code.slice(0, 4)}-${view.code.slice(4)}` : view.code;
+    result.replaceChildren(
+      'On the phone: Linked devices → Link with phone number, then enter ',
+      el('strong', { class: 'pair-code', text: shown, dataset: { testid: 'pairing-code' } }));
+    announce(`Pairing code for +${view.phoneNumber}: ${shown}`);
+  } catch (err) {
+    if (err instanceof AuthError) return;
+    const fieldError = err instanceof ApiError && err.problem && err.problem.errors && err.problem.errors.phoneNumber;
+    fail((fieldError && fieldError[0]) || err.message);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function dropQr(id) {

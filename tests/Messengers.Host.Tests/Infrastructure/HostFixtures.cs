@@ -30,6 +30,8 @@ public abstract class HostFixture : IAsyncLifetime
         {
             ["Messengers:DataPath"] = folder,
             ["Messengers:Runtime:CallTimeout"] = "00:00:20",
+            // Media by URL comes from fakes on 127.0.0.1; production refuses private addresses.
+            ["Messengers:MediaDownload:AllowPrivateAddresses"] = "true",
         };
         if (withAdminKey)
         {
