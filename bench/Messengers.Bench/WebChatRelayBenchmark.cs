@@ -123,13 +123,16 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         allocations?.Record(true);
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
+        var serversBefore = ServerCpu.Sample();
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var (count, elapsed, latencies) = await ClosedLoopAsync(visitors, pending, Duration);
         process.Refresh();
+        var serversAfter = ServerCpu.Sample();
         var cpuPerMessage = (process.TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, count);
         var bytesPerMessage = (GC.GetTotalAllocatedBytes() - allocatedBefore) / Math.Max(1, count);
         Console.WriteLine($"{label}: closed loop, {Visitors} visitors: {count / elapsed.TotalSeconds:N0} messages/s sustained; latency p50 {Percentile(latencies, 0.50):N1} ms, p99 {Percentile(latencies, 0.99):N1} ms; " +
-            $"per message (gateway and bench client together, this process only): {cpuPerMessage:N0} µs CPU, {bytesPerMessage:N0} B allocated");
+            $"per message (gateway and bench client together, this process only): {cpuPerMessage:N0} µs CPU, {bytesPerMessage:N0} B allocated; " +
+            $"servers: PostgreSQL {(serversAfter.Postgres - serversBefore.Postgres).TotalMicroseconds / Math.Max(1, count):N0} µs, Redis {(serversAfter.Redis - serversBefore.Redis).TotalMicroseconds / Math.Max(1, count):N0} µs CPU per message");
         allocations?.Record(false);
         allocations?.Print(label);
 

@@ -272,6 +272,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
         await admin.WaitForStatusAsync(id, "Ready");
         var ann = new FakeUser(4343, "Ann", "ann");
 
+        await Eventually.UntilAsync(() => Task.FromResult(_telegram.AcceptsUpdates(Token, "message_reaction")), accepts => accepts, what: "the first poll asking for reactions");
         var first = _telegram.SendUserMessage(Token, 4343, "first", ann);
         _telegram.SendUserReaction(Token, 4343, first.MessageId, ann, "👍");
         _telegram.SendUserMessage(Token, 4343, "second", ann);

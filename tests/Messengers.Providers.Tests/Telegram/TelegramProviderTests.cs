@@ -58,6 +58,7 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         var ann = new Messengers.Testing.Fakes.Telegram.FakeUser(501, "Ann", "ann");
         var text = Fake.SendUserMessage(Token, 501, "order #12", ann);
         var groupText = Fake.SendUserMessage(Token, -100600, "team question", ann, chatType: "supergroup", chatTitle: "Team");
+        await WaitUntilAsync(() => Fake.AcceptsUpdates(Token, "message_reaction")); // the first poll asks for them
 
         var added = Fake.SendUserReaction(Token, 501, text.MessageId, ann, "👍");
         var removed = Fake.SendUserReaction(Token, 501, text.MessageId, ann);

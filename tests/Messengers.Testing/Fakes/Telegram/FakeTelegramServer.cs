@@ -463,6 +463,20 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether updates of <paramref name="kind"/> would be queued for the bot now: its last <c>allowed_updates</c>, or
+    /// Telegram's default. Updates created before a bot asks for a kind are not delivered, so a test sending a kind off
+    /// the default list waits for this first.
+    /// </summary>
+    public bool AcceptsUpdates(string token, string kind)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return (bot.AllowedUpdates is { Length: > 0 } allowed ? allowed : DefaultAllowedUpdates).Contains(kind);
+        }
+    }
+
     /// <summary>Chat actions (typing, upload_photo, …) the bot sent to a chat.</summary>
     public IReadOnlyList<string> GetChatActions(string token, long chatId)
     {
