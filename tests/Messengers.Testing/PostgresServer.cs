@@ -93,7 +93,7 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task StartAsync()
     {
         var options = string.Create(CultureInfo.InvariantCulture,
-            $"-p {Port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300");
+            $"-p {Port} -k {_folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 {Environment.GetEnvironmentVariable("MESSENGERS_PG_OPTIONS")}");
         await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataFolder, "-l", Path.Combine(_folder!, "server.log"), "-w", "-t", "30", "-o", options, "start"], asPostgres: true);
         IsRunning = true;
     }

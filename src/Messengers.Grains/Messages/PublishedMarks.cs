@@ -15,6 +15,12 @@ namespace Messengers.Grains.Messages;
 public sealed partial class PublishedMarks : IAsyncDisposable
 {
     private const int MaxBatch = 1024;
+
+    /// <summary>
+    /// How long marks gather before a batch is written. They are not urgent (a late mark only widens the replay after
+    /// a crash), and one statement for a few hundred rows costs the database far less than a statement for every few.
+    /// </summary>
+    private static readonly TimeSpan GatherTime = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly Channel<MessageKey> _queue = Channel.CreateUnbounded<MessageKey>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IMessageStore _store;
@@ -22,6 +28,7 @@ public sealed partial class PublishedMarks : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Task _loop;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _closing = new();
     private long _queued;
     private long _written;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -63,6 +70,7 @@ public sealed partial class PublishedMarks : IAsyncDisposable
     {
         if (_queue.Writer.TryComplete())
         {
+            await _closing.CancelAsync(); // write what is queued without waiting for more
             try
             {
                 await _loop.WaitAsync(TimeSpan.FromSeconds(10));
@@ -74,6 +82,7 @@ public sealed partial class PublishedMarks : IAsyncDisposable
             }
 
             _stop.Dispose();
+            _closing.Dispose();
         }
     }
 
@@ -82,6 +91,18 @@ public sealed partial class PublishedMarks : IAsyncDisposable
         var batch = new List<MessageKey>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
+            if (Interlocked.Read(ref _queued) - Interlocked.Read(ref _written) < MaxBatch && !_closing.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(GatherTime, _time, _closing.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // closing: write at once
+                }
+            }
+
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var key))
             {
                 batch.Add(key);
