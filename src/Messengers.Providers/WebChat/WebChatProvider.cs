@@ -47,8 +47,8 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
 
         public Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
-            var id = "wco-" + (message.ClientMessageId is { } clientId ? clientId : Guid.NewGuid().ToString("N"));
             var now = time.GetUtcNow();
+            var id = "wco-" + (message.ClientMessageId is { } clientId ? clientId : Guid.CreateVersion7(now).ToString("N")); // time-ordered, as the visitor's
             hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now, Media: message.Media));
             hub.Publish(instanceId, message.ChatId, new WebChatEvent("typing", null, null, null, now, Typing: false));
             return Task.FromResult(new SendResult(id, now));
