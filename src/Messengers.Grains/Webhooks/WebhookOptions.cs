@@ -29,8 +29,9 @@ public sealed class WebhookOptions
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// How long the event writer reuses an instance's subscriptions before reading them again. Changes through this
-    /// silo's API apply at once; changes made on another silo apply here within this time.
+    /// How long the event writer reuses an instance's subscriptions before reading them again. A change through the
+    /// API applies at once on its silo and, by a broadcast, within moments on the others; this time bounds how long a
+    /// silo could miss a change whose broadcast was lost.
     /// </summary>
     public TimeSpan SubscriptionCacheTime { get; set; } = TimeSpan.FromSeconds(5);
 

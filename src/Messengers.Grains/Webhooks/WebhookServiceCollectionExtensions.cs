@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Security;
 using Messengers.Runtime;
+using Messengers.Runtime.Catalog;
 using Messengers.Runtime.Storage.Postgres;
 using Messengers.Runtime.Storage.Sqlite;
 using Messengers.Runtime.Streams;
@@ -31,7 +32,10 @@ public static class WebhookServiceCollectionExtensions
         services.TryAddSingleton(sp => new WebhookSubscriptionCache(
             sp.GetRequiredService<IWebhookStore>(),
             sp.GetRequiredService<WebhookOptions>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetRequiredKeyedService<IStreamProvider>(StreamNames.DefaultProvider),
+            sp.GetService<Silo>()?.Options.SiloName ?? "local",
+            sp.GetRequiredService<ILogger<WebhookSubscriptionCache>>()));
         services.TryAddSingleton(sp => new WebhookDispatcher(
             sp.GetRequiredService<IWebhookStore>(),
             sp.GetRequiredService<WebhookOptions>(),
@@ -48,6 +52,7 @@ public static class WebhookServiceCollectionExtensions
                 async (instanceId, _) => (await grains.GetGrain<IInstanceGrain>(instanceId).GetAsync())?.Provider,
                 sp.GetRequiredService<WebhookSubscriptionCache>());
         });
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookSubscriptionCache>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookEventWriter>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookDispatcher>());
         return services;

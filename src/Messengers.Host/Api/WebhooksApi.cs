@@ -96,7 +96,7 @@ public static partial class WebhooksApi
             CreatedAt = time.GetUtcNow(),
         };
         await store.CreateAsync(subscription);
-        cache.Invalidate(id);
+        await cache.NotifyChangedAsync(id);
         var view = WebhookView.Of(subscription);
         return TypedResults.Created(
             $"/api/v1/instances/{id}/webhooks/{subscription.Id}",
@@ -141,14 +141,14 @@ public static partial class WebhooksApi
             Headers = request.Headers,
             Format = request.Format,
         });
-        cache.Invalidate(id);
+        await cache.NotifyChangedAsync(id);
         return updated is null ? WebhookNotFound(id, webhookId) : TypedResults.Ok(WebhookView.Of(updated));
     }
 
     public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store, WebhookSubscriptionCache cache)
     {
         var deleted = await store.DeleteAsync(id, webhookId);
-        cache.Invalidate(id);
+        await cache.NotifyChangedAsync(id);
         return deleted ? TypedResults.NoContent() : WebhookNotFound(id, webhookId);
     }
 

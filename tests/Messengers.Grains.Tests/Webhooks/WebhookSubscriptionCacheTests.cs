@@ -1,7 +1,9 @@
 using Messengers.Grains.Security;
 using Messengers.Grains.Webhooks;
 using Messengers.Runtime.Storage.Sqlite;
+using Messengers.Runtime.Streams;
 using Messengers.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Messengers.Grains.Tests.Webhooks;
 
@@ -70,6 +72,33 @@ public sealed class WebhookSubscriptionCacheTests : IAsyncLifetime
         _cache.Invalidate("inst-d");
 
         Assert.Empty(await _cache.GetAsync("inst-c", Cancel));
+    }
+
+    [Fact]
+    public async Task NotifyChanged_OnOneSilo_OtherSilosCacheDropsItsEntryBeforeItAgesOut()
+    {
+        var streams = new MemoryStreamProvider("silos", TimeProvider.System, NullLoggerFactory.Instance);
+        var options = new WebhookOptions { SubscriptionCacheTime = TimeSpan.FromHours(1) };
+        var siloA = new WebhookSubscriptionCache(_store!, options, _clock, streams, "silo-a");
+        var siloB = new WebhookSubscriptionCache(_store!, options, _clock, streams, "silo-b");
+        await siloA.StartAsync(Cancel);
+        await siloB.StartAsync(Cancel);
+        try
+        {
+            Assert.Empty(await siloB.GetAsync("inst-e", Cancel));
+            var subscription = Subscription("inst-e");
+            await _store!.CreateAsync(subscription, Cancel);
+            await siloA.NotifyChangedAsync("inst-e", Cancel);
+
+            // The fake clock stands still: only the broadcast can make silo B read the store again.
+            var seen = await Eventually.UntilAsync(async () => await siloB.GetAsync("inst-e", Cancel), list => list.Count == 1, what: "silo B to hear of the new subscription");
+            Assert.Equal(subscription.Id, seen[0].Id);
+        }
+        finally
+        {
+            await siloA.StopAsync(Cancel);
+            await siloB.StopAsync(Cancel);
+        }
     }
 
     private static WebhookSubscription Subscription(string instanceId) => new()
