@@ -22,7 +22,7 @@ public interface IMessageStore
 
     Task UpdateAckAsync(string instanceId, string messageId, MessageAck ack, CancellationToken cancellationToken = default);
 
-    /// <summary>Marks a stored message as published to its stream (the outbox flag).</summary>
+    /// <summary>Marks a stored message as published to its stream: it leaves the outbox (SQLite: a flag; PostgreSQL: a row of message_outbox).</summary>
     Task MarkPublishedAsync(string instanceId, string messageId, CancellationToken cancellationToken = default)
         => MarkPublishedAsync([new MessageKey(instanceId, messageId)], cancellationToken);
 

@@ -20,7 +20,7 @@ public sealed class ChatSessionState
 /// ones go through the provider, then are stored and published, so history, webhooks and counters see both.
 /// A send with a client message id is idempotent: the stored row keeps the client id (client_message_id) and the
 /// activation reads the client ids of the chat's latest <see cref="ClientIdWindow"/> messages once, so a send costs
-/// one row insert and no grain-state write. The outbox flag is set later, in batches, by <see cref="PublishedMarks"/>.
+/// one row insert and no grain-state write. The outbox mark is written later, in batches, by <see cref="PublishedMarks"/>.
 /// </summary>
 public sealed class ChatSessionGrain(
     [PersistentState("chat")] IPersistentState<ChatSessionState> state,

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Messengers.Grains.Messages;
 
 /// <summary>
-/// Sets the outbox flag of published messages off the hot path: marks queue up and are written in batches
+/// Records off the hot path that messages were published (the SQLite flag; PostgreSQL deletes the outbox row): marks queue up and are written in batches
 /// (one <see cref="IMessageStore.MarkPublishedAsync(IReadOnlyCollection{MessageKey}, CancellationToken)"/> per batch).
 /// A mark not yet written when the process dies only means the message is published once more at start-up
 /// (at-least-once, as before; consumers dedupe on the message id). A failed batch is retried with backoff.
