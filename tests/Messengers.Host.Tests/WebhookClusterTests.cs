@@ -47,6 +47,11 @@ public sealed class WebhookClusterTests(ProductionHostFixture fixture) : IClassF
 
         await (await adminB.PostAsync($"{Instances}/{created.Id}/webhooks", Json(new { url = _receiver.BaseUrl + "/hooks", events = new[] { "message.received" } }), Ct))
             .ExpectAsync(HttpStatusCode.Created);
+
+        // The change reaches silo A by a broadcast on a stream: within moments, not in the same instant. Two seconds
+        // covers that on a loaded machine and stays well inside the 5 s cache time, so without the broadcast silo A
+        // would still write the late messages' events from its old, empty list (and the test fails).
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         var sent = new List<string>();
         for (var i = 0; i < 10; i++)
         {
