@@ -494,28 +494,13 @@ public sealed class ProductionAgentBridgeHostTests(ProductionHostFixture fixture
 }
 
 /// <summary>Private and group switches with a provider that has both kinds of chat: Telegram (fake Bot API on loopback).</summary>
-public sealed class TelegramAgentChatSelectionTests : IAsyncLifetime
+public sealed class TelegramAgentChatSelectionTests() : TelegramGatewayTests(Token, "selection_bot", "SelectionBot")
 {
     private const string Token = "123456789:AAHbridgeChatSelectionToken_abcdefgh";
-    private TelegramGateway _gateway = null!;
-    private FakeTelegramServer _telegram = null!;
-    private MessengersFactory _factory = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _gateway = await TelegramGateway.StartAsync(Token, "selection_bot", "SelectionBot");
-        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-    }
-
     [Fact]
     public async Task GroupsOnPrivateOff_OnlyTheGroupIsAnswered()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var created = await (await admin.PostAsync(Instances, Json(new
         {
             name = "groups only",
@@ -527,13 +512,13 @@ public sealed class TelegramAgentChatSelectionTests : IAsyncLifetime
         await admin.WaitForStatusAsync(id, "Ready");
         var ann = new FakeUser(4242, "Ann", "ann");
 
-        _telegram.SendUserMessage(Token, 4242, "private hello", ann);
-        _telegram.SendUserMessage(Token, -100777, "group hello", ann, chatType: "supergroup", chatTitle: "Support team");
+        Telegram.SendUserMessage(Token, 4242, "private hello", ann);
+        Telegram.SendUserMessage(Token, -100777, "group hello", ann, chatType: "supergroup", chatTitle: "Support team");
 
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, -100777, 1, TimeSpan.FromSeconds(30));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, -100777, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("Echo: group hello", sent[0].Text);
-        var bridge = _factory.Services.GetRequiredService<AgentBridge>();
+        var bridge = Factory.Services.GetRequiredService<AgentBridge>();
         await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(30), "the bridge to hold nothing");
-        Assert.Empty(_telegram.GetSentMessages(Token, 4242));
+        Assert.Empty(Telegram.GetSentMessages(Token, 4242));
     }
 }

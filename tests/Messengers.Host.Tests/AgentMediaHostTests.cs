@@ -9,45 +9,41 @@ namespace Messengers.Host.Tests;
 
 /// <summary>
 /// User media end to end: a Telegram photo (fake Bot API, long polling) reaches an Agno agent as a file part, also when
-/// a dead-lettered turn is retried.
+/// a dead-lettered turn is retried. One call per bridge attempt and one attempt before the dead letter, so a failure is
+/// recorded at once.
 /// </summary>
-public sealed class AgentMediaHostTests : IAsyncLifetime
+public sealed class AgentMediaHostTests() : TelegramGatewayTests(Token, "media_test_bot", "MediaTestBot", new Dictionary<string, string?>
+{
+    ["Messengers:Agents:MaxAttempts"] = "1",
+    ["Messengers:Agents:CircuitFailureThreshold"] = "1000",
+    ["Messengers:Agents:Bridge:MaxAttempts"] = "1",
+})
 {
     private const string Token = "987654321:AAHagentMediaHostTestToken_abcdefgh";
-    private TelegramGateway _gateway = null!;
-    private FakeTelegramServer _telegram = null!;
     private FakeAgnoServer _agno = null!;
-    private MessengersFactory _factory = null!;
 
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        // One call per bridge attempt and one attempt before the dead letter, so a failure is recorded at once.
-        _gateway = await TelegramGateway.StartAsync(Token, "media_test_bot", "MediaTestBot", new Dictionary<string, string?>
-        {
-            ["Messengers:Agents:MaxAttempts"] = "1",
-            ["Messengers:Agents:CircuitFailureThreshold"] = "1000",
-            ["Messengers:Agents:Bridge:MaxAttempts"] = "1",
-        });
-        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
+        await base.InitializeAsync();
         _agno = await FakeAgnoServer.StartAsync();
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        await _gateway.DisposeAsync();
+        await base.DisposeAsync();
         await _agno.DisposeAsync();
     }
 
     [Fact]
     public async Task TelegramPhoto_AgnoAgentOs_PhotoBytesArriveAsFilesPartAndReplyIsSent()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         await CreateMediaBotAsync(admin, stream: true);
         var photo = Enumerable.Range(0, 3000).Select(i => (byte)(i % 253)).ToArray();
 
-        _telegram.SendUserPhoto(Token, 5151, photo, caption: "what is this?", from: new FakeUser(5151, "Dee"));
+        Telegram.SendUserPhoto(Token, 5151, photo, caption: "what is this?", from: new FakeUser(5151, "Dee"));
 
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, 5151, 1, TimeSpan.FromSeconds(30));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, 5151, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("agno:what is this?", sent[0].Text);
         AssertPhotoSent(Assert.Single(_agno.Requests), photo);
     }
@@ -55,12 +51,12 @@ public sealed class AgentMediaHostTests : IAsyncLifetime
     [Fact]
     public async Task DeadLetterWithPhoto_RetriedWhenAgentIsBack_AgentGetsThePhotoAgain()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateMediaBotAsync(admin, stream: false);
         var photo = Enumerable.Range(0, 2500).Select(i => (byte)(i % 241)).ToArray();
         _agno.Faults.FailAlways(503);
 
-        _telegram.SendUserPhoto(Token, 6161, photo, caption: "is this broken?", from: new FakeUser(6161, "Eve"));
+        Telegram.SendUserPhoto(Token, 6161, photo, caption: "is this broken?", from: new FakeUser(6161, "Eve"));
 
         var page = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/agent/dead-letters", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
@@ -81,7 +77,7 @@ public sealed class AgentMediaHostTests : IAsyncLifetime
         var request = Assert.Single(_agno.Requests);
         Assert.Equal("is this broken?", request.Message);
         AssertPhotoSent(request, photo);
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, 6161, 1, TimeSpan.FromSeconds(30));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, 6161, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("agno:is this broken?", sent[0].Text);
     }
 

@@ -8,35 +8,20 @@ using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 namespace Messengers.Host.Tests;
 
 /// <summary>Group info and reactions of a Telegram bot through the REST API, against the fake Bot API.</summary>
-public sealed class TelegramGroupsApiTests : IAsyncLifetime
+public sealed class TelegramGroupsApiTests() : TelegramGatewayTests(Token, "groups_test_bot", "GroupsTestBot")
 {
     private const string Token = "123456789:AAHtelegramGroupsTestToken_abcdefgh";
     private const long Group = -100777;
-    private TelegramGateway _gateway = null!;
-    private FakeTelegramServer _telegram = null!;
-    private MessengersFactory _factory = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _gateway = await TelegramGateway.StartAsync(Token, "groups_test_bot", "GroupsTestBot");
-        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-    }
-
     [Fact]
     public async Task TelegramGroup_InfoReactionAndUnsupportedCreate_AnsweredPerBotApi()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "bot", provider = "telegram", credentials = new { botToken = Token }, agent = new { backend = "echo" } }), TestApi.Ct))
             .ExpectAsync(HttpStatusCode.Created);
         var id = created.GetProperty("id").GetString()!;
         await admin.WaitForStatusAsync(id, "Ready");
-        var update = _telegram.SendUserMessage(Token, Group, "hello team", new FakeUser(4242, "Ann", "ann"), chatType: "supergroup", chatTitle: "Team room");
-        _telegram.SetChatAdministrators(Token, Group, new FakeUser(4242, "Ann", "ann"), new FakeUser(5151, "Bob"));
+        var update = Telegram.SendUserMessage(Token, Group, "hello team", new FakeUser(4242, "Ann", "ann"), chatType: "supergroup", chatTitle: "Team room");
+        Telegram.SetChatAdministrators(Token, Group, new FakeUser(4242, "Ann", "ann"), new FakeUser(5151, "Bob"));
         var messageId = $"{Group}_{update.MessageId.ToString(CultureInfo.InvariantCulture)}";
         await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/{Group}/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
@@ -48,10 +33,10 @@ public sealed class TelegramGroupsApiTests : IAsyncLifetime
         Assert.Equal([("4242", true), ("5151", false)], info.GetProperty("participants").EnumerateArray().Select(p => (p.GetProperty("id").GetString(), p.GetProperty("isSuperAdmin").GetBoolean())));
 
         await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages/{messageId}/reaction", TestApi.Json(new { emoji = "👍" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
-        var reaction = System.Text.Json.Nodes.JsonNode.Parse(_telegram.GetReaction(Token, Group, update.MessageId)!)!.AsArray();
+        var reaction = System.Text.Json.Nodes.JsonNode.Parse(Telegram.GetReaction(Token, Group, update.MessageId)!)!.AsArray();
         Assert.Equal(("emoji", "👍"), (reaction.Single()!["type"]!.GetValue<string>(), reaction.Single()!["emoji"]!.GetValue<string>()));
         await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages/{messageId}/reaction", TestApi.Json(new { emoji = "" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
-        Assert.Null(_telegram.GetReaction(Token, Group, update.MessageId));
+        Assert.Null(Telegram.GetReaction(Token, Group, update.MessageId));
 
         await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages/{Group}_999999/reaction", TestApi.Json(new { emoji = "👍", chatId = Group.ToString(CultureInfo.InvariantCulture) }), TestApi.Ct))
             .ExpectProblemAsync(HttpStatusCode.NotFound, "MESSAGE_ID_INVALID");

@@ -10,24 +10,9 @@ using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 namespace Messengers.Host.Tests;
 
 /// <summary>A Telegram instance through the whole gateway: user → fake Bot API → gateway → echo agent → user.</summary>
-public sealed class TelegramHostTests : IAsyncLifetime
+public sealed class TelegramHostTests() : TelegramGatewayTests(Token, "host_test_bot", "HostTestBot")
 {
     private const string Token = "123456789:AAHtelegramHostTestToken_abcdefghijk";
-    private TelegramGateway _gateway = null!;
-    private FakeTelegramServer _telegram = null!;
-    private MessengersFactory _factory = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _gateway = await TelegramGateway.StartAsync(Token, "host_test_bot", "HostTestBot");
-        (_telegram, _factory) = (_gateway.Telegram, _gateway.Factory);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-    }
-
     private async Task<string> CreateTelegramInstanceAsync(HttpClient admin, string token = Token, string? publicUrl = null, bool agent = true, int debounceSeconds = 0)
     {
         var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
@@ -71,67 +56,67 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task Webhook_FakeDeliversToHostOverHttp_StoredOnceAndEchoed()
     {
-        var address = StartOnKestrel(_factory);
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var address = StartOnKestrel(Factory);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, publicUrl: address);
         var ready = await admin.WaitForStatusAsync(id, "Ready");
-        Assert.Equal($"{address}/hooks/telegram/{id}", _telegram.GetWebhookUrl(Token));
+        Assert.Equal($"{address}/hooks/telegram/{id}", Telegram.GetWebhookUrl(Token));
 
-        _telegram.SendUserMessage(Token, 4242, "hi by webhook", new FakeUser(4242, "Ann", "ann"));
+        Telegram.SendUserMessage(Token, 4242, "hi by webhook", new FakeUser(4242, "Ann", "ann"));
 
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, 4242, 1, TimeSpan.FromSeconds(20));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, 4242, 1, TimeSpan.FromSeconds(20));
         Assert.Equal("Echo: hi by webhook", sent[0].Text);
         var history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4242/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
             page => page.Items().Count() == 2,
             what: "both messages in the history");
         Assert.Equal(["Echo: hi by webhook", "hi by webhook"], history.Items().Select(m => m.GetProperty("body").GetString()));
-        var attempt = Assert.Single(_telegram.GetWebhookAttempts(Token));
+        var attempt = Assert.Single(Telegram.GetWebhookAttempts(Token));
         Assert.Equal(200, attempt.StatusCode);
-        Assert.Equal(0, _telegram.CallCount(Token, "getUpdates"));
-        Assert.Equal(0, _telegram.PendingUpdateCount(Token));
+        Assert.Equal(0, Telegram.CallCount(Token, "getUpdates"));
+        Assert.Equal(0, Telegram.PendingUpdateCount(Token));
         Assert.Equal("@host_test_bot", ready.GetProperty("account").GetProperty("name").GetString());
-        var secret = _telegram.GetWebhookSecret(Token)!;
+        var secret = Telegram.GetWebhookSecret(Token)!;
         var described = await (await admin.GetAsync($"{TestApi.Instances}/{id}", TestApi.Ct)).Content.ReadAsStringAsync(TestApi.Ct);
         Assert.DoesNotContain(secret, described, StringComparison.Ordinal);
 
         // Stopping the instance removes the webhook; updates then wait at Telegram.
         await (await admin.PostAsync($"{TestApi.Instances}/{id}/stop", null, TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
-        Assert.Equal("", _telegram.GetWebhookUrl(Token));
+        Assert.Equal("", Telegram.GetWebhookUrl(Token));
     }
 
     [Fact]
     public async Task Webhook_PhotoWhoseDownloadFailsOnce_AnsweredNon2xxThenRedeliveredAndStoredOnce()
     {
-        var address = StartOnKestrel(_factory);
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        var address = StartOnKestrel(Factory);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, publicUrl: address, agent: false);
         await admin.WaitForStatusAsync(id, "Ready");
-        _telegram.FailNextCalls(Token, 1, 500, "getfile");
+        Telegram.FailNextCalls(Token, 1, 500, "getfile");
         var bytes = Enumerable.Range(0, 4000).Select(i => (byte)(i % 251)).ToArray();
 
-        _telegram.SendUserPhoto(Token, 4545, bytes, caption: "a photo", from: new FakeUser(4545, "Cy"));
+        Telegram.SendUserPhoto(Token, 4545, bytes, caption: "a photo", from: new FakeUser(4545, "Cy"));
 
         var history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4545/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
             page => page.Items().Any(),
             what: "the photo in the history");
-        var attempts = await Eventually.UntilAsync(() => Task.FromResult(_telegram.GetWebhookAttempts(Token)), a => a.Count >= 2, what: "the redelivery's answer");
+        var attempts = await Eventually.UntilAsync(() => Task.FromResult(Telegram.GetWebhookAttempts(Token)), a => a.Count >= 2, what: "the redelivery's answer");
         Assert.Equal([503, 200], attempts.Select(a => a.StatusCode));
         var message = Assert.Single(history.Items());
         Assert.Equal(("a photo", "image"), (message.GetProperty("body").GetString(), message.GetProperty("type").GetString()));
-        Assert.Equal(0, _telegram.PendingUpdateCount(Token));
+        Assert.Equal(0, Telegram.PendingUpdateCount(Token));
     }
 
     [Fact]
     public async Task Webhook_SameUpdateDeliveredTwice_StoredAndAnsweredOnce()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, publicUrl: "http://127.0.0.1:9");
         await admin.WaitForStatusAsync(id, "Ready");
-        var secret = _telegram.GetWebhookSecret(Token);
-        using var telegram = HostFixture.Client(_factory, null);
-        _telegram.AddChat(Token, 4343);
+        var secret = Telegram.GetWebhookSecret(Token);
+        using var telegram = HostFixture.Client(Factory, null);
+        Telegram.AddChat(Token, 4343);
 
         using (var first = HookPost(id, UpdateJson(900_000_001, 4343, 77, "only once"), secret))
         {
@@ -146,7 +131,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
             await (await telegram.SendAsync(again, TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
         }
 
-        await _telegram.WaitForSentMessagesAsync(Token, 4343, 1, TimeSpan.FromSeconds(20));
+        await Telegram.WaitForSentMessagesAsync(Token, 4343, 1, TimeSpan.FromSeconds(20));
         history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4343/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
             page => page.Items().Count() >= 2,
@@ -159,11 +144,11 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task Webhook_MissingOrWrongSecretUnknownInstanceOrBadBody_RejectedWithProblem()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, publicUrl: "http://127.0.0.1:9");
         await admin.WaitForStatusAsync(id, "Ready");
-        var secret = _telegram.GetWebhookSecret(Token)!;
-        using var telegram = HostFixture.Client(_factory, null);
+        var secret = Telegram.GetWebhookSecret(Token)!;
+        using var telegram = HostFixture.Client(Factory, null);
 
         using (var missing = HookPost(id, UpdateJson(1, 1, 1, "x"), null))
         {
@@ -193,7 +178,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
     public async Task HostRestart_WhilePolling_EveryUpdateStoredOnceNoneSkipped()
     {
         const int Chats = 3, WhileRunning = 20, WhileDown = 10, PerChat = WhileRunning + WhileDown;
-        var settings = _factory.Settings;
+        var settings = Factory.Settings;
         string id;
         Task sending;
         await using (var first = new MessengersFactory(settings))
@@ -212,7 +197,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
 
         await sending;
         await SendRoundsAsync(WhileRunning, PerChat, TimeSpan.Zero); // and while no host runs
-        Assert.True(_telegram.PendingUpdateCount(Token) >= Chats * WhileDown, "updates sent while the host was down wait at the fake");
+        Assert.True(Telegram.PendingUpdateCount(Token) >= Chats * WhileDown, "updates sent while the host was down wait at the fake");
 
         await using var second = new MessengersFactory(settings);
         using var admin2 = HostFixture.Client(second, HostFixture.AdminKey);
@@ -229,7 +214,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
         }
 
         // (The messagesIn counter is not checked: an increment racing the shutdown may be lost; the store is the truth.)
-        await Eventually.UntilAsync(() => Task.FromResult(_telegram.PendingUpdateCount(Token)), n => n == 0, what: "every update confirmed at the fake");
+        await Eventually.UntilAsync(() => Task.FromResult(Telegram.PendingUpdateCount(Token)), n => n == 0, what: "every update confirmed at the fake");
 
         async Task SendRoundsAsync(int from, int to, TimeSpan pause)
         {
@@ -237,7 +222,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
             {
                 for (var chat = 0; chat < Chats; chat++)
                 {
-                    _telegram.SendUserMessage(Token, 7000 + chat, $"c{chat}-m{i}", new FakeUser(7000 + chat, $"User {chat}"));
+                    Telegram.SendUserMessage(Token, 7000 + chat, $"c{chat}-m{i}", new FakeUser(7000 + chat, $"User {chat}"));
                 }
 
                 await Task.Delay(pause, TestApi.Ct);
@@ -248,14 +233,14 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task UserMessage_ThroughBotAndEchoAgent_ReplyReachesTheUserAndHistory()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin);
         var ready = await admin.WaitForStatusAsync(id, "Ready");
         Assert.Equal("@host_test_bot", ready.GetProperty("account").GetProperty("name").GetString());
 
-        _telegram.SendUserMessage(Token, 4242, "hi bot", new FakeUser(4242, "Ann", "ann"));
+        Telegram.SendUserMessage(Token, 4242, "hi bot", new FakeUser(4242, "Ann", "ann"));
 
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, 4242, 1, TimeSpan.FromSeconds(20));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, 4242, 1, TimeSpan.FromSeconds(20));
         Assert.Equal("Echo: hi bot", sent[0].Text);
         var history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4242/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
@@ -267,17 +252,17 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task Reaction_BetweenDebouncedMessages_StoredButLeftOutOfTheAgentTurn()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, debounceSeconds: 2);
         await admin.WaitForStatusAsync(id, "Ready");
         var ann = new FakeUser(4343, "Ann", "ann");
 
-        await Eventually.UntilAsync(() => Task.FromResult(_telegram.AcceptsUpdates(Token, "message_reaction")), accepts => accepts, what: "the first poll asking for reactions");
-        var first = _telegram.SendUserMessage(Token, 4343, "first", ann);
-        _telegram.SendUserReaction(Token, 4343, first.MessageId, ann, "👍");
-        _telegram.SendUserMessage(Token, 4343, "second", ann);
+        await Eventually.UntilAsync(() => Task.FromResult(Telegram.AcceptsUpdates(Token, "message_reaction")), accepts => accepts, what: "the first poll asking for reactions");
+        var first = Telegram.SendUserMessage(Token, 4343, "first", ann);
+        Telegram.SendUserReaction(Token, 4343, first.MessageId, ann, "👍");
+        Telegram.SendUserMessage(Token, 4343, "second", ann);
 
-        var sent = await _telegram.WaitForSentMessagesAsync(Token, 4343, 1, TimeSpan.FromSeconds(20));
+        var sent = await Telegram.WaitForSentMessagesAsync(Token, 4343, 1, TimeSpan.FromSeconds(20));
         Assert.Equal("Echo: first\nsecond", sent[0].Text);
         var history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4343/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
@@ -285,22 +270,22 @@ public sealed class TelegramHostTests : IAsyncLifetime
             what: "two messages, the reaction and the reply in the history");
         var reaction = Assert.Single(history.Items(), m => m.GetProperty("type").GetString() == "reaction");
         Assert.Equal(("👍", $"4343_{first.MessageId}"), (reaction.GetProperty("body").GetString(), reaction.GetProperty("replyTo").GetString()));
-        var bridge = _factory.Services.GetRequiredService<Messengers.Agents.Bridge.AgentBridge>();
+        var bridge = Factory.Services.GetRequiredService<Messengers.Agents.Bridge.AgentBridge>();
         await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(20), "the bridge to hold nothing");
-        Assert.Single(_telegram.GetSentMessages(Token, 4343));
+        Assert.Single(Telegram.GetSentMessages(Token, 4343));
     }
 
     [Fact]
     public async Task SendThroughApi_TextToChat_ArrivesAtTheFakeAndIsStored()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin);
         await admin.WaitForStatusAsync(id, "Ready");
-        _telegram.AddChat(Token, 5151);
+        Telegram.AddChat(Token, 5151);
 
         var message = await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages", TestApi.Json(new { chatId = "5151", text = "hello from the API" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
 
-        var sent = Assert.Single(_telegram.GetSentMessages(Token, 5151));
+        var sent = Assert.Single(Telegram.GetSentMessages(Token, 5151));
         Assert.Equal("hello from the API", sent.Text);
         Assert.Equal($"5151_{sent.MessageId}", message.GetProperty("id").GetString());
         Assert.True(message.GetProperty("fromMe").GetBoolean());
@@ -309,7 +294,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task Start_RevokedToken_InstanceFailsWithInvalidBotToken()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var id = await CreateTelegramInstanceAsync(admin, "987654321:AAHrevokedTokenForTheHostTest_abcdef");
 
         var failed = await admin.WaitForStatusAsync(id, "Failed");
@@ -320,7 +305,7 @@ public sealed class TelegramHostTests : IAsyncLifetime
     [Fact]
     public async Task Create_MalformedToken_IsRejectedNamingTheField()
     {
-        using var admin = HostFixture.Client(_factory, HostFixture.AdminKey);
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
         var response = await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "bad", provider = "telegram", credentials = new { botToken = "nope" } }), TestApi.Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "credentials.botToken");
     }

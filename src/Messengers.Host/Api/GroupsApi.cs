@@ -81,15 +81,10 @@ public static class GroupsApi
 
     public static async Task<IResult> GetGroupAsync(string id, string groupId, IGrainFactory grains, MessengerProviders providers)
     {
-        var (info, provider, problem) = await FindAsync(id, grains, providers, ProviderCapabilities.Groups, "groups");
+        var (info, provider, problem) = await FindGroupAsync(id, groupId, grains, providers);
         if (info is null)
         {
             return problem!;
-        }
-
-        if (InvalidChatId(provider!, info, groupId, "groupId") is { } invalid)
-        {
-            return invalid;
         }
 
         var group = await grains.GetGrain<IProviderClientGrain>(id).GetGroupAsync(groupId);
@@ -101,15 +96,10 @@ public static class GroupsApi
     public static async Task<IResult> ChangeParticipantsAsync(string id, string groupId, ParticipantsRequest request, bool add, IGrainFactory grains, MessengerProviders providers)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (info, provider, problem) = await FindAsync(id, grains, providers, ProviderCapabilities.Groups, "groups");
+        var (info, provider, problem) = await FindGroupAsync(id, groupId, grains, providers);
         if (info is null)
         {
             return problem!;
-        }
-
-        if (InvalidChatId(provider!, info, groupId, "groupId") is { } invalid)
-        {
-            return invalid;
         }
 
         var errors = new Dictionary<string, string[]>();
@@ -128,15 +118,10 @@ public static class GroupsApi
 
     public static async Task<IResult> LeaveGroupAsync(string id, string groupId, IGrainFactory grains, MessengerProviders providers)
     {
-        var (info, provider, problem) = await FindAsync(id, grains, providers, ProviderCapabilities.Groups, "groups");
+        var (info, provider, problem) = await FindGroupAsync(id, groupId, grains, providers);
         if (info is null)
         {
             return problem!;
-        }
-
-        if (InvalidChatId(provider!, info, groupId, "groupId") is { } invalid)
-        {
-            return invalid;
         }
 
         await grains.GetGrain<IProviderClientGrain>(id).LeaveGroupAsync(groupId);
@@ -317,6 +302,13 @@ public static class GroupsApi
         return needed != ProviderCapabilities.None && !provider.Capabilities.HasFlag(needed)
             ? (null, provider, MessagesApi.NotSupported(info, what))
             : (info, provider, null);
+    }
+
+    /// <summary>The instance for a route on one of its groups: groups supported and <paramref name="groupId"/> well-formed.</summary>
+    private static async Task<(InstanceInfo? Info, IMessengerProvider? Provider, IResult? Problem)> FindGroupAsync(string id, string groupId, IGrainFactory grains, MessengerProviders providers)
+    {
+        var (info, provider, problem) = await FindAsync(id, grains, providers, ProviderCapabilities.Groups, "groups");
+        return info is not null && InvalidChatId(provider!, info, groupId, "groupId") is { } invalid ? (null, provider, invalid) : (info, provider, problem);
     }
 
     private static ValidationProblem? InvalidChatId(IMessengerProvider provider, InstanceInfo info, string chatId, string field)

@@ -44,3 +44,25 @@ public sealed class TelegramGateway : IAsyncDisposable
         await _backend.DisposeAsync();
     }
 }
+
+/// <summary>A test class with a <see cref="TelegramGateway"/> of its own for each test: one bot on the fake Bot API.</summary>
+public abstract class TelegramGatewayTests(string token, string botUsername, string botName, IReadOnlyDictionary<string, string?>? extraSettings = null) : IAsyncLifetime
+{
+    private TelegramGateway? _gateway;
+
+    protected FakeTelegramServer Telegram => _gateway!.Telegram;
+
+    protected MessengersFactory Factory => _gateway!.Factory;
+
+    public virtual async ValueTask InitializeAsync() => _gateway = await TelegramGateway.StartAsync(token, botUsername, botName, extraSettings);
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
