@@ -141,15 +141,24 @@ public static partial class WebhooksApi
             Headers = request.Headers,
             Format = request.Format,
         });
+        if (updated is null)
+        {
+            return WebhookNotFound(id, webhookId);
+        }
+
         await cache.NotifyChangedAsync(id);
-        return updated is null ? WebhookNotFound(id, webhookId) : TypedResults.Ok(WebhookView.Of(updated));
+        return TypedResults.Ok(WebhookView.Of(updated));
     }
 
     public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store, WebhookSubscriptionCache cache)
     {
-        var deleted = await store.DeleteAsync(id, webhookId);
+        if (!await store.DeleteAsync(id, webhookId))
+        {
+            return WebhookNotFound(id, webhookId);
+        }
+
         await cache.NotifyChangedAsync(id);
-        return deleted ? TypedResults.NoContent() : WebhookNotFound(id, webhookId);
+        return TypedResults.NoContent();
     }
 
     /// <summary>The delivery log, newest first; <c>status</c> = pending, failed, delivered or dead.</summary>
