@@ -139,7 +139,11 @@ internal sealed class RedisQueueAdapterReceiver : IQueueAdapterReceiver
         }
     }
 
-    public Task Shutdown(TimeSpan timeout) => Task.CompletedTask;
+    public Task Shutdown(TimeSpan timeout)
+    {
+        _logger.QueueReleased(_queueKey, _consumer, InFlightCount);
+        return Task.CompletedTask;
+    }
 
     /// <summary>The failure handler dead-lettered (or tried to) this entry: it is no longer in flight here.</summary>
     public void Forget(string entryId)

@@ -36,9 +36,9 @@ internal static partial class RedisStreamLog
         Message = "Delivery failed on stream {StreamId} of provider {Provider} without a Redis token ({Token}); nothing to dead-letter.")]
     public static partial void DeliveryFailedWithoutEntry(this ILogger logger, string streamId, string provider, string token);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
-        Message = "Could not acknowledge {Count} delivered entries of {QueueKey}; retrying with the next read.")]
-    public static partial void AckFailed(this ILogger logger, Exception exception, int count, string queueKey);
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug,
+        Message = "Redis stream queue {QueueKey} released (consumer {Consumer}); {InFlightCount} entries read here and not acknowledged stay pending for the next owner.")]
+    public static partial void QueueReleased(this ILogger logger, string queueKey, string consumer, int inFlightCount);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information,
         Message = "Re-reading the pending entries of {QueueKey} from id 0 (periodic recovery or after a failed read).")]

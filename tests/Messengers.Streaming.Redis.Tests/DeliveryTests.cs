@@ -133,7 +133,7 @@ public sealed class DeliveryTests(DeliveryFixture fixture) : IClassFixture<Deliv
         // The consumer moved on: the events around the poison one are delivered, the poison one never.
         await Eventually.UntilAsync(() => Task.FromResult(Cluster.Recorder.For(DeliveryFixture.Poison, streamId).Any(e => e.Number == 2)), 30, "the event after the poison one");
         Assert.DoesNotContain(Cluster.Recorder.For(DeliveryFixture.Poison, streamId), e => e.Number == 1);
-        Assert.Contains(Cluster.Logs.Of(level: LogLevel.Warning), line => line.EventId == 4 && line.Message.Contains(entryId, StringComparison.Ordinal));
+        Assert.Contains(Cluster.Logs.Provider(level: LogLevel.Warning), line => line.EventId == 4 && line.Message.Contains(entryId, StringComparison.Ordinal));
         await Eventually.UntilAsync(async () => await Redis.PendingAsync(key) == 0, 30, "the dead-lettered entry to be acknowledged");
     }
 

@@ -12,6 +12,8 @@ public sealed class LogSink
 
     public void Add(LogLine line) => _lines.Enqueue(line);
 
-    public IReadOnlyList<LogLine> Of(string? silo = null, int? eventId = null, LogLevel? level = null)
-        => [.. _lines.Where(l => (silo is null || l.Silo == silo) && (eventId is null || l.EventId == eventId) && (level is null || l.Level == level))];
+    /// <summary>Lines of the provider itself (category <c>Messengers.Streaming.Redis.*</c>), optionally of one silo, event id or level.</summary>
+    public IReadOnlyList<LogLine> Provider(string? silo = null, int? eventId = null, LogLevel? level = null, int skip = 0)
+        => [.. _lines.Skip(skip).Where(l => l.Category.StartsWith("Messengers.Streaming.Redis", StringComparison.Ordinal)
+            && (silo is null || l.Silo == silo) && (eventId is null || l.EventId == eventId) && (level is null || l.Level == level))];
 }
