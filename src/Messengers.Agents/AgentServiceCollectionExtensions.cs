@@ -1,15 +1,11 @@
 using Messengers.Agents;
 using Messengers.Agents.Agno;
-using Messengers.Agents.Bridge;
-using Messengers.Agents.DeadLetters;
+using Messengers.Agents.Turns;
 using Messengers.Agents.Echo;
 using Messengers.Agents.HttpBot;
 using Messengers.Agents.OpenAi;
 using Messengers.Agents.Reliability;
-using Messengers.Runtime.Storage.Postgres;
-using Messengers.Runtime.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -57,11 +53,11 @@ public static class AgentServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers the <see cref="AgentBridge"/> (a singleton and hosted service) with its <see cref="AgentBridgeOptions"/>
-    /// and the <see cref="IAgentDeadLetterStore"/> on the registered <see cref="PostgresDatabase"/> or, when there is
-    /// none, the <see cref="SqliteDatabase"/>. Needs <see cref="AddAgentBackends"/>, the silo and the message providers.
+    /// Registers what the chats' agent turns (<see cref="ChatAgentGrain"/>) need besides the backends: their
+    /// <see cref="AgentBridgeOptions"/> and the silo's <see cref="AgentCallLimiter"/>. The dead-letter store comes with
+    /// the data registration.
     /// </summary>
-    public static IServiceCollection AddAgentBridge(this IServiceCollection services, Action<AgentBridgeOptions>? configure = null)
+    public static IServiceCollection AddAgentTurns(this IServiceCollection services, Action<AgentBridgeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<AgentBridgeOptions>();
@@ -75,11 +71,7 @@ public static class AgentServiceCollectionExtensions
             o.Validate();
             return true;
         });
-        services.TryAddSingleton<IAgentDeadLetterStore>(sp => sp.GetService<PostgresDatabase>() is { } postgres
-            ? new PostgresAgentDeadLetterStore(postgres)
-            : new SqliteAgentDeadLetterStore(sp.GetRequiredService<SqliteDatabase>()));
-        services.TryAddSingleton<AgentBridge>();
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<AgentBridge>());
+        services.TryAddSingleton<AgentCallLimiter>();
         return services;
     }
 }

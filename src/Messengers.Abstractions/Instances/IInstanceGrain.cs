@@ -1,4 +1,5 @@
-using Messengers.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Instances;
 
@@ -23,7 +24,7 @@ public interface IInstanceGrain : IGrainWithStringKey
 
     Task<InstanceInfo> LogoutAsync();
 
-    /// <summary>Called at silo start: starts the connection again when the instance should run.</summary>
+    /// <summary>Called at silo start (and by the instance's reminder): starts the connection again when the instance should run and it is not connected.</summary>
     Task ResumeAsync();
 
     [ReadOnly]
@@ -41,9 +42,12 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// </summary>
     Task<string> RequestPairingCodeAsync(string phoneNumber);
 
-    /// <summary>The decrypted configuration for the provider connection.</summary>
+    /// <summary>
+    /// What the instance's agent needs: its settings and the agent's own key (credential <c>agentApiKey</c>). The
+    /// provider's credentials never leave this grain and the instance's ProviderClientGrain.
+    /// </summary>
     [ReadOnly]
-    Task<ConnectionConfig> GetConnectionConfigAsync();
+    Task<AgentConfig> GetAgentConfigAsync();
 
     /// <summary>Reported by the provider connection.</summary>
     [AlwaysInterleave]
@@ -52,17 +56,7 @@ public interface IInstanceGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ReportQrAsync(QrCodeInfo? qr);
 
-    [AlwaysInterleave]
+    /// <summary>Counts a stored message; one-way, so the message path never waits for it.</summary>
+    [AlwaysInterleave, OneWay]
     Task CountMessageAsync(bool outgoing);
-}
-
-/// <summary>The list of all instance ids (key "all"), for listing and for resuming at start-up.</summary>
-public interface IInstanceRegistryGrain : IGrainWithStringKey
-{
-    Task AddAsync(string instanceId);
-
-    Task RemoveAsync(string instanceId);
-
-    [ReadOnly]
-    Task<IReadOnlyList<string>> ListAsync();
 }

@@ -1,4 +1,5 @@
-using Messengers.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Instances;
 
@@ -23,115 +24,123 @@ public enum DesiredState
 }
 
 /// <summary>Which agent answers the instance's chats.</summary>
-[GenerateSerializer, Alias("messengers.AgentSettings")]
+[GenerateSerializer, Immutable, Alias("messengers.AgentSettings")]
 public sealed record AgentSettings
 {
-    public string Backend { get; init; } = "echo";
-    public string? AgentId { get; init; }
-    public bool Enabled { get; init; } = true;
-    public string? BaseUrl { get; init; }
-    public string? Shape { get; init; }
-    public string? Model { get; init; }
-    public string? SystemPrompt { get; init; }
-    public bool Stream { get; init; }
-    public string? UserId { get; init; }
-    public int TimeoutSeconds { get; init; } = 60;
+    [Id(0)] public string Backend { get; init; } = "echo";
+    [Id(1)] public string? AgentId { get; init; }
+    [Id(2)] public bool Enabled { get; init; } = true;
+    [Id(3)] public string? BaseUrl { get; init; }
+    [Id(4)] public string? Shape { get; init; }
+    [Id(5)] public string? Model { get; init; }
+    [Id(6)] public string? SystemPrompt { get; init; }
+    [Id(7)] public bool Stream { get; init; }
+    [Id(8)] public string? UserId { get; init; }
+    [Id(9)] public int TimeoutSeconds { get; init; } = 60;
 
     /// <summary>Answer group chats.</summary>
-    public bool AnswerGroups { get; init; }
+    [Id(10)] public bool AnswerGroups { get; init; }
 
     /// <summary>Answer private (one-to-one) chats.</summary>
-    public bool AnswerPrivate { get; init; } = true;
+    [Id(11)] public bool AnswerPrivate { get; init; } = true;
 
     /// <summary>When not empty, only these chat ids are answered (still subject to the private/group switches).</summary>
-    public IReadOnlyList<string> AllowChats { get; init; } = [];
+    [Id(12)] public IReadOnlyList<string> AllowChats { get; init; } = [];
 
     /// <summary>Chat ids never answered, whatever the other settings say.</summary>
-    public IReadOnlyList<string> DenyChats { get; init; } = [];
+    [Id(13)] public IReadOnlyList<string> DenyChats { get; init; } = [];
 
     /// <summary>Messages a user sends within this many seconds of each other go to the agent as one; 0 = off.</summary>
-    public int DebounceSeconds { get; init; }
+    [Id(14)] public int DebounceSeconds { get; init; }
 
     /// <summary>A message that is exactly this (sent by the operator from the account itself) pauses the agent in that chat.</summary>
-    public string PauseKeyword { get; init; } = "#human";
+    [Id(15)] public string PauseKeyword { get; init; } = "#human";
 
     /// <summary>A message that is exactly this resumes the agent in that chat.</summary>
-    public string ResumeKeyword { get; init; } = "#bot";
+    [Id(16)] public string ResumeKeyword { get; init; } = "#bot";
 }
 
 /// <summary>Visitor-side settings of web-chat instances.</summary>
-[GenerateSerializer, Alias("messengers.WebChatSettings")]
+[GenerateSerializer, Immutable, Alias("messengers.WebChatSettings")]
 public sealed record WebChatSettings
 {
-    public bool Enabled { get; init; } = true;
+    [Id(0)] public bool Enabled { get; init; } = true;
 
     /// <summary>Origins allowed to post (CORS and Origin check); empty allows any.</summary>
-    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+    [Id(1)] public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
     /// <summary>Messages one visitor may send per minute.</summary>
-    public int MessagesPerMinute { get; init; } = 30;
+    [Id(2)] public int MessagesPerMinute { get; init; } = 30;
 }
 
 /// <summary>What <c>POST /instances</c> creates.</summary>
-[GenerateSerializer, Alias("messengers.InstanceDefinition")]
+[GenerateSerializer, Immutable, Alias("messengers.InstanceDefinition")]
 public sealed record InstanceDefinition
 {
-    public required string Name { get; init; }
-    public required string Provider { get; init; }
-    public IReadOnlyDictionary<string, string> Credentials { get; init; } = new Dictionary<string, string>();
-    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
-    public AgentSettings Agent { get; init; } = new();
-    public WebChatSettings? WebChat { get; init; }
-    public bool Start { get; init; } = true;
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public required string Provider { get; init; }
+    [Id(2)] public IReadOnlyDictionary<string, string> Credentials { get; init; } = new Dictionary<string, string>();
+    [Id(3)] public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+    [Id(4)] public AgentSettings Agent { get; init; } = new();
+    [Id(5)] public WebChatSettings? WebChat { get; init; }
+    [Id(6)] public bool Start { get; init; } = true;
 }
 
 /// <summary>A partial update; null members stay as they are.</summary>
-[GenerateSerializer, Alias("messengers.InstancePatch")]
+[GenerateSerializer, Immutable, Alias("messengers.InstancePatch")]
 public sealed record InstancePatch
 {
-    public string? Name { get; init; }
-    public IReadOnlyDictionary<string, string>? Credentials { get; init; }
-    public IReadOnlyDictionary<string, string>? Settings { get; init; }
-    public AgentSettings? Agent { get; init; }
-    public WebChatSettings? WebChat { get; init; }
+    [Id(0)] public string? Name { get; init; }
+    [Id(1)] public IReadOnlyDictionary<string, string>? Credentials { get; init; }
+    [Id(2)] public IReadOnlyDictionary<string, string>? Settings { get; init; }
+    [Id(3)] public AgentSettings? Agent { get; init; }
+    [Id(4)] public WebChatSettings? WebChat { get; init; }
 }
 
-[GenerateSerializer, Alias("messengers.InstanceCounters")]
+[GenerateSerializer, Immutable, Alias("messengers.InstanceCounters")]
 public sealed record InstanceCounters(long MessagesIn, long MessagesOut);
 
-[GenerateSerializer, Alias("messengers.AccountInfo")]
+[GenerateSerializer, Immutable, Alias("messengers.AccountInfo")]
 public sealed record AccountInfo(string Id, string? Name);
 
 /// <summary>The public view of an instance: never carries credentials or key hashes.</summary>
-[GenerateSerializer, Alias("messengers.InstanceInfo")]
+[GenerateSerializer, Immutable, Alias("messengers.InstanceInfo")]
 public sealed record InstanceInfo
 {
-    public required string Id { get; init; }
-    public required string Name { get; init; }
-    public required string Provider { get; init; }
-    public InstanceStatus Status { get; init; }
-    public string? StatusReason { get; init; }
-    public DesiredState DesiredState { get; init; }
-    public DateTimeOffset CreatedAt { get; init; }
-    public DateTimeOffset UpdatedAt { get; init; }
-    public DateTimeOffset StatusChangedAt { get; init; }
-    public required AgentSettings Agent { get; init; }
-    public IReadOnlyList<string> Capabilities { get; init; } = [];
-    public InstanceCounters Counters { get; init; } = new(0, 0);
-    public AccountInfo? Account { get; init; }
-    public WebChatSettings? WebChat { get; init; }
-    public IReadOnlyList<string> CredentialNames { get; init; } = [];
+    [Id(0)] public required string Id { get; init; }
+    [Id(1)] public required string Name { get; init; }
+    [Id(2)] public required string Provider { get; init; }
+    [Id(3)] public InstanceStatus Status { get; init; }
+    [Id(4)] public string? StatusReason { get; init; }
+    [Id(5)] public DesiredState DesiredState { get; init; }
+    [Id(6)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(7)] public DateTimeOffset UpdatedAt { get; init; }
+    [Id(8)] public DateTimeOffset StatusChangedAt { get; init; }
+    [Id(9)] public required AgentSettings Agent { get; init; }
+    [Id(10)] public IReadOnlyList<string> Capabilities { get; init; } = [];
+    [Id(11)] public InstanceCounters Counters { get; init; } = new(0, 0);
+    [Id(12)] public AccountInfo? Account { get; init; }
+    [Id(13)] public WebChatSettings? WebChat { get; init; }
+    [Id(14)] public IReadOnlyList<string> CredentialNames { get; init; } = [];
 }
 
 /// <summary>The pairing code of a QR-paired provider and when it stops being valid.</summary>
-[GenerateSerializer, Alias("messengers.QrCodeInfo")]
+[GenerateSerializer, Immutable, Alias("messengers.QrCodeInfo")]
 public sealed record QrCodeInfo(string Code, DateTimeOffset ExpiresAt);
 
 /// <summary>What a provider connection needs to run: decrypted credentials and settings.</summary>
-[GenerateSerializer, Alias("messengers.ConnectionConfig")]
+[GenerateSerializer, Immutable, Alias("messengers.ConnectionConfig")]
 public sealed record ConnectionConfig(
     string InstanceId,
     string Provider,
     IReadOnlyDictionary<string, string> Credentials,
     IReadOnlyDictionary<string, string> Settings,
     AgentSettings Agent);
+
+/// <summary>What an instance's agent needs to answer: the provider (for its text limit), the agent settings and the agent's key.</summary>
+[GenerateSerializer, Immutable, Alias("messengers.AgentConfig")]
+public sealed record AgentConfig(string InstanceId, string Provider, AgentSettings Agent, string? AgentApiKey)
+{
+    /// <summary>The instance credential holding the agent's key (sent as <c>Authorization: Bearer …</c>), whatever the provider.</summary>
+    public const string ApiKeyCredential = "agentApiKey";
+}

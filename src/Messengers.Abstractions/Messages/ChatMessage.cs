@@ -1,4 +1,5 @@
-using Messengers.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Messages;
 
@@ -34,6 +35,21 @@ public enum MessageAck
     Failed,
 }
 
+public static class MessageAckNames
+{
+    /// <summary>The lower-case name of an ack, as stored and as webhooks show it.</summary>
+    public static string Of(MessageAck ack) => ack switch
+    {
+        MessageAck.None => "none",
+        MessageAck.Pending => "pending",
+        MessageAck.Sent => "sent",
+        MessageAck.Delivered => "delivered",
+        MessageAck.Read => "read",
+        MessageAck.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(ack), ack, "Unknown message ack."),
+    };
+}
+
 /// <summary>A media file kept in the media store; the bytes live there, not in the message row.</summary>
 [GenerateSerializer, Immutable, Alias("messengers.MediaRef")]
 public sealed record MediaRef(string MediaId, string ContentType, string? FileName, long Size, string? Sha256 = null);
@@ -46,31 +62,31 @@ public sealed record MediaRef(string MediaId, string ContentType, string? FileNa
 [GenerateSerializer, Immutable, Alias("messengers.ChatMessage")]
 public sealed record ChatMessage
 {
-    public required string InstanceId { get; init; }
-    public required string MessageId { get; init; }
-    public required string ChatId { get; init; }
-    public string? From { get; init; }
-    public string? To { get; init; }
-    public string Body { get; init; } = "";
-    public string Type { get; init; } = MessageTypes.Text;
-    public bool IsFromMe { get; init; }
-    public bool IsGroup { get; init; }
-    public string? GroupId { get; init; }
-    public string? ContactName { get; init; }
-    public string? AgentId { get; init; }
-    public string? SessionId { get; init; }
-    public string? ReplyToMessageId { get; init; }
-    public MediaRef? Media { get; init; }
-    public MessageAck Ack { get; init; }
+    [Id(0)] public required string InstanceId { get; init; }
+    [Id(1)] public required string MessageId { get; init; }
+    [Id(2)] public required string ChatId { get; init; }
+    [Id(3)] public string? From { get; init; }
+    [Id(4)] public string? To { get; init; }
+    [Id(5)] public string Body { get; init; } = "";
+    [Id(6)] public string Type { get; init; } = MessageTypes.Text;
+    [Id(7)] public bool IsFromMe { get; init; }
+    [Id(8)] public bool IsGroup { get; init; }
+    [Id(9)] public string? GroupId { get; init; }
+    [Id(10)] public string? ContactName { get; init; }
+    [Id(11)] public string? AgentId { get; init; }
+    [Id(12)] public string? SessionId { get; init; }
+    [Id(13)] public string? ReplyToMessageId { get; init; }
+    [Id(14)] public MediaRef? Media { get; init; }
+    [Id(15)] public MessageAck Ack { get; init; }
 
     /// <summary>The sender's idempotency key of a message we sent (<see cref="Providers.OutgoingMessage.ClientMessageId"/>); null otherwise.</summary>
-    public string? ClientMessageId { get; init; }
+    [Id(16)] public string? ClientMessageId { get; init; }
 
     /// <summary>When the message was sent, as the messenger reports it.</summary>
-    public DateTimeOffset Timestamp { get; init; }
+    [Id(17)] public DateTimeOffset Timestamp { get; init; }
 
     /// <summary>When we stored it.</summary>
-    public DateTimeOffset CreatedAt { get; init; }
+    [Id(18)] public DateTimeOffset CreatedAt { get; init; }
 }
 
 /// <summary>A chat as listed from the store: the latest message and counts.</summary>

@@ -32,10 +32,19 @@ public interface IMessageStore
     /// <summary>Stored but not yet published messages, oldest first: republished at start-up so a crash loses nothing.</summary>
     Task<IReadOnlyList<ChatMessage>> GetUnpublishedAsync(int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A page of the outbox after <paramref name="afterPosition"/> (0 for the start), oldest first, each message with its
+    /// position for the next page: pages stay stable while earlier rows are still unpublished.
+    /// </summary>
+    Task<IReadOnlyList<OutboxMessage>> GetOutboxPageAsync(long afterPosition, int limit, CancellationToken cancellationToken = default);
+
     Task<long> CountAsync(string instanceId, CancellationToken cancellationToken = default);
 
     Task DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
 }
+
+/// <summary>An unpublished message and its place in the outbox.</summary>
+public readonly record struct OutboxMessage(long Position, ChatMessage Message);
 
 /// <summary>The unique key of a stored message.</summary>
 public readonly record struct MessageKey(string InstanceId, string MessageId);

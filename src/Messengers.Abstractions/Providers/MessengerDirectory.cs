@@ -1,4 +1,5 @@
-using Messengers.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Providers;
 
@@ -14,22 +15,22 @@ public sealed record MessengerChat(string ChatId, string? Name, bool IsGroup, in
 public sealed record MessengerContact
 {
     /// <summary>The id the messenger lists the contact under.</summary>
-    public required string ContactId { get; init; }
+    [Id(0)] public required string ContactId { get; init; }
 
     /// <summary>The phone-number id (<c>5511…@c.us</c>) when known.</summary>
-    public string? PhoneId { get; init; }
+    [Id(1)] public string? PhoneId { get; init; }
 
     /// <summary>The <c>…@lid</c> id when known.</summary>
-    public string? LidId { get; init; }
+    [Id(2)] public string? LidId { get; init; }
 
     /// <summary>The name saved in the address book.</summary>
-    public string? Name { get; init; }
+    [Id(3)] public string? Name { get; init; }
 
     /// <summary>The name the person gave themselves.</summary>
-    public string? PushName { get; init; }
+    [Id(4)] public string? PushName { get; init; }
 
     /// <summary>Saved in the account's address book (not just someone who wrote).</summary>
-    public bool IsMyContact { get; init; }
+    [Id(5)] public bool IsMyContact { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("messengers.GroupParticipant")]
@@ -38,12 +39,12 @@ public sealed record GroupParticipant(string Id, bool IsAdmin, bool IsSuperAdmin
 [GenerateSerializer, Immutable, Alias("messengers.GroupInfo")]
 public sealed record GroupInfo
 {
-    public required string GroupId { get; init; }
-    public string? Name { get; init; }
-    public string? Description { get; init; }
-    public string? Owner { get; init; }
-    public DateTimeOffset? CreatedAt { get; init; }
-    public IReadOnlyList<GroupParticipant> Participants { get; init; } = [];
+    [Id(0)] public required string GroupId { get; init; }
+    [Id(1)] public string? Name { get; init; }
+    [Id(2)] public string? Description { get; init; }
+    [Id(3)] public string? Owner { get; init; }
+    [Id(4)] public DateTimeOffset? CreatedAt { get; init; }
+    [Id(5)] public IReadOnlyList<GroupParticipant> Participants { get; init; } = [];
 }
 
 /// <summary>What happened to one participant of an add/remove/create: <see cref="Code"/> follows WhatsApp (200 done, 403 invite needed, 409 already there, 404 unknown).</summary>
@@ -61,6 +62,7 @@ public sealed record HistoryFetched(string ChatId, int Fetched, int Stored, IRea
 /// The messenger refused a directory request (unknown message, not a group admin, …); the message says why.
 /// <see cref="NotFound"/> marks "no such message, chat or group".
 /// </summary>
+[GenerateSerializer, Alias("messengers.MessengerRequestException")]
 public sealed class MessengerRequestException : Exception
 {
     public MessengerRequestException() { }
@@ -68,5 +70,7 @@ public sealed class MessengerRequestException : Exception
     public MessengerRequestException(string message, Exception inner) : base(message, inner) { }
     public MessengerRequestException(string message, bool notFound, Exception? inner = null) : base(message, inner) => NotFound = notFound;
 
-    public bool NotFound { get; }
+    /// <summary>Kept across the grain boundary: the API answers 404 for it, 422 otherwise.</summary>
+    [Id(0)]
+    public bool NotFound { get; private set; }
 }

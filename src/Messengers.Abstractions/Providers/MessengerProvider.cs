@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
-using Messengers.Runtime;
+using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Providers;
 
@@ -107,6 +108,12 @@ public interface IMessengerConnection : IAsyncDisposable
 
     /// <summary>Pairing by phone number instead of QR: the code the user types on the phone (<paramref name="phoneNumber"/>: digits only).</summary>
     Task<string> RequestPairingCodeAsync(string phoneNumber, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("pairing by phone code");
+
+    /// <summary>
+    /// Input pushed from outside (a visitor's post, a webhook delivery): authenticates and parses it, and hands what it
+    /// carries to <see cref="IConnectionCallbacks.OnMessageAsync"/> (stored before this returns).
+    /// </summary>
+    Task<InboundResult> ReceiveAsync(ProviderInbound inbound, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("receiving pushed input");
 }
 
 /// <summary>How a connection reports back to its grains.</summary>
@@ -123,21 +130,21 @@ public interface IConnectionCallbacks
 }
 
 /// <summary>A message as a provider delivers it.</summary>
-[GenerateSerializer, Alias("messengers.InboundMessage")]
+[GenerateSerializer, Immutable, Alias("messengers.InboundMessage")]
 public sealed record InboundMessage
 {
-    public required string MessageId { get; init; }
-    public required string ChatId { get; init; }
-    public string? From { get; init; }
-    public string Body { get; init; } = "";
-    public string Type { get; init; } = MessageTypes.Text;
-    public bool IsFromMe { get; init; }
-    public bool IsGroup { get; init; }
-    public string? GroupId { get; init; }
-    public string? ContactName { get; init; }
-    public string? ReplyToMessageId { get; init; }
-    public MediaRef? Media { get; init; }
-    public DateTimeOffset Timestamp { get; init; }
+    [Id(0)] public required string MessageId { get; init; }
+    [Id(1)] public required string ChatId { get; init; }
+    [Id(2)] public string? From { get; init; }
+    [Id(3)] public string Body { get; init; } = "";
+    [Id(4)] public string Type { get; init; } = MessageTypes.Text;
+    [Id(5)] public bool IsFromMe { get; init; }
+    [Id(6)] public bool IsGroup { get; init; }
+    [Id(7)] public string? GroupId { get; init; }
+    [Id(8)] public string? ContactName { get; init; }
+    [Id(9)] public string? ReplyToMessageId { get; init; }
+    [Id(10)] public MediaRef? Media { get; init; }
+    [Id(11)] public DateTimeOffset Timestamp { get; init; }
 
     /// <summary>The row this message is stored as in <paramref name="chatId"/> of <paramref name="instanceId"/>; a missing timestamp becomes <paramref name="now"/>.</summary>
     public ChatMessage ToStored(string instanceId, string chatId, DateTimeOffset now) => new()
@@ -160,25 +167,26 @@ public sealed record InboundMessage
 }
 
 /// <summary>A message to send. <see cref="ClientMessageId"/> makes a send idempotent: the same id is sent once.</summary>
-[GenerateSerializer, Alias("messengers.OutgoingMessage")]
+[GenerateSerializer, Immutable, Alias("messengers.OutgoingMessage")]
 public sealed record OutgoingMessage
 {
-    public required string ChatId { get; init; }
-    public string Text { get; init; } = "";
-    public MediaRef? Media { get; init; }
-    public string? ReplyToMessageId { get; init; }
-    public string? ClientMessageId { get; init; }
-    public string? AgentId { get; init; }
-    public string? SessionId { get; init; }
+    [Id(0)] public required string ChatId { get; init; }
+    [Id(1)] public string Text { get; init; } = "";
+    [Id(2)] public MediaRef? Media { get; init; }
+    [Id(3)] public string? ReplyToMessageId { get; init; }
+    [Id(4)] public string? ClientMessageId { get; init; }
+    [Id(5)] public string? AgentId { get; init; }
+    [Id(6)] public string? SessionId { get; init; }
 
     /// <summary>Provider-specific options (for example Telegram's parse mode or silent sending).</summary>
-    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    [Id(7)] public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 }
 
-[GenerateSerializer, Alias("messengers.SendResult")]
+[GenerateSerializer, Immutable, Alias("messengers.SendResult")]
 public sealed record SendResult(string MessageId, DateTimeOffset Timestamp);
 
 /// <summary>The provider of this instance cannot do what was asked.</summary>
+[GenerateSerializer, Alias("messengers.CapabilityNotSupportedException")]
 public sealed class CapabilityNotSupportedException : Exception
 {
     public CapabilityNotSupportedException() { }
@@ -187,6 +195,7 @@ public sealed class CapabilityNotSupportedException : Exception
 }
 
 /// <summary>The instance is not in a state that can do this (not running, not paired).</summary>
+[GenerateSerializer, Alias("messengers.InstanceNotReadyException")]
 public sealed class InstanceNotReadyException : Exception
 {
     public InstanceNotReadyException() { }

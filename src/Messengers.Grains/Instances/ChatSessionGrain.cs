@@ -1,14 +1,14 @@
+using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Messages;
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Streams;
+using Messengers.Data.Messages;
+using Orleans.Runtime;
+using Orleans.Streams;
 
 namespace Messengers.Grains.Instances;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("messengers.ChatSessionState")]
 public sealed class ChatSessionState
 {
     // Ids 0 and 1 held a client-id map; the message rows record client ids now (client_message_id).
@@ -16,18 +16,22 @@ public sealed class ChatSessionState
 }
 
 /// <summary>
-/// One dialog. Incoming messages are stored once (the store's unique key dedupes) and then published; outgoing
-/// ones go through the provider, then are stored and published, so history, webhooks and counters see both.
+/// One dialog. Incoming messages are stored once (the store's unique key dedupes) and then published on the chat's
+/// stream; outgoing ones go through the provider, then are stored and published, so history, webhooks and counters
+/// see both. An incoming message stays in the outbox until the chat's agent turn is done with it (the agent grain
+/// marks it), so a crash before the answer replays it at the next start; outgoing ones leave the outbox once published.
 /// A send with a client message id is idempotent: the stored row keeps the client id (client_message_id) and the
 /// activation reads the client ids of the chat's latest <see cref="ClientIdWindow"/> messages once, so a send costs
 /// one row insert and no grain-state write. The outbox mark is written later, in batches, by <see cref="PublishedMarks"/>.
 /// </summary>
 public sealed class ChatSessionGrain(
-    [PersistentState("chat")] IPersistentState<ChatSessionState> state,
+    [PersistentState(ChatSessionGrain.StateName, StorageNames.Grains)] IPersistentState<ChatSessionState> state,
     IMessageStore store,
     PublishedMarks publishedMarks,
     TimeProvider time) : Grain, IChatSessionGrain
 {
+    public const string StateName = "chat";
+
     private const int RecentWindow = 50;
 
     /// <summary>How many of the chat's latest messages a repeated client message id is recognised among.</summary>
@@ -51,7 +55,7 @@ public sealed class ChatSessionGrain(
         }
 
         Remember(stored);
-        await PublishAsync(MessageStreams.Inbound, stored);
+        await Stream(MessageStreams.Inbound).OnNextAsync(stored);
         await GrainFactory.GetGrain<IInstanceGrain>(instanceId).CountMessageAsync(outgoing: false);
         return true;
     }
@@ -96,7 +100,8 @@ public sealed class ChatSessionGrain(
             RememberClientId(sentId, stored);
         }
 
-        await PublishAsync(MessageStreams.Outbound, stored);
+        await Stream(MessageStreams.Outbound).OnNextAsync(stored);
+        publishedMarks.Add(stored.InstanceId, stored.MessageId);
         await GrainFactory.GetGrain<IInstanceGrain>(instanceId).CountMessageAsync(outgoing: true);
         return stored;
     }
@@ -178,11 +183,8 @@ public sealed class ChatSessionGrain(
         }
     }
 
-    private async Task PublishAsync(string streamNamespace, ChatMessage message)
-    {
-        await GetStreamProvider(StreamNames.DefaultProvider).GetStream<ChatMessage>(StreamId.Create(streamNamespace, message.InstanceId)).OnNextAsync(message);
-        publishedMarks.Add(message.InstanceId, message.MessageId);
-    }
+    private IAsyncStream<ChatMessage> Stream(string streamNamespace)
+        => this.GetStreamProvider(MessageStreams.Provider).GetStream<ChatMessage>(StreamId.Create(streamNamespace, this.GetPrimaryKeyString()));
 
     private static string MediaType(string contentType) => contentType switch
     {

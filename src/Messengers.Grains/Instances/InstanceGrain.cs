@@ -1,15 +1,16 @@
+using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using Messengers.Abstractions.Security;
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Streams;
+using Messengers.Data.Messages;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Orleans.Streams;
 
 namespace Messengers.Grains.Instances;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("messengers.InstanceState")]
 public sealed class InstanceState
 {
     [Id(0)] public string Name { get; set; } = "";
@@ -34,25 +35,34 @@ public sealed class InstanceState
 /// <summary>
 /// One instance: its configuration (credentials encrypted), desired state, observed status and keys.
 /// Status reports from the connection interleave with owner requests, so state writes are chained.
+/// While the desired state is Running a reminder re-asserts the connection, so an instance whose connection was lost
+/// with its silo comes back on another one.
 /// </summary>
 public sealed class InstanceGrain(
-    [PersistentState("instance")] IPersistentState<InstanceState> state,
+    [PersistentState(InstanceGrain.StateName, StorageNames.Grains)] IPersistentState<InstanceState> state,
     MessengerProviders providers,
     ISecretProtector secrets,
     IMessageStore messages,
     IMediaStore media,
     TimeProvider time,
-    ILogger<InstanceGrain> logger) : Grain, IInstanceGrain
+    ILogger<InstanceGrain> logger) : Grain, IInstanceGrain, IRemindable
 {
+    public const string StateName = "instance";
+
+    /// <summary>Re-asserts the connection of a running instance (the minimum reminder period).</summary>
+    public const string KeepConnectedReminder = "keep-connected";
+
     private static readonly TimeSpan CounterFlushDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan KeepConnectedPeriod = TimeSpan.FromMinutes(1);
 
     private Task _lastWrite = Task.CompletedTask;
     private bool _countersDirty;
-    private Runtime.Timers.IGrainTimer? _counterFlush;
+    private IGrainTimer? _counterFlush;
 
-    // Derived from the state and asked for with every message (the agent bridge's config, the web chat's lookup):
-    // kept until the credentials, settings or agent change, so credentials are not decrypted once per message.
+    // Derived from the state and asked for with every agent turn: kept until the credentials, settings or agent
+    // change, so credentials are not decrypted once per message.
     private ConnectionConfig? _connectionConfig;
+    private AgentConfig? _agentConfig;
     private IReadOnlyList<string>? _credentialNames;
 
     private string Id => this.GetPrimaryKeyString();
@@ -63,7 +73,7 @@ public sealed class InstanceGrain(
     {
         // Armed only while counters wait to be written: an idle instance runs no timer at all (1,000 idle instances
         // would otherwise tick 200 times a second for nothing).
-        _counterFlush = RegisterGrainTimer(FlushCountersAsync, new Runtime.Timers.GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _counterFlush = this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
         return Task.CompletedTask;
     }
 
@@ -97,7 +107,7 @@ public sealed class InstanceGrain(
         s.CreatedAt = s.UpdatedAt = s.StatusChangedAt = now;
         s.ApiKeyHashes = [apiKeyHash];
         await SaveAsync();
-        await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).AddAsync(Id);
+        await GrainFactory.GetGrain<IInstanceRegistryGrain>(IInstanceRegistryGrain.Key).AddAsync(Id);
         logger.LogInformation("Instance {InstanceId} created with provider {Provider}", Id, s.Provider);
         return definition.Start ? await StartAsync() : Describe();
     }
@@ -144,7 +154,8 @@ public sealed class InstanceGrain(
     {
         EnsureExists();
         await Client.StopAsync();
-        await GrainFactory.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).RemoveAsync(Id);
+        await StopKeepingConnectedAsync();
+        await GrainFactory.GetGrain<IInstanceRegistryGrain>(IInstanceRegistryGrain.Key).RemoveAsync(Id);
         await providers.Get(state.State.Provider).ForgetInstanceAsync(Id, CancellationToken.None);
         await messages.DeleteInstanceAsync(Id);
         await media.DeleteInstanceAsync(Id);
@@ -152,7 +163,7 @@ public sealed class InstanceGrain(
         await state.ClearStateAsync();
         ForgetDerived();
         logger.LogInformation("Instance {InstanceId} deleted", Id);
-        DeactivateOnIdle();
+        this.DeactivateOnIdle();
     }
 
     public async Task<InstanceInfo> StartAsync()
@@ -162,6 +173,7 @@ public sealed class InstanceGrain(
         SetStatus(InstanceStatus.Starting, null);
         await SaveAsync();
         await PublishStatusAsync();
+        await this.RegisterOrUpdateReminder(KeepConnectedReminder, KeepConnectedPeriod, KeepConnectedPeriod);
         await Client.StartAsync(ConnectionConfig());
         return Describe();
     }
@@ -171,6 +183,7 @@ public sealed class InstanceGrain(
         EnsureExists();
         state.State.DesiredState = DesiredState.Stopped;
         await Client.StopAsync();
+        await StopKeepingConnectedAsync();
         SetStatus(InstanceStatus.Stopped, null);
         state.State.Qr = null;
         await SaveAsync();
@@ -189,6 +202,7 @@ public sealed class InstanceGrain(
         EnsureExists();
         state.State.DesiredState = DesiredState.Stopped;
         await Client.LogoutAsync();
+        await StopKeepingConnectedAsync();
         SetStatus(InstanceStatus.Stopped, "logged out");
         state.State.Qr = null;
         state.State.Account = null;
@@ -199,11 +213,27 @@ public sealed class InstanceGrain(
 
     public async Task ResumeAsync()
     {
-        if (state.RecordExists && state.State.DesiredState == DesiredState.Running)
+        if (state.RecordExists && state.State.DesiredState == DesiredState.Running && !await Client.IsConnectedAsync())
         {
             logger.LogInformation("Resuming instance {InstanceId}", Id);
             await StartAsync();
         }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != KeepConnectedReminder)
+        {
+            return;
+        }
+
+        if (!state.RecordExists || state.State.DesiredState != DesiredState.Running)
+        {
+            await StopKeepingConnectedAsync(); // left over from a stop that did not get to unregister it
+            return;
+        }
+
+        await ResumeAsync();
     }
 
     public Task<bool> VerifyApiKeyAsync(string apiKeyHash)
@@ -237,15 +267,19 @@ public sealed class InstanceGrain(
                 + (state.State.Status is InstanceStatus.Authenticated or InstanceStatus.Ready ? "it is paired already." : "start it and wait for status QrReady."));
         }
 
-        var code = await Client.RequestPairingCodeAsync(phoneNumber);
+        var code = await Client.ExecuteAsync(new ProviderCommands.RequestPairingCode(phoneNumber));
         logger.LogInformation("Instance {InstanceId} issued a phone pairing code", Id);
         return code;
     }
 
-    public Task<ConnectionConfig> GetConnectionConfigAsync()
+    public Task<AgentConfig> GetAgentConfigAsync()
     {
         EnsureExists();
-        return Task.FromResult(ConnectionConfig());
+        return Task.FromResult(_agentConfig ??= new AgentConfig(
+            Id,
+            state.State.Provider,
+            state.State.Agent,
+            state.State.ProtectedCredentials.TryGetValue(AgentConfig.ApiKeyCredential, out var key) ? secrets.Unprotect(key) : null));
     }
 
     public async Task ReportStatusAsync(InstanceStatus status, string? reason, AccountInfo? account)
@@ -364,7 +398,15 @@ public sealed class InstanceGrain(
     }
 
     private async Task PublishStatusAsync()
-        => await GetStreamProvider(StreamNames.DefaultProvider).GetStream<InstanceInfo>(StreamId.Create(MessageStreams.Status, Id)).OnNextAsync(Describe());
+        => await this.GetStreamProvider(MessageStreams.Provider).GetStream<InstanceInfo>(StreamId.Create(MessageStreams.Status, Id)).OnNextAsync(Describe());
+
+    private async Task StopKeepingConnectedAsync()
+    {
+        if (await this.GetReminder(KeepConnectedReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
 
     private void EnsureExists()
     {
@@ -377,6 +419,7 @@ public sealed class InstanceGrain(
     private void ForgetDerived()
     {
         _connectionConfig = null;
+        _agentConfig = null;
         _credentialNames = null;
     }
 
@@ -408,35 +451,4 @@ public sealed class InstanceGrain(
             CredentialNames = _credentialNames ??= [.. s.ProtectedCredentials.Keys.Order(StringComparer.Ordinal)],
         };
     }
-}
-
-[GenerateSerializer]
-public sealed class InstanceRegistryState
-{
-    [Id(0)] public SortedSet<string> Ids { get; set; } = new(StringComparer.Ordinal);
-}
-
-/// <summary>The ids of all instances (one grain, key "all").</summary>
-[CollectionAgeLimit(AlwaysActive = true)]
-public sealed class InstanceRegistryGrain([PersistentState("registry")] IPersistentState<InstanceRegistryState> state) : Grain, IInstanceRegistryGrain
-{
-    public const string Key = "all";
-
-    public async Task AddAsync(string instanceId)
-    {
-        if (state.State.Ids.Add(instanceId))
-        {
-            await state.WriteStateAsync();
-        }
-    }
-
-    public async Task RemoveAsync(string instanceId)
-    {
-        if (state.State.Ids.Remove(instanceId))
-        {
-            await state.WriteStateAsync();
-        }
-    }
-
-    public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Ids]);
 }

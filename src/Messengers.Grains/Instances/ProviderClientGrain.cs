@@ -1,16 +1,19 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Runtime;
+using Messengers.Data.Messages;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace Messengers.Grains.Instances;
 
 /// <summary>
 /// Owns the live connection of one instance. Kept active while connected; the connection's callbacks reach the
 /// InstanceGrain (status, QR) and the ChatSessionGrains (messages) through grain references.
+/// Reentrant: a send waiting for the messenger (or for flood control) must not hold up the chat's other messages or
+/// a visitor's post; the scheduler still runs one turn at a time, and the connections are built for concurrent use.
 /// </summary>
-[CollectionAgeLimit(AlwaysActive = true)]
+[Reentrant, KeepAlive]
 public sealed class ProviderClientGrain(MessengerProviders providers, IMessageStore store, TimeProvider time, ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
 {
     private IMessengerConnection? _connection;
@@ -38,40 +41,34 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
         }
     }
 
-    public Task StopAsync() => StopConnectionAsync(logout: false);
+    public async Task StopAsync()
+    {
+        await StopConnectionAsync(logout: false);
+        this.DeactivateOnIdle(); // nothing to keep once the connection is closed
+    }
 
-    public Task LogoutAsync() => StopConnectionAsync(logout: true);
+    public async Task LogoutAsync()
+    {
+        await StopConnectionAsync(logout: true);
+        this.DeactivateOnIdle();
+    }
 
     public async Task<SendResult> SendAsync(OutgoingMessage message)
         => await Connection().SendAsync(message, CancellationToken.None);
 
-    public Task MarkReadAsync(string chatId) => Connection().MarkReadAsync(chatId, CancellationToken.None);
-
-    public Task SetTypingAsync(string chatId, bool typing) => Connection().SetTypingAsync(chatId, typing, CancellationToken.None);
-
-    public Task<string> RequestPairingCodeAsync(string phoneNumber) => Connection().RequestPairingCodeAsync(phoneNumber, CancellationToken.None);
-
     public Task<bool> IsConnectedAsync() => Task.FromResult(_connection is not null);
 
-    public Task ReactAsync(string chatId, string messageId, string emoji) => Connection().ReactAsync(chatId, messageId, emoji, CancellationToken.None);
+    public Task<InboundResult> ReceiveAsync(ProviderInbound inbound)
+    {
+        ArgumentNullException.ThrowIfNull(inbound);
+        return Connection().ReceiveAsync(inbound, CancellationToken.None);
+    }
 
-    public Task<IReadOnlyList<MessengerChat>> GetChatsAsync(int limit) => Connection().GetChatsAsync(limit, CancellationToken.None);
-
-    public Task<IReadOnlyList<MessengerContact>> GetContactsAsync() => Connection().GetContactsAsync(CancellationToken.None);
-
-    public Task<MessengerContact?> GetContactAsync(string contactId) => Connection().GetContactAsync(contactId, CancellationToken.None);
-
-    public Task<GroupCreated> CreateGroupAsync(string name, IReadOnlyList<string> participants) => Connection().CreateGroupAsync(name, participants, CancellationToken.None);
-
-    public Task<GroupInfo?> GetGroupAsync(string groupId) => Connection().GetGroupAsync(groupId, CancellationToken.None);
-
-    public Task<IReadOnlyList<ParticipantResult>> AddParticipantsAsync(string groupId, IReadOnlyList<string> participants)
-        => Connection().AddParticipantsAsync(groupId, participants, CancellationToken.None);
-
-    public Task<IReadOnlyList<ParticipantResult>> RemoveParticipantsAsync(string groupId, IReadOnlyList<string> participants)
-        => Connection().RemoveParticipantsAsync(groupId, participants, CancellationToken.None);
-
-    public Task LeaveGroupAsync(string groupId) => Connection().LeaveGroupAsync(groupId, CancellationToken.None);
+    public Task<TResult> ExecuteAsync<TResult>(ProviderCommand<TResult> command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return command.RunAsync(Connection(), CancellationToken.None);
+    }
 
     /// <summary>
     /// Stores fetched history in the message store under the messenger's ids (the dedupe key, so a message we sent or

@@ -1,9 +1,9 @@
+using Messengers.Abstractions.Agents;
 using System.Globalization;
 using Messengers.Abstractions.Instances;
-using Messengers.Agents.Bridge;
-using Messengers.Agents.DeadLetters;
+using Messengers.Agents.Turns;
+using Messengers.Data.DeadLetters;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 
 namespace Messengers.Host.Api;
 
@@ -83,7 +83,7 @@ public static class AgentApi
     }
 
     /// <summary>Runs the agent again for the dead letter's messages and sends its reply (once, whatever happened before).</summary>
-    public static async Task<IResult> RetryAsync(string id, long deadLetterId, IGrainFactory grains, IAgentDeadLetterStore store, AgentBridge bridge, CancellationToken cancellationToken)
+    public static async Task<IResult> RetryAsync(string id, long deadLetterId, IGrainFactory grains, IAgentDeadLetterStore store, CancellationToken cancellationToken)
     {
         if (await MissingInstanceAsync(id, grains) is { } missing)
         {
@@ -107,7 +107,7 @@ public static class AgentApi
             return TypedResults.Problem(title: "Agent disabled", detail: $"The agent of instance '{id}' is disabled; enable it before retrying.", statusCode: StatusCodes.Status409Conflict);
         }
 
-        var answered = await bridge.RetryAsync(deadLetter, cancellationToken);
+        var answered = await grains.GetGrain<IChatAgentGrain>(ChatKey.For(id, deadLetter.ChatId)).RetryDeadLetterAsync(deadLetterId);
         var after = await store.GetAsync(id, deadLetterId, cancellationToken) ?? deadLetter;
         return TypedResults.Ok(new AgentRetryView(answered, AgentDeadLetterView.Of(after)));
     }

@@ -2,9 +2,7 @@ using System.Globalization;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
@@ -75,7 +73,7 @@ public static class GroupsApi
             return TypedResults.ValidationProblem(errors, title: "The group is not valid.");
         }
 
-        var created = await grains.GetGrain<IProviderClientGrain>(id).CreateGroupAsync(request.Name!.Trim(), request.Participants!);
+        var created = await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.CreateGroup(request.Name!.Trim(), request.Participants!));
         return TypedResults.Created($"/api/v1/instances/{id}/groups/{Uri.EscapeDataString(created.GroupId)}", created);
     }
 
@@ -87,7 +85,7 @@ public static class GroupsApi
             return problem!;
         }
 
-        var group = await grains.GetGrain<IProviderClientGrain>(id).GetGroupAsync(groupId);
+        var group = await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.GetGroup(groupId));
         return group is null
             ? TypedResults.Problem(title: "Not found", detail: $"There is no group '{groupId}' in this account.", statusCode: StatusCodes.Status404NotFound)
             : TypedResults.Ok(group);
@@ -111,8 +109,8 @@ public static class GroupsApi
 
         var client = grains.GetGrain<IProviderClientGrain>(id);
         var results = add
-            ? await client.AddParticipantsAsync(groupId, request.Participants!)
-            : await client.RemoveParticipantsAsync(groupId, request.Participants!);
+            ? await client.ExecuteAsync(new ProviderCommands.AddParticipants(groupId, request.Participants!))
+            : await client.ExecuteAsync(new ProviderCommands.RemoveParticipants(groupId, request.Participants!));
         return TypedResults.Ok(new { groupId, results });
     }
 
@@ -124,7 +122,7 @@ public static class GroupsApi
             return problem!;
         }
 
-        await grains.GetGrain<IProviderClientGrain>(id).LeaveGroupAsync(groupId);
+        await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.LeaveGroup(groupId));
         return TypedResults.NoContent();
     }
 
@@ -168,7 +166,7 @@ public static class GroupsApi
                 title: "The reaction is not valid.");
         }
 
-        await grains.GetGrain<IProviderClientGrain>(id).ReactAsync(chatId, messageId, emoji);
+        await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.React(chatId, messageId, emoji));
         return TypedResults.Ok(new { messageId, chatId, emoji });
     }
 
@@ -186,7 +184,7 @@ public static class GroupsApi
 
         var size = Math.Clamp(limit ?? 50, 1, 500);
         var skip = Math.Max(0, offset ?? 0);
-        var fromMessenger = await AskMessengerAsync(info, provider!, source, () => grains.GetGrain<IProviderClientGrain>(id).GetChatsAsync(size + skip));
+        var fromMessenger = await AskMessengerAsync(info, provider!, source, () => grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.GetChats(size + skip)));
         return fromMessenger switch
         {
             { Problem: { } sourceProblem } => sourceProblem,
@@ -205,7 +203,7 @@ public static class GroupsApi
 
         var size = Math.Clamp(limit ?? 100, 1, 1000);
         var skip = Math.Max(0, offset ?? 0);
-        var fromMessenger = await AskMessengerAsync(info, provider!, source, () => grains.GetGrain<IProviderClientGrain>(id).GetContactsAsync());
+        var fromMessenger = await AskMessengerAsync(info, provider!, source, () => grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.GetContacts()));
         return fromMessenger switch
         {
             { Problem: { } sourceProblem } => sourceProblem,
@@ -227,7 +225,7 @@ public static class GroupsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["contactId"] = [$"'{contactId}' is neither a phone number nor a valid contact id for provider '{info.Provider}'."] });
         }
 
-        var contact = await grains.GetGrain<IProviderClientGrain>(id).GetContactAsync(contactId);
+        var contact = await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.GetContact(contactId));
         return contact is null
             ? TypedResults.Problem(title: "Not found", detail: $"The messenger does not know contact '{contactId}'.", statusCode: StatusCodes.Status404NotFound)
             : TypedResults.Ok(contact);

@@ -1,10 +1,9 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Security;
 using Messengers.Agents;
-using Messengers.Agents.Bridge;
-using Messengers.Grains.Instances;
+using Messengers.Agents.Turns;
+using Messengers.Abstractions.Providers;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 using QRCoder;
 
@@ -78,7 +77,7 @@ public static class InstancesApi
 
     public static async Task<Ok<InstanceList>> ListAsync(IGrainFactory grains)
     {
-        var ids = await grains.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).ListAsync();
+        var ids = await grains.GetGrain<IInstanceRegistryGrain>(IInstanceRegistryGrain.Key).ListAsync();
         var infos = await Task.WhenAll(ids.Select(id => grains.GetGrain<IInstanceGrain>(id).GetAsync()));
         var items = infos.OfType<InstanceInfo>().OrderBy(i => i.CreatedAt).ToList();
         return TypedResults.Ok(new InstanceList(items, items.Count));
@@ -313,7 +312,7 @@ public static class InstancesApi
 
     /// <summary>The credentials the provider checks: the agent's own key (<c>agentApiKey</c>) is any instance's to keep.</summary>
     private static Dictionary<string, string> ProviderCredentials(IReadOnlyDictionary<string, string>? credentials)
-        => (credentials ?? new Dictionary<string, string>()).Where(c => c.Key != AgentBridge.ApiKeyCredential).ToDictionary(StringComparer.Ordinal);
+        => (credentials ?? new Dictionary<string, string>()).Where(c => c.Key != AgentConfig.ApiKeyCredential).ToDictionary(StringComparer.Ordinal);
 
     private static void ValidateAgent(AgentSettings? agent, AgentBackends backends, Dictionary<string, string[]> errors)
     {

@@ -2,9 +2,7 @@ using System.Globalization;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
@@ -176,7 +174,7 @@ public static class MessagesApi
             return NotSupported(info, "read receipts");
         }
 
-        await grains.GetGrain<IProviderClientGrain>(id).MarkReadAsync(chatId);
+        await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.MarkRead(chatId));
         return TypedResults.NoContent();
     }
 
@@ -193,7 +191,7 @@ public static class MessagesApi
             return NotSupported(info, "typing indicators");
         }
 
-        await grains.GetGrain<IProviderClientGrain>(id).SetTypingAsync(chatId, request.Typing);
+        await grains.GetGrain<IProviderClientGrain>(id).ExecuteAsync(new ProviderCommands.SetTyping(chatId, request.Typing));
         return TypedResults.NoContent();
     }
 

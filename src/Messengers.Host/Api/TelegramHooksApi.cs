@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Messengers.Abstractions.Instances;
-using Messengers.Grains.Instances;
+using Messengers.Abstractions.Providers;
 using Messengers.Providers.Telegram;
 using Messengers.Providers.Telegram.BotApi;
-using Messengers.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
@@ -24,61 +22,42 @@ public static class TelegramHooksApi
         return app;
     }
 
-    public static async Task<Results<Ok, ProblemHttpResult>> ReceiveAsync(string instanceId, HttpRequest request, IGrainFactory grains, MessengerProviders providers, CancellationToken cancellationToken)
+    public static async Task<Results<Ok, ProblemHttpResult>> ReceiveAsync(string instanceId, HttpRequest request, IGrainFactory grains, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(grains);
-        ArgumentNullException.ThrowIfNull(providers);
-        var instance = grains.GetGrain<IInstanceGrain>(instanceId);
-        var info = await instance.GetAsync();
-        if (info is null || !string.Equals(info.Provider, TelegramProvider.ProviderName, StringComparison.OrdinalIgnoreCase)
-            || !providers.TryGet(TelegramProvider.ProviderName, out var registered) || registered is not TelegramProvider telegram)
+        var info = await grains.GetGrain<IInstanceGrain>(instanceId).GetAsync();
+        if (info is null || !string.Equals(info.Provider, TelegramProvider.ProviderName, StringComparison.OrdinalIgnoreCase))
         {
             return TypedResults.Problem(title: "Not found", detail: $"There is no Telegram instance '{instanceId}'.", statusCode: StatusCodes.Status404NotFound);
         }
 
-        var presented = request.Headers[TelegramWebhook.SecretTokenHeader].ToString();
-        if (presented.Length == 0)
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken);
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (request.Headers.TryGetValue(TelegramWebhook.SecretTokenHeader, out var secret))
         {
-            return TypedResults.Problem(title: "Unauthorized", detail: $"The {TelegramWebhook.SecretTokenHeader} header is missing.", statusCode: StatusCodes.Status401Unauthorized);
+            headers[TelegramWebhook.SecretTokenHeader.ToLowerInvariant()] = secret.ToString();
         }
 
-        if (!await grains.GetGrain<ITelegramWebhookGrain>(instanceId).VerifySecretAsync(presented))
-        {
-            return TypedResults.Problem(title: "Forbidden", detail: $"The {TelegramWebhook.SecretTokenHeader} header does not match this instance's webhook secret.", statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        Update? update;
+        InboundResult result;
         try
         {
-            update = await TelegramJson.DeserializeUpdateAsync(request.Body, cancellationToken);
+            result = await grains.GetGrain<IProviderClientGrain>(instanceId).ReceiveAsync(new WebhookDelivery(headers, body.ToArray()));
         }
-        catch (JsonException exception)
+        catch (InstanceNotReadyException)
         {
-            return TypedResults.Problem(title: "Bad request", detail: $"The body is not a Telegram Update: {exception.Message}", statusCode: StatusCodes.Status400BadRequest);
+            // Not connected on this cluster right now (a restart): Telegram delivers again later.
+            return TypedResults.Problem(title: "Instance not running", detail: $"Instance '{instanceId}' is not connected right now; the update will be delivered again.", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        if (update is null || update.UpdateId <= 0)
+        return result.Outcome switch
         {
-            return TypedResults.Problem(title: "Bad request", detail: "The body is not a Telegram Update: update_id is missing.", statusCode: StatusCodes.Status400BadRequest);
-        }
-
-        Abstractions.Providers.InboundMessage? message;
-        try
-        {
-            message = await telegram.ReadWebhookUpdateAsync(await instance.GetConnectionConfigAsync(), update, cancellationToken);
-        }
-        catch (TelegramException exception)
-        {
-            // The media download failed; a non-2xx answer makes Telegram deliver the update again later.
-            return TypedResults.Problem(title: "Telegram unavailable", detail: $"Downloading the update's file failed: {exception.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        if (message is not null)
-        {
-            await grains.GetGrain<IChatSessionGrain>(ChatKey.For(instanceId, message.ChatId)).ReceiveAsync(message);
-        }
-
-        return TypedResults.Ok();
+            InboundOutcome.Accepted => TypedResults.Ok(),
+            InboundOutcome.Unauthenticated => TypedResults.Problem(title: "Unauthorized", detail: result.Detail, statusCode: StatusCodes.Status401Unauthorized),
+            InboundOutcome.Forbidden => TypedResults.Problem(title: "Forbidden", detail: result.Detail, statusCode: StatusCodes.Status403Forbidden),
+            InboundOutcome.Invalid => TypedResults.Problem(title: "Bad request", detail: result.Detail, statusCode: StatusCodes.Status400BadRequest),
+            _ => TypedResults.Problem(title: "Telegram unavailable", detail: result.Detail, statusCode: StatusCodes.Status503ServiceUnavailable),
+        };
     }
 }

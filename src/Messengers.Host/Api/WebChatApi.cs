@@ -6,7 +6,6 @@ using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using Messengers.Host.Hosting;
 using Messengers.Providers.WebChat;
-using Messengers.Runtime;
 
 namespace Messengers.Host.Api;
 
@@ -91,20 +90,19 @@ public static class WebChatApi
             return TypedResults.Problem(title: "Too many messages", detail: $"This visitor may send {info.WebChat.MessagesPerMinute} messages per minute.", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
-        var now = time.GetUtcNow();
-        var message = new InboundMessage
+        InboundResult stored;
+        try
         {
-            // Time-ordered (UUIDv7): new ids land at the end of the store's (instance_id, message_id) index instead
-            // of at random pages, which keeps inserts cheap as the table grows.
-            MessageId = "wci-" + Guid.CreateVersion7(now).ToString("N"),
-            ChatId = request.VisitorId!,
-            From = request.VisitorId,
-            Body = request.Text!,
-            Timestamp = now,
-        };
-        await grains.GetGrain<IChatSessionGrain>(ChatKey.For(instanceId, request.VisitorId!)).ReceiveAsync(message);
-        hub.Publish(instanceId, request.VisitorId!, new WebChatEvent("message", message.MessageId, message.Body, "in", now));
-        return TypedResults.Accepted((string?)null, new VisitorMessageAccepted(message.MessageId, now));
+            // Through the instance's connection, the one door of every inbound message.
+            stored = await grains.GetGrain<IProviderClientGrain>(instanceId).ReceiveAsync(new VisitorPost(request.VisitorId!, request.Text!));
+        }
+        catch (InstanceNotReadyException)
+        {
+            http.Response.Headers.RetryAfter = "60";
+            return TypedResults.Problem(title: "Chat offline", detail: "This chat is offline right now; try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return TypedResults.Accepted((string?)null, new VisitorMessageAccepted(stored.MessageId!, stored.Timestamp ?? time.GetUtcNow()));
     }
 
     /// <summary>Server-sent events: <c>message</c> and <c>typing</c>, with a comment line every 15 s to keep proxies open.</summary>

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Messengers.Abstractions.Instances;
-using Messengers.Grains.Webhooks;
+using Messengers.Data.Webhooks;
+using Messengers.Webhooks;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 
 namespace Messengers.Host.Api;
 
@@ -60,7 +60,7 @@ public static partial class WebhooksApi
         return api;
     }
 
-    public static async Task<IResult> CreateAsync(string id, CreateWebhookRequest request, IGrainFactory grains, IWebhookStore store, WebhookSubscriptionCache cache, TimeProvider time)
+    public static async Task<IResult> CreateAsync(string id, CreateWebhookRequest request, IGrainFactory grains, IWebhookStore store, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (await MissingInstanceAsync(id, grains) is { } missing)
@@ -96,7 +96,7 @@ public static partial class WebhooksApi
             CreatedAt = time.GetUtcNow(),
         };
         await store.CreateAsync(subscription);
-        await cache.NotifyChangedAsync(id);
+        await grains.GetGrain<IWebhookSubscriptionsGrain>(id).ChangedAsync();
         var view = WebhookView.Of(subscription);
         return TypedResults.Created(
             $"/api/v1/instances/{id}/webhooks/{subscription.Id}",
@@ -120,7 +120,7 @@ public static partial class WebhooksApi
         return subscription is null ? WebhookNotFound(id, webhookId) : TypedResults.Ok(WebhookView.Of(subscription));
     }
 
-    public static async Task<IResult> PatchAsync(string id, string webhookId, PatchWebhookRequest request, IWebhookStore store, WebhookSubscriptionCache cache)
+    public static async Task<IResult> PatchAsync(string id, string webhookId, PatchWebhookRequest request, IWebhookStore store, IGrainFactory grains)
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = new Dictionary<string, string[]>();
@@ -146,18 +146,18 @@ public static partial class WebhooksApi
             return WebhookNotFound(id, webhookId);
         }
 
-        await cache.NotifyChangedAsync(id);
+        await grains.GetGrain<IWebhookSubscriptionsGrain>(id).ChangedAsync();
         return TypedResults.Ok(WebhookView.Of(updated));
     }
 
-    public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store, WebhookSubscriptionCache cache)
+    public static async Task<IResult> DeleteAsync(string id, string webhookId, IWebhookStore store, IGrainFactory grains)
     {
         if (!await store.DeleteAsync(id, webhookId))
         {
             return WebhookNotFound(id, webhookId);
         }
 
-        await cache.NotifyChangedAsync(id);
+        await grains.GetGrain<IWebhookSubscriptionsGrain>(id).ChangedAsync();
         return TypedResults.NoContent();
     }
 

@@ -1,6 +1,5 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Security;
-using Messengers.Runtime;
 
 namespace Messengers.Host.Hosting;
 

@@ -1,20 +1,15 @@
 using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Providers;
 using Messengers.Abstractions.Security;
-using Messengers.Agents;
-using Messengers.Agents.Bridge;
-using Messengers.Grains.Hosting;
-using Messengers.Grains.Instances;
-using Messengers.Grains.Messages;
-using Messengers.Grains.Security;
+using Messengers.Data;
+using Messengers.Data.Messages;
+using Messengers.Data.Security;
 using Messengers.Host.Api;
 using Messengers.Host.Mcp;
 using Messengers.Providers;
-using Messengers.Runtime.Hosting;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Streams;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Http.Json;
 
 namespace Messengers.Host.Hosting;
 
@@ -31,22 +26,17 @@ public static class MessengersHostExtensions
         builder.Services.AddSingleton(AdminKey.Load(options));
         builder.Services.AddSingleton<ISecretProtector>(AesGcmSecretProtector.FromConfiguration(options.EncryptionKey, options.DataPath));
         builder.Services.AddSingleton(TimeProvider.System);
+        QuietOrleansLogs(builder);
 
-        builder.Services.AddSilo(silo =>
-        {
-            silo.Configure(runtime => builder.Configuration.GetSection("Messengers:Runtime").Bind(runtime));
-            silo.AddGrainsFromAssembly(typeof(InstanceGrain).Assembly);
-            silo.AddGrainsFromAssembly(typeof(Providers.Telegram.TelegramWebhookGrain).Assembly);
-            ConfigureStorage(silo, options, builder.Configuration);
-            ConfigureStreams(silo, options, builder.Configuration);
-        });
+        builder.UseOrleans(silo => MessengersSilo.Configure(silo, options, builder.Configuration));
+        AddData(builder.Services, options, builder.Configuration);
         builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
         builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));
         builder.Services.AddHostedService<StartupServices>();
-        builder.Services.AddAgentBridge(bridge => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(bridge));
+        builder.Services.AddAgentTurns(turns => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(turns));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<VisitorRateLimiter>();
         builder.Services.AddMediaDownloader(builder.Configuration);
@@ -119,40 +109,32 @@ public static class MessengersHostExtensions
         return app;
     }
 
-    private static void ConfigureStorage(ISiloBuilder silo, MessengersOptions options, IConfiguration configuration)
+    /// <summary>The database of messages, outbox, webhooks and dead letters: the same one as the grain state.</summary>
+    private static void AddData(IServiceCollection services, MessengersOptions options, IConfiguration configuration)
     {
         switch (options.Storage.ToLowerInvariant())
         {
             case "sqlite":
-                var file = Path.Combine(options.DataPath, "messengers.db");
-                silo.AddSqliteGrainStorage(StorageNames.Default, file);
-                silo.AddSqliteMessageStore(file);
+                services.AddSqliteData(Path.Combine(options.DataPath, "messengers.db"));
                 break;
             case "postgres":
-                var connection = configuration.GetConnectionString("Postgres")
-                    ?? throw new InvalidOperationException("Messengers:Storage is 'postgres' but ConnectionStrings:Postgres is not set.");
-                silo.AddPostgresGrainStorage(StorageNames.Default, connection);
-                silo.AddPostgresMessageStore(connection);
+                services.AddPostgresData(configuration.GetConnectionString("Postgres")
+                    ?? throw new InvalidOperationException("Messengers:Storage is 'postgres' but ConnectionStrings:Postgres is not set."));
                 break;
             default:
                 throw new InvalidOperationException($"Messengers:Storage must be 'sqlite' or 'postgres', not '{options.Storage}'.");
         }
     }
 
-    private static void ConfigureStreams(ISiloBuilder silo, MessengersOptions options, IConfiguration configuration)
+    /// <summary>
+    /// Orleans writes its configuration and every membership step at Information; unless the configuration says
+    /// otherwise, only its warnings reach the log.
+    /// </summary>
+    private static void QuietOrleansLogs(WebApplicationBuilder builder)
     {
-        switch (options.Streams.ToLowerInvariant())
+        if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
         {
-            case "memory":
-                silo.AddMemoryStreams(StreamNames.DefaultProvider);
-                break;
-            case "redis":
-                var connection = configuration.GetConnectionString("Redis")
-                    ?? throw new InvalidOperationException("Messengers:Streams is 'redis' but ConnectionStrings:Redis is not set.");
-                silo.AddRedisStreams(StreamNames.DefaultProvider, connection);
-                break;
-            default:
-                throw new InvalidOperationException($"Messengers:Streams must be 'memory' or 'redis', not '{options.Streams}'.");
+            builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         }
     }
 }
@@ -170,12 +152,14 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             System.Text.Json.JsonException json => (400, "Bad request", $"The body is not valid: {json.Message}"),
             InstanceNotFoundException => (404, "Not found", exception.Message),
             InstanceExistsException => (409, "Conflict", exception.Message),
-            Abstractions.Providers.InstanceNotReadyException => (409, "Instance not ready", exception.Message),
-            Abstractions.Providers.CapabilityNotSupportedException => (422, "Not supported by this provider", exception.Message),
-            Abstractions.Providers.MessengerRequestException { NotFound: true } => (404, "Not found", exception.Message),
-            Abstractions.Providers.MessengerRequestException => (422, "Refused by the messenger", exception.Message),
-            Runtime.GrainCallTimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
-            GrainStorageException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
+            InstanceNotReadyException => (409, "Instance not ready", exception.Message),
+            CapabilityNotSupportedException => (422, "Not supported by this provider", exception.Message),
+            MessengerRequestException { NotFound: true } => (404, "Not found", exception.Message),
+            MessengerRequestException => (422, "Refused by the messenger", exception.Message),
+            TimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
+            DatabaseException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
+            OrleansException { InnerException: System.Data.Common.DbException or DatabaseException } => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
+            Orleans.Runtime.SiloUnavailableException => (503, "Service unavailable", "The part of the cluster that holds this is restarting; try again shortly."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),
         };
         if (status >= 500)

@@ -3,9 +3,7 @@ using System.Text.Json;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
 using Messengers.Agents;
-using Messengers.Grains.Instances;
 using Messengers.Host.Api;
-using Messengers.Runtime;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -26,7 +24,7 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
         => kit.RunAsync("listing instances", async () =>
         {
             McpToolKit.RequireAdmin(context);
-            var ids = await kit.Grains.GetGrain<IInstanceRegistryGrain>(InstanceRegistryGrain.Key).ListAsync();
+            var ids = await kit.Grains.GetGrain<IInstanceRegistryGrain>(IInstanceRegistryGrain.Key).ListAsync();
             var infos = await Task.WhenAll(ids.Select(id => kit.Grains.GetGrain<IInstanceGrain>(id).GetAsync()));
             var items = infos.OfType<InstanceInfo>().OrderBy(i => i.CreatedAt)
                 .Select(i => new { id = i.Id, name = i.Name, provider = i.Provider, status = i.Status.ToString(), desiredState = i.DesiredState.ToString(), account = i.Account?.Name ?? i.Account?.Id })

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 

@@ -5,9 +5,7 @@ using System.Text.Json.Serialization;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Instances;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -204,7 +202,7 @@ public sealed class McpToolKit(IGrainFactory grains, MessengerProviders provider
         {
             return Error($"Error {doing}: Error: {e.Message}");
         }
-        catch (GrainCallTimeoutException)
+        catch (TimeoutException)
         {
             return Error($"Error {doing}: Error: the operation timed out; it may still complete — check before retrying");
         }

@@ -107,7 +107,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             GroupCreated created;
             try
             {
-                created = await ProviderClient(target).CreateGroupAsync(name.Trim(), ids);
+                created = await ProviderClient(target).ExecuteAsync(new ProviderCommands.CreateGroup(name.Trim(), ids));
             }
             catch (CapabilityNotSupportedException)
             {
@@ -134,7 +134,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             IReadOnlyList<ParticipantResult> results;
             try
             {
-                results = await ProviderClient(target).AddParticipantsAsync(group, ids);
+                results = await ProviderClient(target).ExecuteAsync(new ProviderCommands.AddParticipants(group, ids));
             }
             catch (CapabilityNotSupportedException)
             {
@@ -321,7 +321,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         IReadOnlyList<MessengerContact> contacts;
         try
         {
-            contacts = await ProviderClient(target).GetContactsAsync();
+            contacts = await ProviderClient(target).ExecuteAsync(new ProviderCommands.GetContacts());
         }
         catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
         {
@@ -345,7 +345,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         IReadOnlyList<MessengerChat> chats;
         try
         {
-            chats = await ProviderClient(target).GetChatsAsync(0);
+            chats = await ProviderClient(target).ExecuteAsync(new ProviderCommands.GetChats(0));
         }
         catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
         {
@@ -372,7 +372,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         GroupInfo? info;
         try
         {
-            info = await ProviderClient(target).GetGroupAsync(groupId);
+            info = await ProviderClient(target).ExecuteAsync(new ProviderCommands.GetGroup(groupId));
         }
         catch (Exception exception) when (exception is CapabilityNotSupportedException or InstanceNotReadyException)
         {

@@ -17,6 +17,7 @@ internal sealed partial class TelegramConnection(
     TelegramMedia media,
     Uri? webhookUrl,
     Func<Task<string>>? webhookSecret,
+    Func<string, Task<bool>>? verifyWebhookSecret,
     TelegramOptions options,
     TimeProvider time,
     ILogger logger) : IMessengerConnection
@@ -49,7 +50,7 @@ internal sealed partial class TelegramConnection(
         catch (TelegramException exception)
         {
             await callbacks.OnStatusAsync(InstanceStatus.Disconnected, $"Telegram unreachable: {exception.Message}");
-            _loop = Task.Run(() => ReceiveAsync(null, _stop.Token), CancellationToken.None);
+            _loop = Task.Run(() => ReceiveUpdatesAsync(null, _stop.Token), CancellationToken.None);
             return;
         }
 
@@ -59,7 +60,7 @@ internal sealed partial class TelegramConnection(
             await callbacks.OnStatusAsync(InstanceStatus.Ready, null, account);
         }
 
-        _loop = Task.Run(() => ReceiveAsync(account, _stop.Token), CancellationToken.None);
+        _loop = Task.Run(() => ReceiveUpdatesAsync(account, _stop.Token), CancellationToken.None);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -110,6 +111,63 @@ internal sealed partial class TelegramConnection(
     }
 
     public Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => throw new CapabilityNotSupportedException("read receipts");
+
+    /// <summary>
+    /// A webhook delivery: one Update as JSON, authenticated by the secret token this connection gave setWebhook. It is
+    /// stored the way polled updates are (the chat grain dedupes on the message id) before the caller answers 200, so
+    /// Telegram's redeliveries neither lose nor double a message; a failed file download asks Telegram to try again.
+    /// </summary>
+    public async Task<InboundResult> ReceiveAsync(ProviderInbound inbound, CancellationToken cancellationToken)
+    {
+        if (inbound is not WebhookDelivery delivery)
+        {
+            throw new CapabilityNotSupportedException("this kind of input");
+        }
+
+        if (!delivery.Headers.TryGetValue(TelegramWebhook.SecretTokenHeader.ToLowerInvariant(), out var presented) || presented.Length == 0)
+        {
+            return new InboundResult(InboundOutcome.Unauthenticated, Detail: $"The {TelegramWebhook.SecretTokenHeader} header is missing.");
+        }
+
+        if (verifyWebhookSecret is null || !await verifyWebhookSecret(presented))
+        {
+            return new InboundResult(InboundOutcome.Forbidden, Detail: $"The {TelegramWebhook.SecretTokenHeader} header does not match this instance's webhook secret.");
+        }
+
+        Update? update;
+        try
+        {
+            using var body = new MemoryStream(delivery.Body, writable: false);
+            update = await TelegramJson.DeserializeUpdateAsync(body, cancellationToken);
+        }
+        catch (System.Text.Json.JsonException exception)
+        {
+            return new InboundResult(InboundOutcome.Invalid, Detail: $"The body is not a Telegram Update: {exception.Message}");
+        }
+
+        if (update is null || update.UpdateId <= 0)
+        {
+            return new InboundResult(InboundOutcome.Invalid, Detail: "The body is not a Telegram Update: update_id is missing.");
+        }
+
+        Abstractions.Providers.InboundMessage? message;
+        try
+        {
+            message = await media.ReadAsync(update, cancellationToken);
+        }
+        catch (TelegramException exception)
+        {
+            return new InboundResult(InboundOutcome.RetryLater, Detail: $"Downloading the update's file failed: {exception.Message}");
+        }
+
+        if (message is null)
+        {
+            return InboundResult.Ignored;
+        }
+
+        await callbacks.OnMessageAsync(message);
+        return InboundResult.Stored(message.MessageId, message.Timestamp);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -166,7 +224,7 @@ internal sealed partial class TelegramConnection(
         }
     }
 
-    private Task ReceiveAsync(AccountInfo? account, CancellationToken cancellationToken)
+    private Task ReceiveUpdatesAsync(AccountInfo? account, CancellationToken cancellationToken)
         => webhookUrl is null ? PollAsync(cancellationToken) : RegisterWebhookAsync(webhookUrl, account, cancellationToken);
 
     private async Task RegisterWebhookAsync(Uri url, AccountInfo? account, CancellationToken cancellationToken)

@@ -5,7 +5,8 @@ using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using InboundMessage = Messengers.Abstractions.Providers.InboundMessage;
 using Messengers.Providers.Telegram.BotApi;
-using Messengers.Runtime;
+using Messengers.Abstractions.Telegram;
+using Orleans;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -107,17 +108,8 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
         var client = CreateClient(config);
         var webhook = WebhookUrl(config);
         Func<Task<string>>? secret = grains is null ? null : () => grains.GetGrain<ITelegramWebhookGrain>(config.InstanceId).GetOrCreateSecretAsync();
-        return new TelegramConnection(config.InstanceId, client, callbacks, new TelegramMedia(config.InstanceId, client, media, _fileIds), webhook, secret, options.Value, time, loggers.CreateLogger<TelegramConnection>());
-    }
-
-    /// <summary>
-    /// Reads an update delivered to the webhook into the message to store, with the same code as polling (media is
-    /// downloaded first). Null for updates that carry nothing to store.
-    /// </summary>
-    public Task<InboundMessage?> ReadWebhookUpdateAsync(ConnectionConfig config, Update update, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return new TelegramMedia(config.InstanceId, CreateClient(config), media, _fileIds).ReadAsync(update, cancellationToken);
+        Func<string, Task<bool>>? verify = grains is null ? null : presented => grains.GetGrain<ITelegramWebhookGrain>(config.InstanceId).VerifySecretAsync(presented);
+        return new TelegramConnection(config.InstanceId, client, callbacks, new TelegramMedia(config.InstanceId, client, media, _fileIds), webhook, secret, verify, options.Value, time, loggers.CreateLogger<TelegramConnection>());
     }
 
     /// <summary>Where Telegram should deliver this instance's updates; null for long polling.</summary>

@@ -1,38 +1,24 @@
+using Messengers.Abstractions;
 using Messengers.Abstractions.Security;
+using Messengers.Abstractions.Telegram;
 using Messengers.Providers.Telegram.BotApi;
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
+using Orleans.Runtime;
 
 namespace Messengers.Providers.Telegram;
 
-/// <summary>
-/// The webhook secret token of one Telegram instance (key: instance id). Telegram echoes it in
-/// <c>X-Telegram-Bot-Api-Secret-Token</c> on every delivery; it is generated on first use, stored encrypted, and
-/// leaves the grain only towards setWebhook.
-/// </summary>
-public interface ITelegramWebhookGrain : IGrainWithStringKey
-{
-    /// <summary>The secret to give setWebhook; created on first use.</summary>
-    Task<string> GetOrCreateSecretAsync();
-
-    /// <summary>Whether <paramref name="presented"/> is this instance's secret (constant-time comparison).</summary>
-    [ReadOnly]
-    Task<bool> VerifySecretAsync(string presented);
-
-    /// <summary>Forgets the secret; the next webhook registration gets a new one.</summary>
-    Task ForgetAsync();
-}
-
-[GenerateSerializer]
+[GenerateSerializer, Alias("messengers.TelegramWebhookState")]
 public sealed class TelegramWebhookState
 {
     [Id(0)] public string? ProtectedSecret { get; set; }
 }
 
+/// <summary>The webhook secret token of one Telegram instance (see <see cref="ITelegramWebhookGrain"/>).</summary>
 public sealed class TelegramWebhookGrain(
-    [PersistentState("telegramWebhook")] IPersistentState<TelegramWebhookState> state,
+    [PersistentState(TelegramWebhookGrain.StateName, StorageNames.Grains)] IPersistentState<TelegramWebhookState> state,
     ISecretProtector secrets) : Grain, ITelegramWebhookGrain
 {
+    public const string StateName = "telegramWebhook";
+
     // 32 random bytes as base64url-like text: within setWebhook's 1–256 characters of A-Z a-z 0-9 _ -.
     private const int SecretBytes = 32;
     private string? _secret;

@@ -62,6 +62,31 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
 
         public Task MarkReadAsync(string chatId, CancellationToken cancellationToken) => Task.CompletedTask;
 
+        /// <summary>A visitor's message: stored (and published) through the chat's grain, then shown on the visitor's open pages.</summary>
+        public async Task<InboundResult> ReceiveAsync(ProviderInbound inbound, CancellationToken cancellationToken)
+        {
+            if (inbound is not VisitorPost post)
+            {
+                throw new CapabilityNotSupportedException("this kind of input");
+            }
+
+            var now = time.GetUtcNow();
+            var message = new InboundMessage
+            {
+                // Time-ordered (UUIDv7): new ids land at the end of the store's (instance_id, message_id) index instead
+                // of at random pages, which keeps inserts cheap as the table grows.
+                MessageId = "wci-" + Guid.CreateVersion7(now).ToString("N"),
+                ChatId = post.VisitorId,
+                From = post.VisitorId,
+                Body = post.Text,
+                Media = post.Media,
+                Timestamp = now,
+            };
+            await callbacks.OnMessageAsync(message);
+            hub.Publish(instanceId, post.VisitorId, new WebChatEvent("message", message.MessageId, message.Body, "in", now, Media: post.Media));
+            return InboundResult.Stored(message.MessageId, now);
+        }
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

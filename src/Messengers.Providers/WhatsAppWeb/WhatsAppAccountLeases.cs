@@ -1,5 +1,6 @@
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Storage;
 
 namespace Messengers.Providers.WhatsAppWeb;
 
@@ -23,13 +24,14 @@ public interface IWhatsAppAccountLeases
 }
 
 /// <summary>The stored lease: a holder token unique to one process, that process's silo name, and the expiry.</summary>
+[GenerateSerializer, Alias("messengers.AccountLeaseRecord")]
 public sealed class AccountLeaseRecord
 {
-    public string Holder { get; set; } = "";
+    [Id(0)] public string Holder { get; set; } = "";
 
-    public string Silo { get; set; } = "";
+    [Id(1)] public string Silo { get; set; } = "";
 
-    public DateTimeOffset ExpiresAt { get; set; }
+    [Id(2)] public DateTimeOffset ExpiresAt { get; set; }
 }
 
 /// <summary>
@@ -49,7 +51,7 @@ public sealed class GrainStorageWhatsAppAccountLeases(IGrainStorage storage, str
 
     public string SiloName { get; } = siloName;
 
-    private static GrainId IdOf(string instanceId) => new("instance", instanceId);
+    private static GrainId IdOf(string instanceId) => GrainId.Create("instance", instanceId);
 
     public async Task<LeaseAttempt> TryAcquireAsync(string instanceId, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -59,9 +61,9 @@ public sealed class GrainStorageWhatsAppAccountLeases(IGrainStorage storage, str
             var state = new GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
             await storage.ReadStateAsync(StateName, id, state, cancellationToken);
             var now = time.GetUtcNow();
-            if (state.RecordExists && state.State.Holder != _holder && state.State.ExpiresAt > now)
+            if (state.RecordExists && state.State is { } held && held.Holder != _holder && held.ExpiresAt > now)
             {
-                return new LeaseAttempt(false, state.State.Silo, state.State.ExpiresAt);
+                return new LeaseAttempt(false, held.Silo, held.ExpiresAt);
             }
 
             state.State = new AccountLeaseRecord { Holder = _holder, Silo = SiloName, ExpiresAt = now + duration };
@@ -82,7 +84,7 @@ public sealed class GrainStorageWhatsAppAccountLeases(IGrainStorage storage, str
         var id = IdOf(instanceId);
         var state = new GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
         await storage.ReadStateAsync(StateName, id, state, cancellationToken);
-        if (!state.RecordExists || state.State.Holder != _holder)
+        if (!state.RecordExists || state.State?.Holder != _holder)
         {
             return;
         }

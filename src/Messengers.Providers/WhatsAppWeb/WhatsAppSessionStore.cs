@@ -1,6 +1,7 @@
 using Messengers.Abstractions.Security;
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Storage;
 
 namespace Messengers.Providers.WhatsAppWeb;
 
@@ -16,11 +17,12 @@ public interface IWhatsAppSessionStore
 }
 
 /// <summary>The stored record: the storage state, encrypted.</summary>
+[GenerateSerializer, Alias("messengers.WhatsAppSessionRecord")]
 public sealed class WhatsAppSessionRecord
 {
-    public string ProtectedState { get; set; } = "";
+    [Id(0)] public string ProtectedState { get; set; } = "";
 
-    public DateTimeOffset SavedAt { get; set; }
+    [Id(1)] public DateTimeOffset SavedAt { get; set; }
 }
 
 /// <summary>
@@ -31,7 +33,7 @@ public sealed class GrainStorageWhatsAppSessionStore(IGrainStorage storage, ISec
 {
     public const string StateName = "wa-session";
 
-    private static GrainId IdOf(string instanceId) => new("instance", instanceId);
+    private static GrainId IdOf(string instanceId) => GrainId.Create("instance", instanceId);
 
     public async Task<string?> LoadAsync(string instanceId, CancellationToken cancellationToken)
     {

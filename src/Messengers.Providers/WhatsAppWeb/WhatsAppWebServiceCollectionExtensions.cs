@@ -1,11 +1,12 @@
 using Messengers.Abstractions.Providers;
 using Messengers.Abstractions.Security;
-using Messengers.Runtime.Hosting;
-using Messengers.Runtime.Storage;
+using Messengers.Abstractions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Storage;
 
 namespace Messengers.Providers.WhatsAppWeb;
 
@@ -22,12 +23,12 @@ public static class WhatsAppWebServiceCollectionExtensions
             provider.GetService<IConfiguration>()?.GetSection(WhatsAppWebOptions.Section).Bind(options));
         services.TryAddSingleton<BrowserPool>();
         services.TryAddSingleton<IWhatsAppSessionStore>(provider => new GrainStorageWhatsAppSessionStore(
-            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default),
+            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains),
             provider.GetRequiredService<ISecretProtector>(),
             provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWhatsAppAccountLeases>(provider => new GrainStorageWhatsAppAccountLeases(
-            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default),
-            provider.GetService<IOptions<GrainRuntimeOptions>>()?.Value.SiloName ?? Environment.MachineName,
+            provider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains),
+            provider.GetService<ILocalSiloDetails>()?.Name ?? Environment.MachineName,
             provider.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WhatsAppWebProvider>());
         return services;

@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Messengers.Abstractions.Instances;
+
+namespace Messengers.Host.Api;
+
+/// <summary>
+/// The live feed of this silo: an observer subscribed to the <see cref="IStatusFeedGrain"/> (renewed well within its
+/// lifetime), fanned out to the dashboards and event streams connected here. Each silo sees every status change,
+/// whichever silo hosts the instance.
+/// </summary>
+public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, ILogger<LiveFeed> logger) : BackgroundService, IInstanceStatusObserver
+{
+    private readonly ConcurrentDictionary<Guid, Channel<InstanceInfo>> _listeners = new();
+    private IInstanceStatusObserver? _reference;
+
+    public Task OnStatusAsync(InstanceInfo info)
+    {
+        foreach (var listener in _listeners.Values)
+        {
+            listener.Writer.TryWrite(info);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public (ChannelReader<InstanceInfo> Events, IDisposable Registration) Listen()
+    {
+        var channel = Channel.CreateBounded<InstanceInfo>(new BoundedChannelOptions(512) { FullMode = BoundedChannelFullMode.DropOldest });
+        var id = Guid.NewGuid();
+        _listeners[id] = channel;
+        return (channel.Reader, new Unregister(() => _listeners.TryRemove(id, out _)));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _reference = grains.CreateObjectReference<IInstanceStatusObserver>(this);
+        var feed = grains.GetGrain<IStatusFeedGrain>(IStatusFeedGrain.Key);
+        var renewal = IStatusFeedGrain.ObserverLifetime / 3;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await feed.SubscribeAsync(_reference);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogSubscribeFailed(logger, exception.Message);
+            }
+
+            try
+            {
+                await Task.Delay(renewal, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_reference is not null)
+        {
+            try
+            {
+                await grains.GetGrain<IStatusFeedGrain>(IStatusFeedGrain.Key).UnsubscribeAsync(_reference);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // the silo is going away; the subscription expires by itself
+                LogSubscribeFailed(logger, exception.Message);
+            }
+
+            grains.DeleteObjectReference<IInstanceStatusObserver>(_reference);
+        }
+
+        foreach (var listener in _listeners.Values)
+        {
+            listener.Writer.TryComplete();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The live feed could not (re)subscribe to status changes; it tries again shortly: {Reason}")]
+    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+
+    private sealed class Unregister(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}
