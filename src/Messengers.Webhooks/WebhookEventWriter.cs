@@ -11,7 +11,8 @@ namespace Messengers.Webhooks;
 /// adds no second row. The stream consumers (<see cref="WebhookEventGrain"/>) and other parts (agent.failed) write
 /// through it.
 /// </summary>
-public sealed partial class WebhookEventWriter(IWebhookStore store, IGrainFactory grains, ILogger<WebhookEventWriter> logger, WebhookDispatcher? dispatcher = null)
+/// <param name="grains">Where an instance's subscriptions and provider name are looked up; without it (tests of the writer alone) callers pass the subscriptions and flat payloads carry no provider.</param>
+public sealed partial class WebhookEventWriter(IWebhookStore store, IGrainFactory? grains, ILogger<WebhookEventWriter> logger, WebhookDispatcher? dispatcher = null)
 {
     private readonly ConcurrentDictionary<string, string?> _providers = new(StringComparer.Ordinal);
 
@@ -24,7 +25,9 @@ public sealed partial class WebhookEventWriter(IWebhookStore store, IGrainFactor
             return 0;
         }
 
-        var subscriptions = await grains.GetGrain<IWebhookSubscriptionsGrain>(events[0].InstanceId).GetAsync();
+        var subscriptions = grains is null
+            ? await store.ListAsync(events[0].InstanceId, cancellationToken)
+            : await grains.GetGrain<IWebhookSubscriptionsGrain>(events[0].InstanceId).GetAsync();
         return await WriteAsync(events, subscriptions, cancellationToken);
     }
 
@@ -79,7 +82,7 @@ public sealed partial class WebhookEventWriter(IWebhookStore store, IGrainFactor
             return info.Provider;
         }
 
-        if (_providers.TryGetValue(evt.InstanceId, out var known))
+        if (_providers.TryGetValue(evt.InstanceId, out var known) || grains is null)
         {
             return known;
         }

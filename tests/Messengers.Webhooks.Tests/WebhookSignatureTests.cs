@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using Messengers.Grains.Webhooks;
+using Messengers.Data.Webhooks;
+using Messengers.Webhooks;
 
-namespace Messengers.Grains.Tests.Webhooks;
+namespace Messengers.Webhooks.Tests;
 
 public sealed class WebhookSignatureTests
 {

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
-using Messengers.Grains.Webhooks;
+using Messengers.Data.Webhooks;
+using Messengers.Webhooks;
 using Messengers.Testing.Fakes;
 using Microsoft.AspNetCore.Http;
 
-namespace Messengers.Grains.Tests.Webhooks;
+namespace Messengers.Webhooks.Tests;
 
 /// <summary>One webhook request as the receiver saw it.</summary>
 internal sealed record ReceivedWebhook(string EventId, string EventType, string Timestamp, string Signature, string? Authorization, string ContentType, byte[] Body)
