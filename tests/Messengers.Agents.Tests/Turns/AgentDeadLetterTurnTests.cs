@@ -1,8 +1,8 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Agents.Bridge;
-using Messengers.Agents.DeadLetters;
+using Messengers.Agents.Turns;
+using Messengers.Data.DeadLetters;
 
-namespace Messengers.Agents.Tests.Bridge;
+namespace Messengers.Agents.Tests.Turns;
 
 /// <summary>What a retried dead letter sends the agent, and which stored messages count as turns.</summary>
 public sealed class AgentDeadLetterTurnTests
@@ -27,9 +27,9 @@ public sealed class AgentDeadLetterTurnTests
         MediaRef photo = new("p1", "image/jpeg", null, 10);
         MediaRef document = new("d1", "application/pdf", "a.pdf", 20);
 
-        var turn = AgentBridge.TurnOf(DeadLetter(photo, document));
+        var turn = AgentTurns.TurnOf(DeadLetter(photo, document));
 
-        Assert.Equal("look at these\nplease", AgentBridge.TurnText(turn));
+        Assert.Equal("look at these\nplease", AgentTurns.TurnText(turn));
         Assert.Equal([photo, document], turn.Select(m => m.Media));
         Assert.All(turn, m => Assert.Equal(("inst", "chat-1", "m1", "user-1"), (m.InstanceId, m.ChatId, m.MessageId, m.From)));
     }
@@ -37,7 +37,7 @@ public sealed class AgentDeadLetterTurnTests
     [Fact]
     public void TurnOf_NoMedia_OneMessageWithTheText()
     {
-        var message = Assert.Single(AgentBridge.TurnOf(DeadLetter()));
+        var message = Assert.Single(AgentTurns.TurnOf(DeadLetter()));
 
         Assert.Equal(("look at these\nplease", (MediaRef?)null), (message.Body, message.Media));
     }

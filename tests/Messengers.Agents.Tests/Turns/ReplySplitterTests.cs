@@ -1,6 +1,6 @@
-using Messengers.Agents.Bridge;
+using Messengers.Agents.Turns;
 
-namespace Messengers.Agents.Tests.Bridge;
+namespace Messengers.Agents.Tests.Turns;
 
 public sealed class ReplySplitterTests
 {

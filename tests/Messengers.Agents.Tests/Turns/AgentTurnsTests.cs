@@ -1,11 +1,11 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
-using Messengers.Agents.Bridge;
+using Messengers.Agents.Turns;
 
-namespace Messengers.Agents.Tests.Bridge;
+namespace Messengers.Agents.Tests.Turns;
 
-/// <summary>Which chats the bridge answers, how a debounced batch becomes one turn, and which failures it retries.</summary>
-public sealed class AgentBridgeRulesTests
+/// <summary>Which chats an agent turn answers, how a debounced batch becomes one turn, and which failures it retries.</summary>
+public sealed class AgentTurnsTests
 {
     private static ChatMessage Message(string chatId, bool isGroup = false, string body = "hi", string id = "m1")
         => new() { InstanceId = "inst", MessageId = id, ChatId = chatId, IsGroup = isGroup, Body = body };
@@ -67,8 +67,8 @@ public sealed class AgentBridgeRulesTests
     [Fact]
     public void TurnText_SeveralMessages_JoinedInOrderWithoutEmptyBodies()
     {
-        Assert.Equal("one\nthree", AgentBridge.TurnText([Message("a", body: "one"), Message("a", body: "", id: "m2"), Message("a", body: "three", id: "m3")]));
-        Assert.Equal("  spaced  ", AgentBridge.TurnText([Message("a", body: "  spaced  ")]));
+        Assert.Equal("one\nthree", AgentTurns.TurnText([Message("a", body: "one"), Message("a", body: "", id: "m2"), Message("a", body: "three", id: "m3")]));
+        Assert.Equal("  spaced  ", AgentTurns.TurnText([Message("a", body: "  spaced  ")]));
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class AgentBridgeRulesTests
     {
         var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
 
-        Assert.Equal(first.AddSeconds(7), AgentBridge.DebounceDue(first, first.AddSeconds(2), TimeSpan.FromSeconds(5)));
+        Assert.Equal(first.AddSeconds(7), AgentTurns.DebounceDue(first, first.AddSeconds(2), TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class AgentBridgeRulesTests
     {
         var first = new DateTimeOffset(2026, 11, 22, 7, 0, 0, TimeSpan.Zero);
 
-        Assert.Equal(first.AddSeconds(15), AgentBridge.DebounceDue(first, first.AddSeconds(14), TimeSpan.FromSeconds(5)));
+        Assert.Equal(first.AddSeconds(15), AgentTurns.DebounceDue(first, first.AddSeconds(14), TimeSpan.FromSeconds(5)));
     }
 
     public static TheoryData<AgentFailureReason, int?, bool> Failures => new()
@@ -108,10 +108,10 @@ public sealed class AgentBridgeRulesTests
     {
         var failure = new AgentCallFailedException("agno", "support", "http://127.0.0.1:1", reason, 1, status, "failed");
 
-        Assert.Equal(expected, AgentBridge.IsWorthRetrying(failure));
+        Assert.Equal(expected, AgentTurns.IsWorthRetrying(failure));
     }
 
     [Fact]
     public void IsWorthRetrying_OwnInfrastructureFailure_Retried()
-        => Assert.True(AgentBridge.IsWorthRetrying(new TimeoutException("grain call timed out")));
+        => Assert.True(AgentTurns.IsWorthRetrying(new TimeoutException("grain call timed out")));
 }

@@ -1,8 +1,8 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Agents.Bridge;
-using Messengers.Grains.Messages;
+using Messengers.Agents.Turns;
+using Messengers.Data.Messages;
 
-namespace Messengers.Agents.Tests.Bridge;
+namespace Messengers.Agents.Tests.Turns;
 
 /// <summary>The bridge's media loading against the real file media store in a temporary folder.</summary>
 public sealed class AgentMediaLoaderTests : IDisposable
