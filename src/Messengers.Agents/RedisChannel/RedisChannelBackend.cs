@@ -1,20 +1,24 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Messengers.Runtime.Redis;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace Messengers.Agents.RedisChannel;
 
 /// <summary>
 /// Agents reached over Redis pub/sub, in the PlatformAI-HUB shape: the user turn is published on
 /// <c>agent:{agentId}:input</c> and the reply read from <c>agent:{agentId}:output</c>. The endpoint's BaseUrl is the
-/// Redis connection string (<c>host:port[,password=…]</c>). Replies are matched by <c>request_id</c> (falling back
-/// to <c>session_id</c>); payloads are documented in this project's README.
+/// Redis connection string (<c>host:port[,user=…][,ssl=true][,defaultDatabase=N]…</c>, see
+/// <see cref="RedisChannelConnectionString"/>) and its key the Redis password. Replies are matched by <c>request_id</c>
+/// (falling back to <c>session_id</c>); payloads are documented in this project's README. Runs on StackExchange.Redis:
+/// one <see cref="ConnectionMultiplexer"/> per distinct connection string and password, created on first use, shared by
+/// every agent behind it and closed by <see cref="DisposeAsync"/>.
 /// </summary>
 public sealed class RedisChannelBackend(TimeProvider time, ILoggerFactory loggers) : IAgentBackend, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<Channel>>> _channels = new(StringComparer.Ordinal);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly ConcurrentDictionary<string, Lazy<RedisChannelConnection>> _connections = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<RedisChannelBackend>();
 
     public string Name => "redis";
@@ -28,19 +32,18 @@ public sealed class RedisChannelBackend(TimeProvider time, ILoggerFactory logger
         }
 
         // The endpoint's key, when set, is the Redis password (kept out of the baseUrl, which the API shows).
-        var connection = request.Endpoint.ApiKey is { Length: > 0 } password ? $"{request.Endpoint.BaseUrl},password={password}" : request.Endpoint.BaseUrl;
-        var channelKey = $"{connection}|{request.AgentId}";
-        Channel channel;
+        var password = request.Endpoint.ApiKey is { Length: > 0 } key ? key : null;
+        ConfigurationOptions options;
         try
         {
-            channel = await _channels.GetOrAdd(channelKey, key => new Lazy<Task<Channel>>(() => Channel.OpenAsync(connection, request.AgentId, loggers, time))).Value;
+            options = RedisChannelConnectionString.Parse(request.Endpoint.BaseUrl, password);
         }
-        catch (Exception exception) when (exception is RedisException or System.Net.Sockets.SocketException or TimeoutException)
+        catch (FormatException exception)
         {
-            _channels.TryRemove(channelKey, out _);
-            throw Failure(request, AgentFailureReason.ConnectionFailed, $"Redis at the agent's baseUrl is unreachable: {exception.Message}", exception);
+            throw Failure(request, AgentFailureReason.Misconfigured, $"The redis backend's baseUrl is not a usable Redis connection string: {RedisChannelConnectionString.Redact(exception.Message, password)}");
         }
 
+        var (connection, replies) = await ListenAsync(request, options, password, ct);
         var requestId = request.MessageId ?? Guid.NewGuid().ToString("N");
         var payload = new JsonObject
         {
@@ -56,122 +59,90 @@ public sealed class RedisChannelBackend(TimeProvider time, ILoggerFactory logger
             ["timestamp"] = time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
 
-        var waiter = channel.Expect(requestId, request.SessionId);
+        var waiter = replies.Expect(requestId, request.SessionId);
         try
         {
-            await channel.Connection.PublishAsync($"agent:{request.AgentId}:input", payload.ToJsonString(), ct);
-            var timeout = request.Endpoint.Timeout ?? TimeSpan.FromSeconds(60);
-            var text = await waiter.WaitAsync(timeout, time, ct);
-            return new AgentReply(text) { SessionId = request.SessionId };
-        }
-        catch (TimeoutException)
-        {
-            throw Failure(request, AgentFailureReason.Timeout, $"No reply on agent:{request.AgentId}:output within {(request.Endpoint.Timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds:0} s; is the agent subscribed to agent:{request.AgentId}:input?");
+            try
+            {
+                await connection.PublishRequestAsync(request.AgentId, payload.ToJsonString()).WaitAsync(ct);
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                throw Unreachable(request, connection.Describe(exception), exception);
+            }
+
+            var timeout = request.Endpoint.Timeout ?? DefaultTimeout;
+            try
+            {
+                var text = await waiter.WaitAsync(timeout, time, ct);
+                return new AgentReply(text) { SessionId = request.SessionId };
+            }
+            catch (TimeoutException)
+            {
+                throw Failure(request, AgentFailureReason.Timeout, $"No reply on {AgentReplySubscription.OutputChannel(request.AgentId)} within {timeout.TotalSeconds:0} s; is the agent subscribed to {AgentReplySubscription.InputChannel(request.AgentId)}?");
+            }
         }
         finally
         {
-            channel.Forget(requestId);
+            replies.Forget(requestId);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var lazy in _channels.Values.Where(l => l.IsValueCreated))
+        foreach (var lazy in _connections.Values.Where(l => l.IsValueCreated))
         {
-            try
-            {
-                await (await lazy.Value).DisposeAsync();
-            }
-            catch (Exception exception) when (exception is RedisException or ObjectDisposedException)
-            {
-                _logger.LogDebug(exception, "Closing a Redis agent channel failed");
-            }
+            await lazy.Value.DisposeAsync();
         }
+
+        _connections.Clear();
     }
+
+    /// <summary>
+    /// The connection for <paramref name="options"/> (created on first use) and the agent's subscription to its output
+    /// channel, once Redis confirms it is listening. Waits up to <c>connectTimeout</c> (default 5 s) in all for a Redis
+    /// that is down or restarting, then fails with <see cref="AgentFailureReason.ConnectionFailed"/>.
+    /// </summary>
+    private async Task<(RedisChannelConnection Connection, AgentReplySubscription Replies)> ListenAsync(AgentRequest request, ConfigurationOptions options, string? password, CancellationToken ct)
+    {
+        var connectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeout);
+        var started = time.GetTimestamp();
+        TimeSpan Left() => connectTimeout - time.GetElapsedTime(started) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
+        var connectionKey = $"{request.Endpoint.BaseUrl}\n{password}";
+        var lazy = _connections.GetOrAdd(connectionKey, _ => new Lazy<RedisChannelConnection>(() => RedisChannelConnection.Start(options, _logger)));
+        var connection = lazy.Value;
+        AgentReplySubscription replies;
+        try
+        {
+            replies = await connection.RepliesOfAsync(request.AgentId).WaitAsync(Left(), time, ct);
+        }
+        catch (TimeoutException exception) when (exception is not RedisTimeoutException)
+        {
+            throw Unreachable(request, connection.DescribeNoConnection(connectTimeout)); // connecting and subscribing go on in the background
+        }
+        catch (ArgumentException exception)
+        {
+            // StackExchange.Redis refused the configuration when creating the multiplexer: forget this one.
+            _connections.TryRemove(KeyValuePair.Create(connectionKey, lazy));
+            throw Failure(request, AgentFailureReason.Misconfigured, $"The redis backend's baseUrl is not a usable Redis connection string: {RedisChannelConnectionString.Redact(exception.Message, password)}");
+        }
+        catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
+        {
+            throw Unreachable(request, connection.Describe(exception), exception);
+        }
+
+        if (!await replies.WaitUntilListeningAsync(Left(), time, ct))
+        {
+            throw Unreachable(request, connection.DescribeNoConnection(connectTimeout));
+        }
+
+        return (connection, replies);
+    }
+
+    private static AgentCallFailedException Unreachable(AgentRequest request, string reason, Exception? inner = null)
+        => Failure(request, AgentFailureReason.ConnectionFailed, $"Redis at the agent's baseUrl is unreachable: {reason}", inner);
 
     private static AgentCallFailedException Failure(AgentRequest request, AgentFailureReason reason, string message, Exception? inner = null)
         => new("redis", request.AgentId, $"agent:{request.AgentId}", reason, 1, null, message, inner);
-
-    /// <summary>One agent's channels on one Redis server: a publishing connection and a subscription to its output.</summary>
-    private sealed class Channel : IAsyncDisposable
-    {
-        private readonly ConcurrentDictionary<string, TaskCompletionSource<string>> _byRequest = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _bySession = new(StringComparer.Ordinal);
-
-        private Channel(RedisConnection connection, RedisSubscriber subscriber)
-        {
-            Connection = connection;
-            Subscriber = subscriber;
-        }
-
-        public RedisConnection Connection { get; }
-
-        private RedisSubscriber Subscriber { get; }
-
-        public static async Task<Channel> OpenAsync(string connectionString, string agentId, ILoggerFactory loggers, TimeProvider time)
-        {
-            var connection = await RedisConnection.ConnectAsync(connectionString, loggers, time);
-            var channel = new Channel(connection, connection.CreateSubscriber());
-            await channel.Subscriber.SubscribeAsync($"agent:{agentId}:output", channel.OnOutput);
-            return channel;
-        }
-
-        public Task<string> Expect(string requestId, string sessionId)
-        {
-            var waiter = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _byRequest[requestId] = waiter;
-            _bySession.GetOrAdd(sessionId, _ => new()).Enqueue(requestId);
-            return waiter.Task;
-        }
-
-        public void Forget(string requestId) => _byRequest.TryRemove(requestId, out _);
-
-        public async ValueTask DisposeAsync()
-        {
-            await Subscriber.DisposeAsync();
-            await Connection.DisposeAsync();
-        }
-
-        private void OnOutput(RedisPubSubMessage message)
-        {
-            if (message.Text is not { } text)
-            {
-                return;
-            }
-
-            JsonNode? reply;
-            try
-            {
-                reply = JsonNode.Parse(text);
-            }
-            catch (JsonException)
-            {
-                return; // not ours: the channel may carry other producers' traffic
-            }
-
-            var body = (string?)reply?["text"] ?? (string?)reply?["response"] ?? (string?)reply?["content"] ?? (string?)reply?["message"];
-            if (body is null)
-            {
-                return;
-            }
-
-            var requestId = (string?)reply?["request_id"];
-            if (requestId is null && (string?)reply?["session_id"] is { } sessionId && _bySession.TryGetValue(sessionId, out var queue))
-            {
-                while (queue.TryDequeue(out var oldest))
-                {
-                    if (_byRequest.ContainsKey(oldest))
-                    {
-                        requestId = oldest;
-                        break;
-                    }
-                }
-            }
-
-            if (requestId is not null && _byRequest.TryRemove(requestId, out var waiter))
-            {
-                waiter.TrySetResult(body);
-            }
-        }
-    }
 }
