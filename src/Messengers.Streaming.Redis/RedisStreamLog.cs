@@ -41,6 +41,6 @@ internal static partial class RedisStreamLog
     public static partial void QueueReleased(this ILogger logger, string queueKey, string consumer, int inFlightCount);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information,
-        Message = "Re-reading the pending entries of {QueueKey} from id 0 (periodic recovery or after a failed read).")]
+        Message = "Found pending entries of {QueueKey} that were not in flight here (left by an overlapping owner or by a read whose reply was lost); delivering them again.")]
     public static partial void PendingRescan(this ILogger logger, string queueKey);
 }

@@ -6,7 +6,7 @@ namespace Messengers.Streaming.Redis.Tests;
 /// <summary>
 /// One redis-server and one single-silo cluster for the delivery tests, with a provider per concern so that tests do not
 /// see each other's entries: <c>main</c> (4 queues), <c>acks</c> (1 queue), <c>poison</c> (1 queue, MaxEventDeliveryTime 2 s),
-/// <c>bounded</c> (1 queue, MaxStreamLength 200).
+/// <c>bounded</c> (1 queue, MaxStreamLength 200), <c>garbage</c> (1 queue).
 /// </summary>
 public sealed class DeliveryFixture : IAsyncLifetime
 {
@@ -15,6 +15,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
     public const string Acks = "acks";
     public const string Poison = "poison";
     public const string Bounded = "bounded";
+    public const string Garbage = "garbage";
     public const int BoundedLength = 200;
 
     private RedisServer? _redis;
@@ -37,6 +38,7 @@ public sealed class DeliveryFixture : IAsyncLifetime
             new(Acks, o => { o.ConnectionString = connection; o.KeyPrefix = Prefix; o.QueueCount = 1; }),
             new(Poison, o => { o.ConnectionString = connection; o.KeyPrefix = Prefix; o.QueueCount = 1; }, p => p.MaxEventDeliveryTime = TimeSpan.FromSeconds(2)),
             new(Bounded, o => { o.ConnectionString = connection; o.KeyPrefix = Prefix; o.QueueCount = 1; o.MaxStreamLength = BoundedLength; }),
+            new(Garbage, o => { o.ConnectionString = connection; o.KeyPrefix = Prefix; o.QueueCount = 1; }),
         ]);
         _inspector = await RedisInspector.ConnectAsync(connection);
     }

@@ -140,8 +140,8 @@ public sealed class DeliveryTests(DeliveryFixture fixture) : IClassFixture<Deliv
     [Fact]
     public async Task UndeserializableEntry_InQueue_MovedToDeadLetterAcknowledgedAndQueueKeepsFlowing()
     {
-        var key = Cluster.QueueKey(DeliveryFixture.Prefix, DeliveryFixture.Poison, 0);
-        var deadKey = Cluster.DeadLetterKey(DeliveryFixture.Prefix, DeliveryFixture.Poison);
+        var key = Cluster.QueueKey(DeliveryFixture.Prefix, DeliveryFixture.Garbage, 0);
+        var deadKey = Cluster.DeadLetterKey(DeliveryFixture.Prefix, DeliveryFixture.Garbage);
         var garbage = new byte[] { 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01 };
         var entryId = (await Redis.Database.StreamAddAsync(key, RedisStreamKeys.PayloadField, garbage)).ToString();
 
@@ -156,9 +156,9 @@ public sealed class DeliveryTests(DeliveryFixture fixture) : IClassFixture<Deliv
         await Eventually.UntilAsync(async () => await Redis.PendingAsync(key) == 0, 30, "the undeserializable entry to be acknowledged");
 
         // Entries after it on the same queue are still delivered.
-        await Cluster.Stream(DeliveryFixture.Poison, StreamNamespaces.Recorded, "after-garbage").OnNextAsync(new TestEvent(7));
+        await Cluster.Stream(DeliveryFixture.Garbage, StreamNamespaces.Recorded, "after-garbage").OnNextAsync(new TestEvent(7));
         var afterId = StreamId.Create(StreamNamespaces.Recorded, "after-garbage").ToString();
-        await Eventually.UntilAsync(() => Task.FromResult(Cluster.Recorder.For(DeliveryFixture.Poison, afterId).Count > 0), 30, "an entry produced after the garbage");
+        await Eventually.UntilAsync(() => Task.FromResult(Cluster.Recorder.For(DeliveryFixture.Garbage, afterId).Count > 0), 30, "an entry produced after the garbage");
     }
 
     [Fact]
