@@ -65,6 +65,37 @@ public sealed class ReceiverContractTests
     }
 
     [Fact]
+    public async Task RedisUnreachableAtStart_ProviderStarts_ProducesAndReadsOnceRedisIsUp()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await redis.KillAsync();
+
+        // abortConnect=false: the provider (and so the silo) starts without Redis; calls fail until it is there.
+        await using var harness = await AdapterHarness.StartAsync(redis.ConnectionString, "svc");
+        var receiver = harness.Adapter.CreateReceiver(harness.Queue);
+        await Assert.ThrowsAnyAsync<Exception>(() => receiver.Initialize(TimeSpan.FromSeconds(5), Cancellation));
+        await Assert.ThrowsAnyAsync<Exception>(() => harness.ProduceAsync(Stream, 1));
+
+        await redis.RestartAsync();
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await harness.ProduceAsync(Stream, 2);
+                return true;
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                return false;
+            }
+        }, 30, "producing to work once Redis is up");
+
+        // Initialization failed, so the first successful read creates the group (from id 0) itself.
+        var read = await ReadAllAsync(receiver, expected: 1);
+        Assert.Equal([2], read.SelectMany(b => b.GetEvents<TestEvent>()).Select(e => e.Item1.Number));
+    }
+
+    [Fact]
     public async Task EntriesReadButNotAcknowledged_NextOwnerOfTheQueue_ReadsThemFirstWithTheSameTokens()
     {
         await using var redis = await RedisServer.StartAsync();
