@@ -45,19 +45,25 @@ public sealed class DeliveryFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_inspector is not null)
+        try
         {
-            await _inspector.DisposeAsync();
-        }
+            if (_inspector is not null)
+            {
+                await _inspector.DisposeAsync();
+            }
 
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
+            if (_cluster is not null)
+            {
+                await _cluster.DisposeAsync();
+            }
         }
-
-        if (_redis is not null)
+        finally
         {
-            await _redis.DisposeAsync();
+            // Whatever happened above, never leave the redis-server process behind.
+            if (_redis is not null)
+            {
+                await _redis.DisposeAsync();
+            }
         }
     }
 }
