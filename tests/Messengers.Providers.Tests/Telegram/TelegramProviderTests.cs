@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Messages;
+using Messengers.Data.Messages;
 using Messengers.Providers.Telegram;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,47 +1,43 @@
+using Messengers.Providers.Tests.Support;
 using Messengers.Providers.WhatsAppWeb;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Storage.Postgres;
-using Messengers.Runtime.Storage.Sqlite;
 using Messengers.Testing;
+using Microsoft.Data.Sqlite;
 
 namespace Messengers.Providers.Tests.WhatsAppWeb;
 
 /// <summary>
-/// The account lease on the real databases of a cluster: silos are separate connections (separate database objects) to
-/// one database, racing for the same lease.
+/// The account lease on Orleans' ADO.NET grain storage over the real databases of a cluster: each silo of an
+/// in-process cluster has its own storage provider (its own connections) to one database, and they race for the same lease.
 /// </summary>
 public abstract class WhatsAppAccountLeaseStorageContract : IAsyncLifetime
 {
-    private readonly List<IAsyncDisposable> _databases = [];
+    private readonly List<StorageCluster> _clusters = [];
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A new connection to the shared database, as a further silo would open it.</summary>
-    protected abstract Task<(IGrainStorage Storage, IAsyncDisposable Database)> ConnectSiloAsync();
+    /// <summary>The shared database the silos store their grain state in.</summary>
+    protected abstract GrainStorageDatabase Database { get; }
 
     public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public virtual async ValueTask DisposeAsync()
     {
-        foreach (var database in _databases)
+        foreach (var cluster in _clusters)
         {
-            await database.DisposeAsync();
+            await cluster.DisposeAsync();
         }
 
         GC.SuppressFinalize(this);
     }
 
-    private async Task<GrainStorageWhatsAppAccountLeases[]> SilosAsync(int count)
+    private async Task<GrainStorageWhatsAppAccountLeases[]> SilosAsync(short count)
     {
-        var silos = new GrainStorageWhatsAppAccountLeases[count];
-        for (var i = 0; i < count; i++)
-        {
-            var (storage, database) = await ConnectSiloAsync();
-            _databases.Add(database);
-            silos[i] = new GrainStorageWhatsAppAccountLeases(storage, $"silo-{i}", TimeProvider.System);
-        }
-
-        return silos;
+        var cluster = await StorageCluster.StartAsync(Database, count);
+        _clusters.Add(cluster);
+        var storages = cluster.Storages;
+        Assert.Equal(count, storages.Count);
+        Assert.Equal(count, storages.Distinct().Count());
+        return [.. storages.Select((storage, i) => new GrainStorageWhatsAppAccountLeases(storage, $"silo-{i}", TimeProvider.System))];
     }
 
     [Fact]
@@ -75,24 +71,35 @@ public abstract class WhatsAppAccountLeaseStorageContract : IAsyncLifetime
         Assert.False(refused.Acquired);
         Assert.Equal(("silo-0", renewed.ExpiresAt), (refused.HolderSilo, refused.ExpiresAt));
     }
+
+    [Fact]
+    public async Task TryAcquire_ReleasedByItsHolder_TakenByAnotherSiloAtOnce()
+    {
+        var silos = await SilosAsync(2);
+        var instanceId = "release-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.True((await silos[0].TryAcquireAsync(instanceId, TimeSpan.FromMinutes(5), Ct)).Acquired);
+
+        await silos[1].ReleaseAsync(instanceId, Ct); // not silo-1's to release
+        Assert.False((await silos[1].TryAcquireAsync(instanceId, TimeSpan.FromMinutes(5), Ct)).Acquired);
+        await silos[0].ReleaseAsync(instanceId, Ct);
+        var taken = await silos[1].TryAcquireAsync(instanceId, TimeSpan.FromMinutes(5), Ct);
+        var refused = await silos[0].TryAcquireAsync(instanceId, TimeSpan.FromMinutes(5), Ct);
+
+        Assert.Equal((true, "silo-1"), (taken.Acquired, taken.HolderSilo));
+        Assert.Equal((false, "silo-1"), (refused.Acquired, refused.HolderSilo));
+    }
 }
 
 public sealed class SqliteWhatsAppAccountLeaseTests : WhatsAppAccountLeaseStorageContract
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-lease-");
 
-    private string File => Path.Combine(_folder.FullName, "messengers.db");
-
-    protected override async Task<(IGrainStorage Storage, IAsyncDisposable Database)> ConnectSiloAsync()
-    {
-        var database = new SqliteDatabase(File);
-        await database.EnsureMigratedAsync(Ct);
-        return (new SqliteGrainStorage("Default", database), database);
-    }
+    protected override GrainStorageDatabase Database => GrainStorageDatabase.Sqlite(Path.Combine(_folder.FullName, "messengers.db"));
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        SqliteConnection.ClearAllPools();
         _folder.Delete(recursive: true);
     }
 }
@@ -101,12 +108,7 @@ public sealed class PostgresWhatsAppAccountLeaseTests(PostgresServer server) : W
 {
     private string _connectionString = "";
 
-    public override async ValueTask InitializeAsync() => _connectionString = await server.CreateDatabaseAsync("lease");
+    protected override GrainStorageDatabase Database => GrainStorageDatabase.Postgres(_connectionString);
 
-    protected override async Task<(IGrainStorage Storage, IAsyncDisposable Database)> ConnectSiloAsync()
-    {
-        var database = new PostgresDatabase(_connectionString);
-        await database.EnsureMigratedAsync(Ct);
-        return (new PostgresGrainStorage("Default", database), database);
-    }
+    public override async ValueTask InitializeAsync() => _connectionString = await server.CreateDatabaseAsync("lease");
 }

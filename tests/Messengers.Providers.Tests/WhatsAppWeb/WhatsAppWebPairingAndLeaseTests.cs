@@ -1,10 +1,9 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
 using Messengers.Providers.WhatsAppWeb;
-using Messengers.Runtime;
-using Messengers.Runtime.Storage;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Runtime;
 
 namespace Messengers.Providers.Tests.WhatsAppWeb;
 
@@ -97,8 +96,7 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
     [Fact]
     public async Task Leases_TwoSilosRacing_ExactlyOneAcquires()
     {
-        var storage = new MemoryGrainStorage();
-        var silos = Enumerable.Range(1, 8).Select(i => new GrainStorageWhatsAppAccountLeases(storage, $"silo-{i}", TimeProvider.System)).ToArray();
+        var silos = Enumerable.Range(1, 8).Select(i => new GrainStorageWhatsAppAccountLeases(Storage, $"silo-{i}", TimeProvider.System)).ToArray();
 
         var attempts = await Task.WhenAll(silos.Select(s => Task.Run(() => s.TryAcquireAsync("wa1", TimeSpan.FromMinutes(1), Ct), Ct)));
 
@@ -109,10 +107,9 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
     [Fact]
     public async Task Leases_ReleasedOrExpired_CanBeTakenByAnotherSilo()
     {
-        var storage = new MemoryGrainStorage();
         var time = new Messengers.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        var a = new GrainStorageWhatsAppAccountLeases(storage, "silo-a", time);
-        var b = new GrainStorageWhatsAppAccountLeases(storage, "silo-b", time);
+        var a = new GrainStorageWhatsAppAccountLeases(Storage, "silo-a", time);
+        var b = new GrainStorageWhatsAppAccountLeases(Storage, "silo-b", time);
 
         Assert.True((await a.TryAcquireAsync("wa1", TimeSpan.FromSeconds(30), Ct)).Acquired);
         Assert.Equal("silo-a", (await b.TryAcquireAsync("wa1", TimeSpan.FromSeconds(30), Ct)).HolderSilo);
@@ -184,10 +181,10 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
         var savedBefore = await SessionSavedAtAsync();
 
         // Another silo that judged the lease expired (a paused process, a clock jump) wrote itself in.
-        var state = new GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
-        await Storage.ReadStateAsync(GrainStorageWhatsAppAccountLeases.StateName, new GrainId("instance", "wa1"), state, Ct);
+        var state = new Orleans.GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
+        await Storage.ReadStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
         state.State = new AccountLeaseRecord { Holder = "thief", Silo = "silo-thief", ExpiresAt = TimeProvider.System.GetUtcNow().AddMinutes(5) };
-        await Storage.WriteStateAsync(GrainStorageWhatsAppAccountLeases.StateName, new GrainId("instance", "wa1"), state, Ct);
+        await Storage.WriteStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
 
         await WaitUntilAsync(() => callbacks.Statuses.Any(s => s.Reason?.Contains("silo-thief", StringComparison.Ordinal) == true));
         await WaitUntilAsync(() => connection.Page is null);
@@ -200,8 +197,9 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
 
     private async Task<DateTimeOffset> SessionSavedAtAsync()
     {
-        var session = new GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
-        await Storage.ReadStateAsync(GrainStorageWhatsAppSessionStore.StateName, new GrainId("instance", "wa1"), session, Ct);
+        var session = new Orleans.GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await Storage.ReadStateAsync(GrainStorageWhatsAppSessionStore.StateName, GrainId.Create("instance", "wa1"), session, Ct);
+        Assert.NotNull(session.State);
         return session.State.SavedAt;
     }
 

@@ -266,12 +266,16 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         await PairedAsync(callbacks);
         await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
 
-        var state = new Messengers.Runtime.Storage.GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
-        await Storage.ReadStateAsync(GrainStorageWhatsAppSessionStore.StateName, new Messengers.Runtime.GrainId("instance", "wa1"), state, Ct);
+        var state = new Orleans.GrainState<WhatsAppSessionRecord>(new WhatsAppSessionRecord());
+        await Storage.ReadStateAsync(GrainStorageWhatsAppSessionStore.StateName, Orleans.Runtime.GrainId.Create("instance", "wa1"), state, Ct);
 
         Assert.True(state.RecordExists);
+        Assert.NotNull(state.State);
         Assert.DoesNotContain("5511999990000", state.State.ProtectedState, StringComparison.Ordinal);
         Assert.Contains("5511999990000", await Sessions.LoadAsync("wa1", Ct), StringComparison.Ordinal);
+        var row = await StoredPayloadAsync(GrainStorageWhatsAppSessionStore.StateName, "wa1");
+        Assert.NotNull(row);
+        Assert.Equal(-1, row.AsSpan().IndexOf("5511999990000"u8));
     }
 
     [Fact]

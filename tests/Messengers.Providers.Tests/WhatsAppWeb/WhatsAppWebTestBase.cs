@@ -4,20 +4,23 @@ using System.Security.Cryptography;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
-using Messengers.Grains.Messages;
-using Messengers.Grains.Security;
+using Messengers.Data.Messages;
+using Messengers.Data.Security;
+using Messengers.Providers.Tests.Support;
 using Messengers.Providers.WhatsAppWeb;
-using Messengers.Runtime.Storage;
 using Messengers.Testing.Fakes.WhatsAppWeb;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
+using Orleans.Storage;
 
 namespace Messengers.Providers.Tests.WhatsAppWeb;
 
 /// <summary>
 /// Real headless Chromium (Debian's /usr/bin/chromium) against the fake WhatsApp Web page on loopback. Each test gets
-/// its own pool; the grain storage (and so the saved sessions) can outlive a pool to simulate a host restart.
+/// its own pool; the grain storage (and so the saved sessions) can outlive a pool to simulate a host restart. The grain
+/// storage is the embedded host's: Orleans' ADO.NET storage on a SQLite file of the test's own, in an in-process silo.
 /// </summary>
 public abstract class WhatsAppWebTestBase : IAsyncLifetime
 {
@@ -25,13 +28,19 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     protected const string MyWid = "5511999990000@c.us";
 
     private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-wa-");
+    private StorageCluster? _silo;
     private FileMediaStore? _media;
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     protected FakeWhatsAppWebServer Fake { get; private set; } = null!;
 
-    protected MemoryGrainStorage Storage { get; } = new();
+    /// <summary>The grain storage <c>grains</c> of the test's silo, where sessions and leases are kept.</summary>
+    protected IGrainStorage Storage => _silo?.Storage ?? throw new InvalidOperationException("The silo is not started.");
+
+    /// <summary>The SQLite file of the test's silo.</summary>
+    protected string DatabaseFile => Path.Combine(_folder.FullName, "messengers.db");
 
     protected string MediaPath { get; } = Path.Combine(Path.GetTempPath(), "wamedia-" + Guid.NewGuid().ToString("N"));
 
@@ -60,6 +69,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     public virtual async ValueTask InitializeAsync()
     {
         Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is missing (apt-get install chromium); the WhatsApp Web tests drive real Chromium.");
+        _silo = await StorageCluster.StartAsync(GrainStorageDatabase.Sqlite(DatabaseFile));
         Fake = await FakeWhatsAppWebServer.StartAsync();
         Options.Url = Fake.Url;
         Sessions = new GrainStorageWhatsAppSessionStore(Storage, new AesGcmSecretProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System);
@@ -88,7 +98,25 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
             Directory.Delete(MediaPath, recursive: true);
         }
 
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        _folder.Delete(recursive: true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The stored bytes of a grain state with string key <paramref name="key"/>, as they lie in the database; null without a row.</summary>
+    protected async Task<byte[]?> StoredPayloadAsync(string stateName, string key)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = new SqliteCommand("SELECT PayloadBinary FROM OrleansStorage WHERE GrainTypeString = $state AND GrainIdExtensionString = $key", connection);
+        command.Parameters.AddWithValue("$state", stateName);
+        command.Parameters.AddWithValue("$key", key);
+        return await command.ExecuteScalarAsync(Ct) as byte[];
     }
 
     /// <summary>A fresh pool and provider (the old pool stays as it is: dispose it first to simulate a host restart).</summary>
@@ -137,7 +165,9 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
 
     /// <summary>
     /// A connection that injects the real wa-js bundle into the fake's blank page (no <c>window.WPP</c> of its own), once
-    /// <c>WPP.conn</c> is there; skips the test when tests/setup-npm.sh has not installed the bundle.
+    /// <c>WPP.conn</c> is there; skips the test when tests/setup-npm.sh has not installed the bundle. On a loaded
+    /// machine (the full suite runs many browsers at once) the bundle's half a megabyte of script can take well over
+    /// ten seconds to load and start, hence the long wait.
     /// </summary>
     protected async Task<WhatsAppWebConnection> RealWaJsConnectionAsync()
     {
@@ -160,7 +190,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
             {
                 return false;
             }
-        });
+        }, 60_000);
         return connection;
     }
 
