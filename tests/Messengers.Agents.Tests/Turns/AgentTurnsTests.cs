@@ -114,4 +114,47 @@ public sealed class AgentTurnsTests
     [Fact]
     public void IsWorthRetrying_OwnInfrastructureFailure_Retried()
         => Assert.True(AgentTurns.IsWorthRetrying(new TimeoutException("grain call timed out")));
+
+    [Fact]
+    public void Endpoint_AgentSettings_CarriedOverWithTheKeyAndTheShape()
+    {
+        var agent = new AgentSettings { Backend = "agno", BaseUrl = "http://agno.local:7777", Shape = "playground", Stream = true, TimeoutSeconds = 45, Model = "gpt-x", SystemPrompt = "be brief" };
+
+        var endpoint = AgentTurns.Endpoint(agent, "agent-key");
+
+        Assert.Equal(("http://agno.local:7777", "agent-key", AgnoShape.Playground, true), (endpoint.BaseUrl, endpoint.ApiKey, endpoint.Shape, endpoint.Stream));
+        Assert.Equal((TimeSpan.FromSeconds(45), "gpt-x", "be brief"), (endpoint.Timeout, endpoint.Model, endpoint.SystemPrompt));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(-5, 1)]
+    [InlineData(601, 600)]
+    [InlineData(600, 600)]
+    public void Endpoint_TimeoutOutOfRange_ClampedToOneSecondToTenMinutes(int seconds, int expected)
+        => Assert.Equal(TimeSpan.FromSeconds(expected), AgentTurns.Endpoint(new AgentSettings { TimeoutSeconds = seconds }, null).Timeout);
+
+    [Fact]
+    public void Endpoint_NoUrlUnknownShapeNoKey_EmptyUrlAgentOsAndNoKey()
+    {
+        var endpoint = AgentTurns.Endpoint(new AgentSettings { BaseUrl = null, Shape = "nonsense" }, null);
+
+        Assert.Equal(("", AgnoShape.AgentOs, (string?)null), (endpoint.BaseUrl, endpoint.Shape, endpoint.ApiKey));
+    }
+
+    [Fact]
+    public void SettingsRules_KeyInBaseUrl_RefusedNamingTheAgentKeyCredential()
+    {
+        var userInfo = new Dictionary<string, string[]>();
+        var redisPassword = new Dictionary<string, string[]>();
+        var clean = new Dictionary<string, string[]>();
+
+        AgentSettingsRules.Validate(new AgentSettings { Backend = "agno", BaseUrl = "http://user:secret@agno.local" }, userInfo);
+        AgentSettingsRules.Validate(new AgentSettings { Backend = "redis", BaseUrl = "127.0.0.1:6379,password=secret" }, redisPassword);
+        AgentSettingsRules.Validate(new AgentSettings { Backend = "agno", BaseUrl = "http://agno.local" }, clean);
+
+        Assert.Contains("credentials." + AgentConfig.ApiKeyCredential, Assert.Single(userInfo["agent.baseUrl"]), StringComparison.Ordinal);
+        Assert.Contains("credentials." + AgentConfig.ApiKeyCredential, Assert.Single(redisPassword["agent.baseUrl"]), StringComparison.Ordinal);
+        Assert.Empty(clean);
+    }
 }
