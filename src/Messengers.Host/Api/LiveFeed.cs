@@ -62,11 +62,13 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_reference is not null)
+        // Stop may be called twice (a host stopped by its lifetime and by its owner at once, as WebApplicationFactory
+        // does): only the first call unsubscribes and deletes the reference.
+        if (Interlocked.Exchange(ref _reference, null) is { } reference)
         {
             try
             {
-                await grains.GetGrain<IStatusFeedGrain>(IStatusFeedGrain.Key).UnsubscribeAsync(_reference);
+                await grains.GetGrain<IStatusFeedGrain>(IStatusFeedGrain.Key).UnsubscribeAsync(reference);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -74,7 +76,7 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
                 LogSubscribeFailed(logger, exception.Message);
             }
 
-            grains.DeleteObjectReference<IInstanceStatusObserver>(_reference);
+            grains.DeleteObjectReference<IInstanceStatusObserver>(reference);
         }
 
         foreach (var listener in _listeners.Values)
