@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Messengers.Agents.Bridge;
+using Messengers.Abstractions.Instances;
+using Messengers.Abstractions.Messages;
 using Messengers.Host.Tests.Infrastructure;
-using Messengers.Runtime.Redis;
 using Messengers.Testing;
 using Messengers.Testing.Fakes;
 using Messengers.Testing.Fakes.Agno;
@@ -12,12 +12,15 @@ using Messengers.Testing.Fakes.OpenAi;
 using Messengers.Testing.Fakes.Telegram;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using StackExchange.Redis;
 using static Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
 
 /// <summary>
-/// The agent bridge end to end through the web chat: visitor → inbound stream → bridge → agent backend (fakes over real
+/// The agent turns end to end through the web chat: visitor → the chat's inbound stream → its agent grain
+/// (<see cref="Abstractions.Agents.IChatAgentGrain"/>) → agent backend (fakes over real
 /// HTTP on loopback, a real Redis for the Redis channel) → reply in the visitor's event stream and history. Both host
 /// configurations: <see cref="EmbeddedAgentBridgeHostTests"/> and <see cref="ProductionAgentBridgeHostTests"/>.
 /// </summary>
@@ -136,18 +139,18 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
     public async Task WebChat_RedisChannelBackend_ReplyFromOutputChannel()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var agentConnection = await RedisConnection.ConnectAsync(redis.ConnectionString, cancellationToken: Ct);
-        await using var input = agentConnection.CreateSubscriber();
-        await input.SubscribeAsync("agent:hub-agent:input", message =>
+        await using var agentConnection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var agent = agentConnection.GetSubscriber();
+        await agent.SubscribeAsync(RedisChannel.Literal("agent:hub-agent:input"), (channel, message) =>
         {
-            var request = JsonNode.Parse(message.Text!)!;
-            _ = agentConnection.PublishAsync("agent:hub-agent:output", new JsonObject
+            var request = JsonNode.Parse(message.ToString())!;
+            _ = agent.PublishAsync(RedisChannel.Literal("agent:hub-agent:output"), new JsonObject
             {
                 ["request_id"] = (string?)request["request_id"],
                 ["session_id"] = (string?)request["session_id"],
                 ["text"] = "hub: " + (string?)request["text"],
             }.ToJsonString());
-        }, Ct);
+        });
         using var admin = HostFixture.Client(Fixture.Factory, HostFixture.AdminKey);
         var created = await admin.CreateWebChatAsync("redis agent", agent: new { backend = "redis", agentId = "hub-agent", baseUrl = redis.ConnectionString });
         await admin.WaitForStatusAsync(created.Id, "Ready");
@@ -174,7 +177,7 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         await visitor.PostVisitorMessageAsync(created.Id, visitorId, "about my order");
 
         Assert.Equal(["agno:hi\nI have a question\nabout my order"], await RepliesAsync(visitor, created.Id, visitorId, 1));
-        await BridgeIdleAsync(Fixture.Factory);
+        await AgentTurnsProbe.IdleAsync(Fixture.Factory, created.Id, visitorId);
         Assert.Single(agno.Requests);
         Assert.Single(await RepliesAsync(visitor, created.Id, visitorId, 1));
     }
@@ -195,7 +198,7 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         await visitor.PostVisitorMessageAsync(created.Id, allowed, "on the list");
 
         Assert.Equal(["agno:on the list"], await RepliesAsync(visitor, created.Id, allowed, 1));
-        await BridgeIdleAsync(Fixture.Factory);
+        await AgentTurnsProbe.IdleAsync(Fixture.Factory, created.Id, allowed, denied);
         Assert.Equal(["on the list"], agno.Requests.Select(r => r.Message).ToList());
         Assert.Empty(await RepliesAsync(visitor, created.Id, denied, 0));
     }
@@ -241,20 +244,26 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         await visitor.PostVisitorMessageAsync(created.Id, visitorId, "second");
         Assert.Equal(["agno:first\nsecond"], await RepliesAsync(visitor, created.Id, visitorId, 1));
 
-        // The same two inbound entries once more, as after a crash between the reply and the acknowledgements.
-        var grains = Fixture.Factory.Services.GetRequiredService<Runtime.IGrainFactory>();
-        var inbound = (await grains.GetGrain<Abstractions.Instances.IChatSessionGrain>(Abstractions.Instances.ChatKey.For(created.Id, visitorId)).GetRecentAsync(10))
+        await AgentTurnsProbe.IdleAsync(Fixture.Factory, created.Id, visitorId);
+
+        // The same two inbound messages once more, as after a crash between the reply and the outbox marks: the
+        // activations that answered them are gone (collected here, as a crash would lose them), so nothing remembers
+        // the turn but the stored reply.
+        var cluster = Fixture.Factory.Services.GetRequiredService<IClusterClient>();
+        var inbound = (await cluster.GetGrain<IChatSessionGrain>(ChatKey.For(created.Id, visitorId)).GetRecentAsync(10))
             .Where(m => !m.IsFromMe).OrderBy(m => m.CreatedAt).ToList();
         Assert.Equal(2, inbound.Count);
-        var streams = Fixture.Factory.Services.GetRequiredKeyedService<Runtime.Streams.IStreamProvider>(Runtime.Streams.StreamNames.DefaultProvider);
+        await cluster.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, Ct);
+        var stream = cluster.GetStreamProvider(MessageStreams.Provider).GetStream<ChatMessage>(StreamId.Create(MessageStreams.Inbound, ChatKey.For(created.Id, visitorId)));
         foreach (var message in inbound)
         {
-            await streams.GetStream<Abstractions.Messages.ChatMessage>(Runtime.Streams.StreamId.Create(Abstractions.Instances.MessageStreams.Inbound, created.Id)).OnNextAsync(message, Ct);
+            await stream.OnNextAsync(message);
         }
 
-        // The agent is asked again (the bridge keeps no answered-set), but the reply's client id is the same: not sent twice.
+        // The agent is asked again (the new activation has not seen the turn), but the reply's client id is the same:
+        // not sent twice.
         await Eventually.UntilAsync(() => Task.FromResult(agno.Requests.Count), n => n == 2, ReplyTimeout, "the repeated batch to reach the agent");
-        await BridgeIdleAsync(Fixture.Factory);
+        await AgentTurnsProbe.IdleAsync(Fixture.Factory, created.Id, visitorId);
         Assert.Equal("first\nsecond", agno.Requests[^1].Message);
         Assert.Single(await RepliesAsync(visitor, created.Id, visitorId, 1));
     }
@@ -277,9 +286,12 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
             await visitor.PostVisitorMessageAsync(created.Id, visitorId, "and again");
         }
 
-        var bridge = factory.Services.GetRequiredService<AgentBridge>();
         // Every chat's first call failed and is waiting for its retry; the messages are held, none answered.
-        await Eventually.UntilAsync(() => Task.FromResult((bridge.FailedCalls, bridge.HeldEntries)), b => b.FailedCalls >= 6 && b.HeldEntries == 6, ReplyTimeout, "failed calls while the agent is down, all six messages held");
+        await Eventually.UntilAsync(
+            async () => (FailedCalls: AgentTurnsProbe.FailedCalls(factory), Held: await AgentTurnsProbe.PendingAsync(factory, created.Id, visitors)),
+            b => b.FailedCalls >= 6 && b.Held == 6,
+            ReplyTimeout,
+            "failed calls while the agent is down, all six messages held");
         await agno.ComeBackAsync();
 
         foreach (var visitorId in visitors)
@@ -287,7 +299,7 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
             Assert.Equal(["agno:and again", "agno:hello from " + visitorId], await RepliesAsync(visitor, created.Id, visitorId, 2));
         }
 
-        await BridgeIdleAsync(factory);
+        await AgentTurnsProbe.IdleAsync(factory, created.Id, [.. visitors]);
         Assert.Equal(6, agno.Requests.Count);
         foreach (var visitorId in visitors)
         {
@@ -374,14 +386,14 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         await admin.WaitForStatusAsync(created.Id, "Ready");
         using var visitor = HostFixture.Client(factory, null);
         await agno.GoDownAsync();
-        await visitor.PostVisitorMessageAsync(created.Id, NewVisitor(), "hello?");
-        var bridge = factory.Services.GetRequiredService<AgentBridge>();
-        await Eventually.UntilAsync(() => Task.FromResult(bridge.FailedCalls), n => n >= 2, ReplyTimeout, "failed calls while the agent is down");
+        var visitorId = NewVisitor();
+        await visitor.PostVisitorMessageAsync(created.Id, visitorId, "hello?");
+        await Eventually.UntilAsync(() => Task.FromResult(AgentTurnsProbe.FailedCalls(factory)), n => n >= 2, ReplyTimeout, "failed calls while the agent is down");
 
         await (await admin.DeleteAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.NoContent);
 
-        await BridgeIdleAsync(factory);
-        var store = factory.Services.GetRequiredService<Agents.DeadLetters.IAgentDeadLetterStore>();
+        await AgentTurnsProbe.IdleAsync(factory, created.Id, visitorId);
+        var store = factory.Services.GetRequiredService<Data.DeadLetters.IAgentDeadLetterStore>();
         Assert.Empty(await store.ListAsync(created.Id, null, null, 10, Ct));
     }
 
@@ -409,9 +421,44 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
         Assert.Equal(1, agno.RequestCount);
     }
 
+    /// <summary>
+    /// The silo stops while the agent is still working on a message; the message stays in the outbox (its turn is not
+    /// done), the restarted host publishes it again at start-up and answers it exactly once.
+    /// </summary>
+    [Fact]
+    public async Task SiloStoppedMidCall_MessageReplayedAfterRestart_AnsweredOnce()
+    {
+        await using var agno = await FakeAgnoServer.StartAsync();
+        var settings = await FastRetryBackendAsync(maxAttempts: 1000);
+        settings["Messengers:Agents:Bridge:ShutdownGrace"] = "00:00:00.200";
+        settings["Messengers:Agents:DefaultTimeout"] = "00:01:00";
+        string instanceId;
+        var visitorId = NewVisitor();
+        agno.Faults.ReplyDelay = TimeSpan.FromSeconds(30);
+        await using (var first = new MessengersFactory(settings))
+        {
+            using var admin = HostFixture.Client(first, HostFixture.AdminKey);
+            instanceId = await CreateAsync(admin, "restart mid call", new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl, timeoutSeconds = 60 });
+            await admin.WaitForStatusAsync(instanceId, "Ready");
+            using var visitor = HostFixture.Client(first, null);
+            await visitor.PostVisitorMessageAsync(instanceId, visitorId, "are you there?");
+            await Eventually.UntilAsync(() => Task.FromResult(agno.RequestCount), n => n == 1, ReplyTimeout, "the agent call to start");
+        }
+
+        agno.Faults.ReplyDelay = TimeSpan.Zero;
+        await using var second = new MessengersFactory(settings);
+        using var again = HostFixture.Client(second, null);
+        Assert.Equal(["agno:are you there?"], await RepliesAsync(again, instanceId, visitorId, 1));
+        await AgentTurnsProbe.IdleAsync(second, instanceId, visitorId);
+        // The agent may be asked more than once after the restart (a stream entry the first silo had not finished with
+        // can be delivered again, besides the outbox replay); the chat still gets one reply.
+        Assert.True(agno.RequestCount >= 2, $"the agent was asked again after the restart ({agno.RequestCount} calls)");
+        Assert.Single(await RepliesAsync(again, instanceId, visitorId, 1));
+    }
+
     protected static string NewVisitor() => "visitor-" + Guid.NewGuid().ToString("N")[..10];
 
-    /// <summary>A new backend whose bridge retries quickly: one HTTP attempt per call, 100 ms between calls.</summary>
+    /// <summary>A new backend whose agent turns retry quickly: one HTTP attempt per call, 100 ms between calls.</summary>
     protected async Task<Dictionary<string, string?>> FastRetryBackendAsync(int maxAttempts)
     {
         var settings = await Fixture.NewBackendAsync();
@@ -443,55 +490,11 @@ public abstract class AgentBridgeHostTests(HostFixture fixture)
             $"{count} replies for {visitorId}");
         return [.. history.Items().Where(m => m.GetProperty("direction").GetString() == "out").Select(m => m.GetProperty("text").GetString())];
     }
-
-    /// <summary>Waits until the bridge holds no entry: everything taken was answered, skipped or dead-lettered.</summary>
-    protected static Task BridgeIdleAsync(MessengersFactory factory)
-    {
-        var bridge = factory.Services.GetRequiredService<AgentBridge>();
-        return Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, ReplyTimeout, "the bridge to hold nothing");
-    }
 }
 
 public sealed class EmbeddedAgentBridgeHostTests(EmbeddedHostFixture fixture) : AgentBridgeHostTests(fixture), IClassFixture<EmbeddedHostFixture>;
 
-public sealed class ProductionAgentBridgeHostTests(ProductionHostFixture fixture) : AgentBridgeHostTests(fixture), IClassFixture<ProductionHostFixture>
-{
-    /// <summary>
-    /// The silo stops while the agent is still working on a message; the inbound entry stays unacknowledged in Redis and
-    /// the restarted host takes it again after the visibility timeout and answers it exactly once.
-    /// </summary>
-    [Fact]
-    public async Task SiloStoppedMidCall_EntryRedeliveredAfterRestart_AnsweredOnce()
-    {
-        await using var agno = await FakeAgnoServer.StartAsync();
-        var settings = await FastRetryBackendAsync(maxAttempts: 1000);
-        settings["Messengers:Agents:Bridge:VisibilityTimeout"] = "00:00:02";
-        settings["Messengers:Agents:Bridge:ShutdownGrace"] = "00:00:00.200";
-        settings["Messengers:Agents:DefaultTimeout"] = "00:01:00";
-        string instanceId;
-        var visitorId = NewVisitor();
-        agno.Faults.ReplyDelay = TimeSpan.FromSeconds(30);
-        await using (var first = new MessengersFactory(settings))
-        {
-            using var admin = HostFixture.Client(first, HostFixture.AdminKey);
-            instanceId = await CreateAsync(admin, "restart mid call", new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl, timeoutSeconds = 60 });
-            await admin.WaitForStatusAsync(instanceId, "Ready");
-            using var visitor = HostFixture.Client(first, null);
-            await visitor.PostVisitorMessageAsync(instanceId, visitorId, "are you there?");
-            await Eventually.UntilAsync(() => Task.FromResult(agno.RequestCount), n => n == 1, ReplyTimeout, "the agent call to start");
-        }
-
-        agno.Faults.ReplyDelay = TimeSpan.Zero;
-        await using var second = new MessengersFactory(settings);
-        using var again = HostFixture.Client(second, null);
-        Assert.Equal(["agno:are you there?"], await RepliesAsync(again, instanceId, visitorId, 1));
-        await BridgeIdleAsync(second);
-        // The agent may be asked more than once after the restart (the start-up outbox replay can publish the stored
-        // message again as a new entry, besides the redelivered one); the chat still gets one reply.
-        Assert.True(agno.RequestCount >= 2, $"the agent was asked again after the restart ({agno.RequestCount} calls)");
-        Assert.Single(await RepliesAsync(again, instanceId, visitorId, 1));
-    }
-}
+public sealed class ProductionAgentBridgeHostTests(ProductionHostFixture fixture) : AgentBridgeHostTests(fixture), IClassFixture<ProductionHostFixture>;
 
 /// <summary>Private and group switches with a provider that has both kinds of chat: Telegram (fake Bot API on loopback).</summary>
 public sealed class TelegramAgentChatSelectionTests() : TelegramGatewayTests(Token, "selection_bot", "SelectionBot")
@@ -517,8 +520,7 @@ public sealed class TelegramAgentChatSelectionTests() : TelegramGatewayTests(Tok
 
         var sent = await Telegram.WaitForSentMessagesAsync(Token, -100777, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("Echo: group hello", sent[0].Text);
-        var bridge = Factory.Services.GetRequiredService<AgentBridge>();
-        await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(30), "the bridge to hold nothing");
+        await AgentTurnsProbe.IdleAsync(Factory, id, "4242", "-100777");
         Assert.Empty(Telegram.GetSentMessages(Token, 4242));
     }
 }

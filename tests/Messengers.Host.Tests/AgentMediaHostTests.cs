@@ -9,7 +9,7 @@ namespace Messengers.Host.Tests;
 
 /// <summary>
 /// User media end to end: a Telegram photo (fake Bot API, long polling) reaches an Agno agent as a file part, also when
-/// a dead-lettered turn is retried. One call per bridge attempt and one attempt before the dead letter, so a failure is
+/// a dead-lettered turn is retried. One HTTP call per agent call and one call before the dead letter, so a failure is
 /// recorded at once.
 /// </summary>
 public sealed class AgentMediaHostTests() : TelegramGatewayTests(Token, "media_test_bot", "MediaTestBot", new Dictionary<string, string?>

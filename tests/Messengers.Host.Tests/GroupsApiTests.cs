@@ -54,7 +54,7 @@ public sealed class GroupsApiTests : IAsyncLifetime
         var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "wa", provider = "whatsapp-web", agent = new { backend = "echo" } }), TestApi.Ct))
             .ExpectAsync(HttpStatusCode.Created);
         var id = created.GetProperty("id").GetString()!;
-        await admin.WaitForStatusAsync(id, "Ready");
+        await admin.WaitForStatusAsync(id, "Ready", TimeSpan.FromSeconds(60)); // starts Chromium
         return (admin, id);
     }
 

@@ -270,8 +270,7 @@ public sealed class TelegramHostTests() : TelegramGatewayTests(Token, "host_test
             what: "two messages, the reaction and the reply in the history");
         var reaction = Assert.Single(history.Items(), m => m.GetProperty("type").GetString() == "reaction");
         Assert.Equal(("👍", $"4343_{first.MessageId}"), (reaction.GetProperty("body").GetString(), reaction.GetProperty("replyTo").GetString()));
-        var bridge = Factory.Services.GetRequiredService<Messengers.Agents.Bridge.AgentBridge>();
-        await Eventually.UntilAsync(() => Task.FromResult(bridge.HeldEntries), n => n == 0, TimeSpan.FromSeconds(20), "the bridge to hold nothing");
+        await AgentTurnsProbe.IdleAsync(Factory, id, "4343");
         Assert.Single(Telegram.GetSentMessages(Token, 4343));
     }
 

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Messengers.Abstractions.Instances;
 using Messengers.Host.Tests.Infrastructure;
 using Messengers.Testing;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
 using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
@@ -79,7 +81,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         var own = new Dictionary<string, string?>(settings);
         if (siloName is not null)
         {
-            own["Messengers:Runtime:SiloName"] = siloName;
+            own["Orleans:Name"] = siloName;
         }
 
         var host = new MessengersFactory(own);
@@ -292,21 +294,17 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         Assert.Equal(2, events.Count(e => e.GetProperty("event").GetString() == "message.received"));
     }
 
-    [Theory]
-    [InlineData("sqlite")]
-    [InlineData("postgres")]
-    public async Task Lease_TwoHostsOnOneDatabase_OneDrivesTheAccountTheOtherTakesOverWhenItStops(string storage)
+    /// <summary>
+    /// Two hosts on one SQLite data folder are two separate silos (each its own embedded cluster): only the storage lease
+    /// keeps silo B from opening the account silo A drives, until A stops.
+    /// </summary>
+    [Fact]
+    public async Task Lease_TwoSilosOnOneDataFolder_OneDrivesTheAccountTheOtherTakesOverWhenItStops()
     {
-        var settings = await BackendAsync(storage);
-        var hostA = StartHost(settings, "silo-a");
-        using var adminA = HostFixture.Client(hostA, HostFixture.AdminKey);
-        var id = await CreateWhatsAppInstanceAsync(adminA);
-        await _fake.WaitForPagesAsync(1);
-        await EmitAndSeeQrAsync(adminA, id, "ref-1,static,identity,secret");
-        await _fake.AuthenticateAsync(MyWid);
-        await adminA.WaitForStatusAsync(id, "Ready");
+        var settings = await BackendAsync();
+        var (hostA, id) = await StartWithReadyAccountAsync(settings, "silo-a");
 
-        // Silo B on the same database resumes the running instance, but must not open the account.
+        // Silo B resumes the running instance, but must not open the account.
         var hostB = StartHost(settings, "silo-b");
         using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
         var waiting = await Eventually.UntilAsync(
@@ -318,16 +316,61 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         Assert.Equal(1, _fake.PageLoads);
         Assert.Equal(1, _fake.RegisteredPages);
 
+        await StopAndExpectTakeoverAsync(hostA, adminB, id, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Two hosts on one PostgreSQL database form one Orleans cluster: the instance has one connection in the cluster,
+    /// which silo B answers for without opening the account again; when silo A stops, B takes the account over (its
+    /// keep-connected reminder, within a minute) and answers.
+    /// </summary>
+    [Fact]
+    public async Task Lease_TwoSilosOneCluster_OneConnectionTheOtherTakesOverWhenItStops()
+    {
+        var settings = await BackendAsync("postgres");
+        var (hostA, id) = await StartWithReadyAccountAsync(settings, "silo-a");
+
+        var hostB = StartHost(settings, "silo-b");
+        using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
+        var grainsB = hostB.Services.GetRequiredService<IGrainFactory>();
+        var silos = await grainsB.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, TestApi.Ct);
+        Assert.Equal(2, silos.Count);
+        // What B's start-up (and the keep-connected reminder) does for a running instance: it finds the connection.
+        await grainsB.GetGrain<IInstanceGrain>(id).ResumeAsync();
+        var seenFromB = await adminB.GetInstanceAsync(id);
+        Assert.Equal("Ready", seenFromB.Status());
+        Assert.Equal(JsonValueKind.Null, seenFromB.GetProperty("statusReason").ValueKind);
+        Assert.Equal(1, _fake.PageLoads);
+        Assert.Equal(1, _fake.RegisteredPages);
+
+        await StopAndExpectTakeoverAsync(hostA, adminB, id, TimeSpan.FromSeconds(100));
+    }
+
+    private async Task<(MessengersFactory Host, string Id)> StartWithReadyAccountAsync(Dictionary<string, string?> settings, string siloName)
+    {
+        var host = StartHost(settings, siloName);
+        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
+        var id = await CreateWhatsAppInstanceAsync(admin);
+        await _fake.WaitForPagesAsync(1);
+        await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
+        await _fake.AuthenticateAsync(MyWid);
+        await admin.WaitForStatusAsync(id, "Ready");
+        return (host, id);
+    }
+
+    /// <summary>Stops <paramref name="hostA"/>; the other host opens the account (a second page, never two live at once) and answers.</summary>
+    private async Task StopAndExpectTakeoverAsync(MessengersFactory hostA, HttpClient adminB, string id, TimeSpan takeover)
+    {
         _hosts.Remove(hostA);
         await hostA.DisposeAsync();
+        await _fake.WaitForPagesAsync(2, takeover);
         var takenOver = await SlowStatusAsync(adminB, id, "Ready");
-        await _fake.WaitForPagesAsync(2);
 
         Assert.Equal(MyWid, takenOver.GetProperty("account").GetProperty("id").GetString());
         Assert.Equal(2, _fake.PageLoads);
         Assert.Equal(1, _fake.MaxLivePages);
         var reply = _fake.Sent.Count;
         await _fake.ReceiveAsync(new { from = Customer, body = "who answers?" });
-        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == reply + 1, what: "silo B's echo reply");
+        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == reply + 1, TimeSpan.FromSeconds(30), "silo B's echo reply");
     }
 }

@@ -11,7 +11,10 @@ using ModelContextProtocol.Protocol;
 
 namespace Messengers.Mcp.Tests;
 
-/// <summary>The host with embedded storage in a temp data folder, a fixed admin key and optional MCP settings.</summary>
+/// <summary>
+/// The host with embedded storage in a temp data folder, a fixed admin key and optional MCP settings; its Orleans silo
+/// listens on loopback ports of its own, so hosts of parallel tests never collide.
+/// </summary>
 public sealed class McpHost : WebApplicationFactory<Program>
 {
     public const string AdminKey = "msa_mcp-tests-admin-key-0123456789abcdef";
@@ -32,6 +35,8 @@ public sealed class McpHost : WebApplicationFactory<Program>
         {
             _settings[key] = value;
         }
+
+        _settings = Messengers.Host.Tests.Infrastructure.OrleansTestPorts.With(_settings);
     }
 
     public string DataPath { get; }
@@ -98,7 +103,7 @@ public sealed class McpHost : WebApplicationFactory<Program>
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("apiKey").GetString()!;
     }
 
-    /// <summary>What a web-chat visitor posts (the agent bridge answers it through the echo agent).</summary>
+    /// <summary>What a web-chat visitor posts (the chat's agent turn answers it through the echo agent).</summary>
     public async Task VisitorSaysAsync(string instanceId, string visitorId, string text)
     {
         using var http = CreateClient();

@@ -25,6 +25,8 @@ public sealed class McpStdioTests
                     ["Messengers__AdminKey"] = McpHost.AdminKey,
                     ["MESSENGERS_API_KEY"] = McpHost.AdminKey,
                     ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                    ["Orleans__Endpoints__SiloPort"] = Port(),
+                    ["Orleans__Endpoints__GatewayPort"] = Port(),
                 },
                 StandardErrorLines = stderr.Enqueue,
             }, NullLoggerFactory.Instance);
@@ -63,6 +65,8 @@ public sealed class McpStdioTests
 
         start.Environment["Messengers__DataPath"] = data;
         start.Environment["Messengers__AdminKey"] = McpHost.AdminKey;
+        start.Environment["Orleans__Endpoints__SiloPort"] = Port();
+        start.Environment["Orleans__Endpoints__GatewayPort"] = Port();
         using var process = System.Diagnostics.Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(McpHost.Ct);
         var stderr = process.StandardError.ReadToEndAsync(McpHost.Ct);
@@ -91,6 +95,8 @@ public sealed class McpStdioTests
         start.Environment["Messengers__DataPath"] = data;
         start.Environment["Messengers__AdminKey"] = McpHost.AdminKey;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Orleans__Endpoints__SiloPort"] = Port();
+        start.Environment["Orleans__Endpoints__GatewayPort"] = Port();
         using var process = System.Diagnostics.Process.Start(start)!;
         _ = process.StandardOutput.ReadToEndAsync(McpHost.Ct);
         _ = process.StandardError.ReadToEndAsync(McpHost.Ct);
@@ -136,6 +142,9 @@ public sealed class McpStdioTests
             }
         }
     }
+
+    /// <summary>A loopback port of its own for the host process's Orleans silo (in-process hosts of other tests run meanwhile).</summary>
+    private static string Port() => Messengers.Host.Tests.Infrastructure.OrleansTestPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The host's own build output (with its runtimeconfig), in the configuration the tests were built in.</summary>
     private static string HostDll()

@@ -76,11 +76,13 @@ public static class Api
     public static async Task<JsonElement> GetInstanceAsync(this HttpClient client, string id)
         => await (await client.GetAsync($"{Instances}/{id}", Ct)).ExpectAsync(HttpStatusCode.OK);
 
-    public static Task<JsonElement> WaitForStatusAsync(this HttpClient client, string id, string status)
+    /// <summary>Waits for a status; 30 s by default (the suites share two cores with others), longer where a browser starts.</summary>
+    public static Task<JsonElement> WaitForStatusAsync(this HttpClient client, string id, string status, TimeSpan? timeout = null)
         => Eventually.UntilAsync(
             () => client.GetInstanceAsync(id),
             i => i.GetProperty("status").GetString() == status,
-            what: $"instance {id} to be {status}");
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"instance {id} to be {status}");
 
     public static string Status(this JsonElement instance) => instance.GetProperty("status").GetString()!;
 

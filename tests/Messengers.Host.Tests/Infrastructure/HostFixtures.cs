@@ -29,7 +29,7 @@ public abstract class HostFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             ["Messengers:DataPath"] = folder,
-            ["Messengers:Runtime:CallTimeout"] = "00:00:20",
+            ["Orleans:Messaging:ResponseTimeout"] = "00:00:20",
             // Media by URL comes from fakes on 127.0.0.1; production refuses private addresses.
             ["Messengers:MediaDownload:AllowPrivateAddresses"] = "true",
         };
@@ -109,8 +109,8 @@ public sealed class ProductionHostFixture : HostFixture
 
     protected override async Task AddStorageAsync(Dictionary<string, string?> settings)
     {
-        // Each backend gets its own Redis: hosts sharing one would share the "agents" consumer group and take
-        // each other's inbound messages.
+        // Each backend gets its own Redis and its own database: hosts on one database form one Orleans cluster
+        // (ADO.NET clustering), and hosts of different clusters sharing a Redis would take each other's stream entries.
         var redis = await RedisServer.StartAsync();
         lock (_redis)
         {
