@@ -19,7 +19,10 @@ namespace Messengers.Data;
 /// </summary>
 public static class DataServiceCollectionExtensions
 {
-    /// <summary>PostgreSQL: one shared connection pool for the stores (Orleans' ADO.NET providers open their own connections to the same database).</summary>
+    /// <summary>
+    /// PostgreSQL: one shared connection pool for the stores. Orleans' ADO.NET providers (Invariant "Npgsql") work on the
+    /// same database, with their own connections or with this pool (<c>options.DataSource = PostgresDatabase.DataSource</c>).
+    /// </summary>
     public static IServiceCollection AddPostgresData(this IServiceCollection services, string connectionString)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -32,7 +35,10 @@ public static class DataServiceCollectionExtensions
         return services.AddMigrations();
     }
 
-    /// <summary>SQLite: one file, one writer; the embedded default.</summary>
+    /// <summary>
+    /// SQLite: one file, one writer for the stores; the embedded default. Orleans' grain storage (Invariant
+    /// "System.Data.SQLite", connection string <c>Data Source=</c> the same path) keeps grain state in the same file.
+    /// </summary>
     public static IServiceCollection AddSqliteData(this IServiceCollection services, string databasePath)
     {
         ArgumentNullException.ThrowIfNull(services);

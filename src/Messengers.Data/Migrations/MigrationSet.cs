@@ -7,7 +7,7 @@ namespace Messengers.Data.Migrations;
 
 /// <summary>
 /// The ordered migrations of one dialect. The SQL files of the top-level <c>sql/</c> folder are embedded in
-/// Messengers.Runtime with resource names <c>sql/&lt;dialect&gt;/NNN_name.sql</c>; every file of a dialect's folder
+/// Messengers.Data with resource names <c>sql/&lt;dialect&gt;/NNN_name.sql</c>; every file of a dialect's folder
 /// belongs to one sequence, so a later feature adds its tables as the next free number.
 /// </summary>
 public static partial class MigrationSet
@@ -83,7 +83,7 @@ public static partial class MigrationSet
         var migrations = LoadEmbeddedList(typeof(MigrationSet).Assembly, $"sql/{FolderName(dialect)}/");
         if (migrations.Count == 0)
         {
-            throw new SchemaMigrationException($"No embedded migrations found for {FolderName(dialect)}; the sql/{FolderName(dialect)} files must be EmbeddedResource items of Messengers.Runtime.");
+            throw new SchemaMigrationException($"No embedded migrations found for {FolderName(dialect)}; the sql/{FolderName(dialect)} files must be EmbeddedResource items of Messengers.Data.");
         }
 
         return Order(migrations);

@@ -9,7 +9,8 @@ namespace Messengers.Data.Postgres;
 /// <summary>
 /// The PostgreSQL database of a silo: one shared <see cref="NpgsqlDataSource"/> (connection pool), the schema
 /// migrations of <c>sql/postgres</c>, and the mapping of connection failures to <see cref="DatabaseException"/>.
-/// Grain storage uses it, and so can any later feature that keeps its tables in the same database.
+/// The stores use it; Orleans' ADO.NET providers (tables and queries of migrations 009-012) may share the pool through
+/// their <c>DataSource</c> option, or open their own connections from the connection string.
 /// Pooled connections are returned without a session reset (<c>No Reset On Close</c>, which saves a round of reset
 /// statements per use): code that borrows a connection must not leave session state behind (SET, temporary tables,
 /// advisory locks, LISTEN) or must undo it before disposing the connection.

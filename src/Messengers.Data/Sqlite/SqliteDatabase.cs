@@ -11,7 +11,8 @@ namespace Messengers.Data.Sqlite;
 /// one writer connection (SQLite allows one writer at a time). Writes that arrive while a batch is being written
 /// are committed together in the next transaction, each inside its own savepoint so that one failing write does not
 /// undo the others. A write's task completes only after its transaction committed.
-/// Grain storage uses it, and so can later features that keep their tables in the same file.
+/// The stores use it; Orleans' ADO.NET grain storage (Invariant "System.Data.SQLite", tables of migration 009) writes to
+/// the same file through connections of its own, taking turns with this writer on the file's write lock.
 /// </summary>
 public sealed class SqliteDatabase : IMigratedDatabase, IAsyncDisposable, IDisposable
 {
