@@ -202,7 +202,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
 
         var sent = Fake.SendUserMessage(Token, -1001234, "hi group", new FakeUser(5, "Bob"), "supergroup", "Team");
 
-        var delivery = Assert.Single(await receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
         Assert.Equal("/tg/hook", delivery.Path);
         Assert.StartsWith("application/json", delivery.ContentType, StringComparison.Ordinal);
         Assert.True(TelegramWebhook.IsSecretValid("secret-123", delivery.SecretToken));
@@ -226,7 +226,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
 
         Fake.SendUserMessage(Token, Ann, "retry me");
 
-        var deliveries = await receiver.WaitForAsync(3, TimeSpan.FromSeconds(10));
+        var deliveries = await receiver.WaitForAsync(3, TimeSpan.FromSeconds(30));
         Assert.Equal([500, 500, 200], deliveries.Select(d => d.AnsweredStatus));
         Assert.All(deliveries, d => Assert.Equal("retry me", TelegramJson.DeserializeUpdate(d.Body)!.Message!.Text));
         Assert.Null(deliveries[0].SecretToken);
@@ -243,7 +243,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
 
         Fake.SendUserMessage(Token, Ann, "ping");
 
-        var sent = await Fake.WaitForSentMessagesAsync(Token, Ann, 1, TimeSpan.FromSeconds(10));
+        var sent = await Fake.WaitForSentMessagesAsync(Token, Ann, 1, TimeSpan.FromSeconds(30));
         Assert.Equal("pong", Assert.Single(sent).Text);
     }
 

@@ -30,7 +30,7 @@ public abstract class TelegramFakeTestBase : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 5000)
+    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 30_000)
     {
         using var cts = new CancellationTokenSource(timeoutMs);
         while (!condition())

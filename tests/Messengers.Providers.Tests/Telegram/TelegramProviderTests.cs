@@ -107,7 +107,7 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         await connection.StartAsync(Ct);
         Fake.SendUserMessage(Token, 501, "stored later");
 
-        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 10_000);
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 30_000);
         Assert.Equal(2, _callbacks.Attempts);
         Assert.Equal("stored later", Assert.Single(_callbacks.Messages).Body);
     }
@@ -151,7 +151,7 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         await connection.StartAsync(Ct);
         Fake.RevokeBot(Token);
 
-        await WaitUntilAsync(() => _callbacks.Statuses.Any(s => s.Status == InstanceStatus.Failed), 10_000);
+        await WaitUntilAsync(() => _callbacks.Statuses.Any(s => s.Status == InstanceStatus.Failed), 30_000);
         Assert.Equal("invalid bot token", _callbacks.Statuses.Last().Reason);
     }
 
@@ -307,7 +307,7 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
 
         await using var second = Connect();
         await second.StartAsync(Ct);
-        await WaitUntilAsync(() => _callbacks.Messages.Count >= 40, 10_000);
+        await WaitUntilAsync(() => _callbacks.Messages.Count >= 40, 30_000);
 
         Assert.Equal(Enumerable.Range(0, 40).Select(i => $"m{i}"), _callbacks.Messages.Select(m => m.Body));
         Assert.All(Fake.GetUpdateDeliveries(Token).Values, count => Assert.Equal(1, count));

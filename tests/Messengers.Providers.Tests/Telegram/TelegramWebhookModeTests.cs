@@ -92,7 +92,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         var info = await Client.GetWebhookInfoAsync(Ct);
         Assert.Equal(new Uri(_receiver.BaseUrl, "/hooks/telegram/tg1"), new Uri(info.Url));
         Fake.SendUserMessage(Token, 501, "by webhook");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         Assert.Equal("/hooks/telegram/tg1", delivery.Path);
         Assert.Contains("by webhook", delivery.Body, StringComparison.Ordinal);
@@ -144,7 +144,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         await connection.StartAsync(Ct);
 
         Fake.SendUserMessage(Token, 501, "polled again");
-        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 10_000);
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 30_000);
 
         Assert.Equal("polled again", Assert.Single(_callbacks.Messages).Body);
         Assert.Equal("", (await Client.GetWebhookInfoAsync(Ct)).Url);
@@ -169,7 +169,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
     {
         await using var connection = await StartedWebhookConnectionAsync();
         var sent = Fake.SendUserMessage(Token, 501, "by webhook");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         var result = await connection.ReceiveAsync(Delivery(delivery.Body, delivery.SecretToken), Ct);
 
@@ -185,7 +185,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
     {
         await using var connection = await StartedWebhookConnectionAsync();
         Fake.SendUserMessage(Token, 501, "redelivered");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         var first = await connection.ReceiveAsync(Delivery(delivery.Body, delivery.SecretToken), Ct);
         var second = await connection.ReceiveAsync(Delivery(delivery.Body, delivery.SecretToken), Ct);
@@ -202,7 +202,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
     {
         await using var connection = await StartedWebhookConnectionAsync();
         Fake.SendUserMessage(Token, 501, "no secret");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         var missing = await connection.ReceiveAsync(Delivery(delivery.Body, secret: null), Ct);
         var empty = await connection.ReceiveAsync(Delivery(delivery.Body, secret: ""), Ct);
@@ -217,7 +217,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
     {
         await using var connection = await StartedWebhookConnectionAsync();
         Fake.SendUserMessage(Token, 501, "forged");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         var result = await connection.ReceiveAsync(Delivery(delivery.Body, delivery.SecretToken + "x"), Ct);
 
@@ -247,7 +247,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         await using var connection = await StartedWebhookConnectionAsync();
         byte[] photo = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
         Fake.SendUserPhoto(Token, 501, photo, caption: "a photo");
-        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(10)));
+        var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
         Fake.FailNextCalls(Token, 1, 500, "getFile");
 
         var failed = await connection.ReceiveAsync(Delivery(delivery.Body, delivery.SecretToken), Ct);

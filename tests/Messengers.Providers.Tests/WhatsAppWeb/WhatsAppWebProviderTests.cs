@@ -39,7 +39,8 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
     [Fact]
     public async Task Qr_MoreCodesThanAllowed_FailsAtOnce()
     {
-        Options.QrLifetime = TimeSpan.FromSeconds(30);
+        // Codes live ten minutes: failing within the wait below can only be the fourth code's doing, not an expiry.
+        Options.QrLifetime = TimeSpan.FromMinutes(10);
         var callbacks = new RecordingCallbacks();
         var connection = Connect(callbacks);
         await connection.StartAsync(Ct);
@@ -50,7 +51,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
             await page.EvaluateAsync(FakeWhatsAppWebServer.Js.EmitQr, $"ref-{i},s,i,k");
         }
 
-        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Failed), 3000);
+        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Failed), 60_000);
         Assert.Equal(3, callbacks.Qrs.Count(q => q is not null));
         Assert.Equal("QR not scanned", callbacks.Statuses.Last().Reason);
     }
@@ -182,7 +183,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
 
         Process.GetProcessById(pid).Kill();
         await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Disconnected));
-        await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 20_000);
+        await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 60_000);
 
         Assert.Equal(codesBefore, callbacks.Qrs.Count(q => q is not null));
         Assert.True(connection.SessionCount is 2 or 3, string.Join(", ", callbacks.Statuses.Select(s => $"{s.Status}:{s.Reason}"))); // a third when the first restart met the dying browser
@@ -199,7 +200,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
 
         await page.EvaluateAsync("() => setTimeout(() => location.reload(), 10)");
-        await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 15_000);
+        await WaitUntilAsync(() => callbacks.Count(InstanceStatus.Ready) >= 2, 60_000);
 
         Assert.Contains(callbacks.Statuses, s => s is { Status: InstanceStatus.Disconnected, Reason: "the page reloaded" });
         Assert.Equal(2, connection.SessionCount);
@@ -217,7 +218,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         var connection = Connect(callbacks);
 
         await connection.StartAsync(Ct);
-        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Failed), 20_000);
+        await WaitUntilAsync(() => callbacks.Has(InstanceStatus.Failed), 60_000);
 
         Assert.Equal([InstanceStatus.Starting, InstanceStatus.Disconnected, InstanceStatus.Disconnected, InstanceStatus.Failed], callbacks.Statuses.Select(s => s.Status));
         Assert.StartsWith("gave up after 2 restarts", callbacks.Statuses.Last().Reason, StringComparison.Ordinal);
@@ -237,7 +238,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
         var second = new RecordingCallbacks();
         var restored = Connect(second);
         await restored.StartAsync(Ct);
-        await WaitUntilAsync(() => second.Has(InstanceStatus.Ready), 15_000);
+        await WaitUntilAsync(() => second.Has(InstanceStatus.Ready), 60_000);
 
         Assert.DoesNotContain(second.Qrs, q => q is not null);
         Assert.DoesNotContain(second.Statuses, s => s.Status is InstanceStatus.QrReady or InstanceStatus.Failed or InstanceStatus.Disconnected);
@@ -256,7 +257,7 @@ public sealed class WhatsAppWebProviderTests : WhatsAppWebTestBase
 
         await Sessions.ClearAsync("wa1", Ct);
 
-        await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null, 5000);
+        await WaitUntilAsync(async () => await Sessions.LoadAsync("wa1", Ct) is not null);
     }
 
     [Fact]

@@ -63,7 +63,8 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
         MaxQrCodes = 3,
         RestartDelay = TimeSpan.FromMilliseconds(100),
         MaxRestartDelay = TimeSpan.FromSeconds(1),
-        StartTimeout = TimeSpan.FromSeconds(20),
+        // Generous: with many browsers of a parallel run on two loaded cores, a page load can take tens of seconds.
+        StartTimeout = TimeSpan.FromSeconds(60),
     };
 
     public virtual async ValueTask InitializeAsync()
@@ -137,7 +138,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
     }
 
     /// <summary>Waits until the connection's page is loaded and the bridge subscribed to the stub's events.</summary>
-    protected static async Task<IPage> BridgedPageAsync(WhatsAppWebConnection connection, int timeoutMs = 15_000)
+    protected static async Task<IPage> BridgedPageAsync(WhatsAppWebConnection connection, int timeoutMs = 60_000)
     {
         var watch = Stopwatch.StartNew();
         while (watch.ElapsedMilliseconds < timeoutMs)
@@ -207,7 +208,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
         return (connection, page);
     }
 
-    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 10_000)
+    protected static async Task WaitUntilAsync(Func<bool> condition, int timeoutMs = 30_000)
     {
         var watch = Stopwatch.StartNew();
         while (!condition())
@@ -221,7 +222,7 @@ public abstract class WhatsAppWebTestBase : IAsyncLifetime
         }
     }
 
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutMs = 10_000)
+    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutMs = 30_000)
     {
         var watch = Stopwatch.StartNew();
         while (!await condition())
