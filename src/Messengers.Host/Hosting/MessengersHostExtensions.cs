@@ -30,6 +30,7 @@ public static class MessengersHostExtensions
 
         builder.UseOrleans(silo => MessengersSilo.Configure(silo, options, builder.Configuration));
         AddData(builder.Services, options, builder.Configuration);
+        builder.Services.AddHostedService<LegacyGrainStateUpgrade>(); // after the silo has started, before anything is served
         builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessengerProviders();
@@ -135,6 +136,7 @@ public static class MessengersHostExtensions
         if (builder.Configuration["Logging:LogLevel:Orleans"] is null)
         {
             builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+            builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans places grains through a Polly pipeline that logs every attempt
         }
     }
 }
