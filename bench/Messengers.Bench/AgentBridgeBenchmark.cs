@@ -22,11 +22,13 @@ namespace Messengers.Bench;
 /// the bridge runs one call per chat and many chats at once (up to <c>MaxCallsInFlight</c>, 256 by default); one call at
 /// a time would give 1/delay messages/s. Embedded configuration (SQLite + memory streams), then PostgreSQL + Redis
 /// (throwaway servers; skipped with BENCH_SKIP_PRODUCTION=1).
-/// Environment: BENCH_SECONDS (default 10), BENCH_AGENT_DELAY_MS (default 2000).
+/// Environment: BENCH_SECONDS (default 10), BENCH_AGENT_DELAY_MS (default 2000), BENCH_CONFIG (default
+/// "embedded,postgres": which configurations run; the pre-Orleans bench has only BENCH_SKIP_PRODUCTION).
 /// </summary>
 public sealed class AgentBridgeBenchmark : IBenchmark
 {
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_SECONDS") ?? "10", CultureInfo.InvariantCulture));
+    private static readonly string Configurations = Environment.GetEnvironmentVariable("BENCH_CONFIG") ?? "embedded,postgres";
     private static readonly TimeSpan SlowAgentDelay = TimeSpan.FromMilliseconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_AGENT_DELAY_MS") ?? "2000", CultureInfo.InvariantCulture));
 
     public string Name => "agent-bridge";
@@ -35,17 +37,20 @@ public sealed class AgentBridgeBenchmark : IBenchmark
     {
         var agent = new SlowAgent();
         await using var server = await LoopbackHttpServer.StartAsync(agent.AnswerAsync);
-        var embedded = Directory.CreateTempSubdirectory("messengers-bridge-");
-        try
+        if (Configurations.Contains("embedded", StringComparison.Ordinal))
         {
-            await RunConfigurationAsync("embedded", agent, server.BaseUrl, ["--Messengers:DataPath=" + embedded.FullName]);
-        }
-        finally
-        {
-            embedded.Delete(recursive: true);
+            var embedded = Directory.CreateTempSubdirectory("messengers-bridge-");
+            try
+            {
+                await RunConfigurationAsync("embedded", agent, server.BaseUrl, ["--Messengers:DataPath=" + embedded.FullName]);
+            }
+            finally
+            {
+                embedded.Delete(recursive: true);
+            }
         }
 
-        if (Environment.GetEnvironmentVariable("BENCH_SKIP_PRODUCTION") == "1")
+        if (Environment.GetEnvironmentVariable("BENCH_SKIP_PRODUCTION") == "1" || !Configurations.Contains("postgres", StringComparison.Ordinal))
         {
             return;
         }
@@ -75,7 +80,7 @@ public sealed class AgentBridgeBenchmark : IBenchmark
     private static async Task RunConfigurationAsync(string configuration, SlowAgent agent, string agentUrl, string[] settings)
     {
         const string adminKey = "bench-admin-key-0123456789";
-        var builder = WebApplication.CreateBuilder([.. settings, "--Messengers:AdminKey=" + adminKey, "--urls=http://127.0.0.1:0"]);
+        var builder = WebApplication.CreateBuilder([.. settings, .. BenchHost.Settings(), "--Messengers:AdminKey=" + adminKey, "--urls=http://127.0.0.1:0"]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddMessengers();
         await using var app = builder.Build();

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Messengers.Abstractions.Instances;
 using Messengers.Host.Hosting;
-using Messengers.Runtime;
 using Messengers.Testing.Fakes.Telegram;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -226,11 +225,12 @@ public sealed class TelegramInstancesBenchmark : IBenchmark
         public static async Task<Gateway> StartAsync(string dataPath, Uri fakeUrl)
         {
             var builder = WebApplication.CreateBuilder([
+                .. BenchHost.Settings(),
                 "--Messengers:DataPath=" + dataPath,
                 "--Messengers:AdminKey=" + AdminKey,
                 "--Messengers:Telegram:ApiBaseUrl=" + fakeUrl,
                 "--Messengers:Telegram:HttpVersion=" + HttpVersionSetting,
-                "--Messengers:Runtime:CollectionAge=01:00:00",
+                "--Messengers:Grains:CollectionAge=01:00:00",
                 "--Messengers:RequestsPerMinute=100000000",
                 "--urls=http://127.0.0.1:0",
             ]);

@@ -33,7 +33,7 @@ public sealed class WhatsAppWebMemoryBenchmark : IBenchmark
         await using var fake = await FakeWhatsAppWebServer.StartAsync();
         var options = new WhatsAppWebOptions { Url = fake.Url, InjectWaJs = false, StartTimeout = TimeSpan.FromSeconds(60) };
         await using var pool = new BrowserPool(Options.Create(options), NullLogger<BrowserPool>.Instance);
-        var provider = new WhatsAppWebProvider(pool, new MemorySessions(), new GrainStorageWhatsAppAccountLeases(new Messengers.Runtime.Storage.MemoryGrainStorage(), "bench", TimeProvider.System), new Messengers.Grains.Messages.FileMediaStore(Path.Combine(Path.GetTempPath(), "wa-bench-media")), Options.Create(options), TimeProvider.System, NullLoggerFactory.Instance);
+        var provider = new WhatsAppWebProvider(pool, new MemorySessions(), new HeldLeases(), new Messengers.Data.Messages.FileMediaStore(Path.Combine(Path.GetTempPath(), "wa-bench-media")), Options.Create(options), TimeProvider.System, NullLoggerFactory.Instance);
         var connections = new List<WhatsAppWebConnection>();
         var results = new List<(int Instances, long BrowserKib, int Processes, long DriverKib)>();
         try
@@ -136,6 +136,17 @@ public sealed class WhatsAppWebMemoryBenchmark : IBenchmark
         public Task OnMessageAsync(InboundMessage message) => Task.CompletedTask;
 
         public Task OnAckAsync(string messageId, MessageAck ack) => Task.CompletedTask;
+    }
+
+    /// <summary>One process, no other silo: every lease is ours (the leases' storage is not what is measured).</summary>
+    private sealed class HeldLeases : IWhatsAppAccountLeases
+    {
+        public string SiloName => "bench";
+
+        public Task<LeaseAttempt> TryAcquireAsync(string instanceId, TimeSpan duration, CancellationToken cancellationToken)
+            => Task.FromResult(new LeaseAttempt(true, SiloName, TimeProvider.System.GetUtcNow() + duration));
+
+        public Task ReleaseAsync(string instanceId, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class MemorySessions : IWhatsAppSessionStore
