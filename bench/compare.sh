@@ -10,6 +10,8 @@
 # Knobs (environment):
 #   OLD_COMMIT      the pre-migration commit (906ea32)
 #   OLD_TREE        its git worktree, outside the repository (/tmp/messengers-906ea32; created when missing, never committed)
+#   NEW_COMMIT      measure this commit of the new code from a worktree of its own (/tmp/messengers-<commit>) instead
+#                   of this checkout, e.g. NEW_COMMIT=HEAD while others have uncommitted edits in src/
 #   RESULTS         folder of the logs and the table (/tmp/messengers-compare-<time>)
 #   ROUNDS          rounds; odd rounds run old first, even rounds new first (2)
 #   CONFIGS         "embedded postgres"
@@ -22,7 +24,8 @@
 #
 # Builds are copied to $RESULTS/bin-old and bin-new before measuring, so a rebuild of the checkout by someone else
 # during the run changes nothing. Load average (1 min) is sampled every 5 s during each run and printed beside its
-# figures. Remove the worktree afterwards with: git worktree remove --force /tmp/messengers-906ea32
+# figures. Remove the worktrees afterwards with: git worktree remove --force /tmp/messengers-906ea32 (and the
+# NEW_COMMIT one).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +40,14 @@ VISITORS=${VISITORS:-200}
 RATE=${RATE:-1000}
 BRIDGE_SECONDS=${BRIDGE_SECONDS:-10}
 ONLY=${ONLY:-relay,bridge}
+
+NEW_TREE=$REPO
+if [ -n "${NEW_COMMIT:-}" ]; then
+  NEW_TREE=/tmp/messengers-$(git -C "$REPO" rev-parse --short "$NEW_COMMIT^{commit}")
+  if [ ! -e "$NEW_TREE/.git" ]; then
+    git -C "$REPO" worktree add --detach "$NEW_TREE" "$NEW_COMMIT"
+  fi
+fi
 
 case "$OLD_TREE" in
   "$REPO"|"$REPO"/*) echo "OLD_TREE must be outside the repository ($REPO)" >&2; exit 2 ;;
@@ -76,7 +87,7 @@ build() { # name tree
 }
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   build old "$OLD_TREE"
-  build new "$REPO"
+  build new "$NEW_TREE"
 fi
 
 {
