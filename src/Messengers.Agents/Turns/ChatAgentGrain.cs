@@ -7,6 +7,7 @@ using Messengers.Abstractions.Providers;
 using Messengers.Data.DeadLetters;
 using Messengers.Data.Messages;
 using Messengers.Webhooks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
@@ -44,6 +45,7 @@ public sealed partial class ChatAgentGrain(
     IOptions<AgentBridgeOptions> options,
     IOptions<AgentBackendOptions> backendOptions,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<ChatAgentGrain> logger) : Grain, IChatAgentGrain, IStreamSubscriptionObserver
 {
     public const string StateName = "agentTurn";
@@ -61,6 +63,7 @@ public sealed partial class ChatAgentGrain(
     private Task _running = Task.CompletedTask;
     private Task _lastWrite = Task.CompletedTask;
     private bool _stateWritten;
+    private CancellationTokenRegistration _hostStopping;
 
     /// <summary>The instance's debounce as last read; a new message is scheduled with it.</summary>
     private TimeSpan _debounce;
@@ -75,6 +78,11 @@ public sealed partial class ChatAgentGrain(
     {
         _timer = this.RegisterGrainTimer(RunAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = true });
         _stateWritten = state.RecordExists;
+        // A turn runs in a timer tick, which is a request: a stopping silo deactivates this grain only once the tick
+        // is done, so OnDeactivateAsync cannot cut a slow call short. The call learns of the stop from the host
+        // instead: it gets ShutdownGrace, then is cancelled (its messages, still in the outbox, are answered after
+        // the next start).
+        _hostStopping = lifetime.ApplicationStopping.Register(() => _stopping.CancelAfter(_options.ShutdownGrace));
         if (!state.State.IsIdle)
         {
             Schedule(); // a turn left by the previous activation (a restart, a silo that died)
@@ -85,6 +93,7 @@ public sealed partial class ChatAgentGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await _hostStopping.DisposeAsync();
         _timer?.Dispose();
         try
         {
