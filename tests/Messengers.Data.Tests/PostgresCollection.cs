@@ -1,6 +1,6 @@
 using Messengers.Testing;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests;
 
 /// <summary>One throwaway PostgreSQL server for the test classes of this collection; each test makes its own database.</summary>
 [CollectionDefinition(Name)]

@@ -1,10 +1,7 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Agents.DeadLetters;
-using Messengers.Runtime.Storage.Postgres;
-using Messengers.Runtime.Storage.Sqlite;
-using Messengers.Testing;
+using Messengers.Data.DeadLetters;
 
-namespace Messengers.Agents.Tests.Bridge;
+namespace Messengers.Data.Tests.DeadLetters;
 
 /// <summary>The dead-letter store's contract, run on SQLite and on a real PostgreSQL (migrations 004 and 007 on both).</summary>
 public abstract class AgentDeadLetterStoreContract
@@ -26,7 +23,7 @@ public abstract class AgentDeadLetterStoreContract
         Text = "hello\nanyone?",
         Backend = "agno",
         AgentId = "support",
-        Reason = nameof(AgentFailureReason.HttpStatus),
+        Reason = "HttpStatus",
         StatusCode = 503,
         Error = error,
         Attempts = attempts,
@@ -108,53 +105,5 @@ public abstract class AgentDeadLetterStoreContract
         Assert.Equal([ids[4], ids[3], ids[2], ids[1], ids[0]], [.. page1.Concat(page2).Concat(page3).Select(d => d.Id)]);
         Assert.Equal([ids[4], ids[3], ids[2], ids[0]], [.. (await Store.ListAsync("inst-d", AgentDeadLetterStatus.Open, null, 10, Cancel)).Select(d => d.Id)]);
         Assert.Equal([ids[1]], [.. (await Store.ListAsync("inst-d", AgentDeadLetterStatus.Resolved, null, 10, Cancel)).Select(d => d.Id)]);
-    }
-}
-
-public sealed class SqliteAgentDeadLetterStoreTests : AgentDeadLetterStoreContract, IAsyncLifetime
-{
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-deadletters-");
-    private SqliteDatabase? _database;
-    private SqliteAgentDeadLetterStore? _store;
-
-    protected override IAgentDeadLetterStore Store => _store!;
-
-    public ValueTask InitializeAsync()
-    {
-        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "silo.db"), fullSync: false);
-        _store = new SqliteAgentDeadLetterStore(_database);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _folder.Delete(recursive: true);
-    }
-}
-
-public sealed class PostgresAgentDeadLetterStoreTests(PostgresServer server) : AgentDeadLetterStoreContract, IClassFixture<PostgresServer>, IAsyncLifetime
-{
-    private PostgresDatabase? _database;
-    private PostgresAgentDeadLetterStore? _store;
-
-    protected override IAgentDeadLetterStore Store => _store!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _database = new PostgresDatabase(await server.CreateDatabaseAsync("deadletters"));
-        _store = new PostgresAgentDeadLetterStore(_database);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
     }
 }

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using Messengers.Abstractions.Messages;
-using Messengers.Grains.Messages;
+using Messengers.Data.Messages;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 public sealed class FileMediaStoreTests : IDisposable
 {

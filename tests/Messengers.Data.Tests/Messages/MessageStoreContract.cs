@@ -1,7 +1,7 @@
 using Messengers.Abstractions.Messages;
 using Messengers.Testing;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 /// <summary>
 /// The behaviour every <see cref="IMessageStore"/> must show (PostgreSQL, SQLite). A store's test class derives from

@@ -1,9 +1,9 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Grains.Messages;
-using Messengers.Runtime.Storage.Sqlite;
+using Messengers.Data.Messages;
+using Messengers.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 public sealed class MessageStoreRegistrationTests : IDisposable
 {

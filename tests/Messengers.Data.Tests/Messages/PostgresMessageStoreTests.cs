@@ -1,11 +1,10 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Grains.Messages;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Storage.Postgres;
+using Messengers.Data.Messages;
+using Messengers.Data.Postgres;
 using Messengers.Testing;
 using Npgsql;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageStoreContract, IAsyncLifetime
@@ -102,7 +101,7 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
     }
 
     [Fact]
-    public async Task Store_ServerUnreachable_ThrowsGrainStorageExceptionWithoutPassword()
+    public async Task Store_ServerUnreachable_ThrowsDatabaseExceptionWithoutPassword()
     {
         var connectionString = new NpgsqlConnectionStringBuilder
         {
@@ -111,16 +110,16 @@ public sealed class PostgresMessageStoreTests(PostgresServer server) : MessageSt
         await using var unreachable = new PostgresDatabase(connectionString);
         var store = new PostgresMessageStore(unreachable);
 
-        var error = await Assert.ThrowsAsync<GrainStorageException>(() => store.TryInsertAsync(Message(NewInstance(), "m1"), Cancel));
+        var error = await Assert.ThrowsAsync<DatabaseException>(() => store.TryInsertAsync(Message(NewInstance(), "m1"), Cancel));
         Assert.Contains("PostgreSQL unreachable", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret-pw", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task TryInsert_BodyPostgresRejects_ThrowsGrainStorageException()
+    public async Task TryInsert_BodyPostgresRejects_ThrowsDatabaseException()
     {
         // text cannot hold U+0000: the statement is rejected, which must surface as a storage error.
-        var error = await Assert.ThrowsAsync<GrainStorageException>(() => Store.TryInsertAsync(Message(NewInstance(), "m1") with { Body = "nul \0 inside" }, Cancel));
+        var error = await Assert.ThrowsAsync<DatabaseException>(() => Store.TryInsertAsync(Message(NewInstance(), "m1") with { Body = "nul \0 inside" }, Cancel));
         Assert.Contains("inserting a message", error.Message, StringComparison.Ordinal);
     }
 

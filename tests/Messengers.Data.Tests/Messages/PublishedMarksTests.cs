@@ -1,8 +1,8 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Grains.Messages;
-using Messengers.Runtime.Storage.Sqlite;
+using Messengers.Data.Messages;
+using Messengers.Data.Sqlite;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 /// <summary><see cref="PublishedMarks"/> on a real SQLite message store.</summary>
 public sealed class PublishedMarksTests : IAsyncLifetime

@@ -1,9 +1,8 @@
 using Messengers.Abstractions.Messages;
-using Messengers.Grains.Messages;
-using Messengers.Runtime.Storage;
-using Messengers.Runtime.Storage.Sqlite;
+using Messengers.Data.Messages;
+using Messengers.Data.Sqlite;
 
-namespace Messengers.Grains.Tests.Messages;
+namespace Messengers.Data.Tests.Messages;
 
 public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifetime
 {
@@ -79,7 +78,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifeti
     }
 
     [Fact]
-    public async Task Store_DatabaseUnusable_ThrowsGrainStorageException()
+    public async Task Store_DatabaseUnusable_ThrowsDatabaseException()
     {
         using (var connection = _database!.OpenConnection())
         using (var command = connection.CreateCommand())
@@ -88,8 +87,8 @@ public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifeti
             command.ExecuteNonQuery();
         }
 
-        var error = await Assert.ThrowsAsync<GrainStorageException>(() => Store.GetChatsAsync(NewInstance(), 10, 0, Cancel));
+        var error = await Assert.ThrowsAsync<DatabaseException>(() => Store.GetChatsAsync(NewInstance(), 10, 0, Cancel));
         Assert.Contains("listing chats", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<GrainStorageException>(() => Store.TryInsertAsync(Message(NewInstance(), "m1"), Cancel));
+        await Assert.ThrowsAsync<DatabaseException>(() => Store.TryInsertAsync(Message(NewInstance(), "m1"), Cancel));
     }
 }

@@ -1,6 +1,6 @@
-using Messengers.Runtime.Storage.Migrations;
+using Messengers.Data.Migrations;
 
-namespace Messengers.Runtime.Tests.Storage;
+namespace Messengers.Data.Tests.Migrations;
 
 public sealed class MigrationSetTests
 {

@@ -1,8 +1,8 @@
-using Messengers.Runtime.Storage.Migrations;
+using Messengers.Data.Migrations;
 using Messengers.Testing;
 using Npgsql;
 
-namespace Messengers.Runtime.Tests.Storage;
+namespace Messengers.Data.Tests.Migrations;
 
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresMigratorTests(PostgresServer server)
@@ -85,6 +85,30 @@ public sealed class PostgresMigratorTests(PostgresServer server)
         Assert.Contains(TwoSteps[0].Checksum, error.Message, StringComparison.Ordinal);
         Assert.Contains(edited.Checksum, error.Message, StringComparison.Ordinal);
         Assert.Contains("must never change", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_FunctionWithDollarQuotedBody_AppliesTheFileAsWritten()
+    {
+        // The migrator hands a file to PostgreSQL as written: semicolons and @names inside a dollar-quoted body or a
+        // string literal stay part of their statement (as in the Orleans migrations 010-012).
+        await using var dataSource = NpgsqlDataSource.Create(await server.CreateDatabaseAsync("dollar"));
+        var function = MigrationSet.Parse("001_function.sql", """
+            CREATE TABLE notes (text TEXT NOT NULL);
+            CREATE OR REPLACE FUNCTION add_note(p_text TEXT) RETURNS INTEGER LANGUAGE plpgsql AS $body$
+            BEGIN
+                INSERT INTO notes (text) VALUES (p_text);
+                INSERT INTO notes (text) VALUES ('second; with @Name inside');
+                RETURN 2;
+            END;
+            $body$;
+            SELECT add_note('first');
+            """);
+
+        await new PostgresMigrator(dataSource, [function]).RunAsync(Cancel);
+
+        await using var command = dataSource.CreateCommand("SELECT string_agg(text, '|' ORDER BY text) FROM notes");
+        Assert.Equal("first|second; with @Name inside", await command.ExecuteScalarAsync(Cancel));
     }
 
     [Fact]

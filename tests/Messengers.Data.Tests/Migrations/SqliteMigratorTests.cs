@@ -1,8 +1,8 @@
-using Messengers.Runtime.Storage.Migrations;
-using Messengers.Runtime.Storage.Sqlite;
+using Messengers.Data.Migrations;
+using Messengers.Data.Sqlite;
 using Microsoft.Data.Sqlite;
 
-namespace Messengers.Runtime.Tests.Storage;
+namespace Messengers.Data.Tests.Migrations;
 
 public sealed class SqliteMigratorTests : IDisposable
 {

@@ -1,9 +1,9 @@
 using Messengers.Abstractions.Security;
-using Messengers.Grains.Security;
-using Messengers.Grains.Webhooks;
+using Messengers.Data.Security;
+using Messengers.Data.Webhooks;
 using Messengers.Testing;
 
-namespace Messengers.Grains.Tests.Webhooks;
+namespace Messengers.Data.Tests.Webhooks;
 
 /// <summary>
 /// The behaviour every <see cref="IWebhookStore"/> must show (PostgreSQL, SQLite). A store's test class derives from
