@@ -73,7 +73,7 @@ public sealed class InstanceGrain(
     {
         // Armed only while counters wait to be written: an idle instance runs no timer at all (1,000 idle instances
         // would otherwise tick 200 times a second for nothing).
-        _counterFlush = this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _counterFlush = this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = false });
         return Task.CompletedTask;
     }
 
