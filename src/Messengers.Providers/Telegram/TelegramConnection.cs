@@ -231,7 +231,7 @@ internal sealed partial class TelegramConnection(
     {
         if (webhookSecret is null)
         {
-            await callbacks.OnStatusAsync(InstanceStatus.Failed, "webhook mode needs the grain runtime, which keeps the webhook secret");
+            await callbacks.OnStatusAsync(InstanceStatus.Failed, "webhook mode needs the silo's Telegram webhook grain, which keeps the webhook secret");
             return;
         }
 
