@@ -11,64 +11,71 @@ using TestApi = Messengers.Host.Tests.Infrastructure.Api;
 namespace Messengers.Host.Tests;
 
 /// <summary>
-/// A <c>whatsapp-web</c> instance through the whole gateway, in the host's own headless Chromium, against the fake
-/// WhatsApp Web page on loopback. The page is driven from the fake's server side (the host owns the browser).
+/// What the <c>whatsapp-web</c> host tests share: the host's own headless Chromium against the fake WhatsApp Web page on
+/// loopback (one fake per test), hosts on fresh storage, and the QR helpers.
 /// </summary>
-public sealed class WhatsAppWebHostTests : IAsyncLifetime
+public abstract class WhatsAppWebHostTestBase : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
-    private const string MyWid = "5511999990000@c.us";
-    private const string Customer = "5511988887777@c.us";
+    protected const string ChromiumPath = "/usr/bin/chromium";
+    protected const string MyWid = "5511999990000@c.us";
+    protected const string Customer = "5511988887777@c.us";
 
     private readonly EmbeddedHostFixture _backend = new();
-    private readonly List<MessengersFactory> _hosts = [];
-    private readonly List<IAsyncDisposable> _servers = [];
-    private FakeWhatsAppWebServer _fake = null!;
+
+    /// <summary>Hosts started by the test, disposed after it (a test that stops one itself removes it first).</summary>
+    protected List<MessengersFactory> Hosts { get; } = [];
+
+    /// <summary>Servers started by the test (databases, receivers), disposed after the hosts.</summary>
+    protected List<IAsyncDisposable> Servers { get; } = [];
+
+    /// <summary>The fake WhatsApp Web page of this test.</summary>
+    protected FakeWhatsAppWebServer Fake { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
         Assert.SkipUnless(File.Exists(ChromiumPath), $"{ChromiumPath} is not installed (tests/run.sh installs it with apt-get install chromium).");
-        _fake = await FakeWhatsAppWebServer.StartAsync();
+        Fake = await FakeWhatsAppWebServer.StartAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var host in _hosts)
+        foreach (var host in Hosts)
         {
             await host.DisposeAsync();
         }
 
-        if (_fake is not null)
+        if (Fake is not null)
         {
-            await _fake.DisposeAsync();
+            await Fake.DisposeAsync();
         }
 
-        foreach (var server in _servers)
+        foreach (var server in Servers)
         {
             await server.DisposeAsync();
         }
 
         await _backend.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>A fresh backend: SQLite with in-memory streams, or (<paramref name="storage"/> "postgres") PostgreSQL and Redis, as a cluster shares them.</summary>
-    private async Task<Dictionary<string, string?>> BackendAsync(string storage = "sqlite")
+    protected async Task<Dictionary<string, string?>> BackendAsync(string storage = "sqlite")
     {
         var settings = await _backend.NewBackendAsync();
         if (storage == "postgres")
         {
             var postgres = new PostgresServer();
-            _servers.Add(postgres);
+            Servers.Add(postgres);
             await postgres.InitializeAsync();
             var redis = await RedisServer.StartAsync();
-            _servers.Add(redis);
+            Servers.Add(redis);
             settings["Messengers:Storage"] = "postgres";
             settings["Messengers:Streams"] = "redis";
             settings["ConnectionStrings:Postgres"] = await postgres.CreateDatabaseAsync("lease");
             settings["ConnectionStrings:Redis"] = redis.ConnectionString;
         }
 
-        settings["Messengers:WhatsAppWeb:Url"] = _fake.Url;
+        settings["Messengers:WhatsAppWeb:Url"] = Fake.Url;
         settings["Messengers:WhatsAppWeb:InjectWaJs"] = "false";
         settings["Messengers:WhatsAppWeb:MaxQrCodes"] = "3";
         settings["Messengers:WhatsAppWeb:RestartDelay"] = "00:00:00.200";
@@ -76,7 +83,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         return settings;
     }
 
-    private MessengersFactory StartHost(Dictionary<string, string?> settings, string? siloName = null)
+    protected MessengersFactory StartHost(Dictionary<string, string?> settings, string? siloName = null)
     {
         var own = new Dictionary<string, string?>(settings);
         if (siloName is not null)
@@ -85,12 +92,12 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         }
 
         var host = new MessengersFactory(own);
-        _hosts.Add(host);
+        Hosts.Add(host);
         _ = host.Server;
         return host;
     }
 
-    private static async Task<string> CreateWhatsAppInstanceAsync(HttpClient admin)
+    protected static async Task<string> CreateWhatsAppInstanceAsync(HttpClient admin)
     {
         var created = await (await admin.PostAsync(TestApi.Instances, TestApi.Json(new
         {
@@ -101,14 +108,14 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         return created.GetProperty("id").GetString()!;
     }
 
-    private static Task<HttpResponseMessage> GetQrAsync(HttpClient client, string id, string format = "raw")
+    protected static Task<HttpResponseMessage> GetQrAsync(HttpClient client, string id, string format = "raw")
         => client.GetAsync($"{TestApi.Instances}/{id}/qr?format={format}", TestApi.Ct);
 
     /// <summary>Emits a QR code in the page and waits until GET /qr shows it; returns the view and when the emit began.</summary>
-    private async Task<(JsonElement Qr, DateTimeOffset EmittedAt, DateTimeOffset SeenAt)> EmitAndSeeQrAsync(HttpClient admin, string id, string code)
+    protected async Task<(JsonElement Qr, DateTimeOffset EmittedAt, DateTimeOffset SeenAt)> EmitAndSeeQrAsync(HttpClient admin, string id, string code)
     {
         var emittedAt = TimeProvider.System.GetUtcNow();
-        await _fake.EmitQrAsync(code);
+        await Fake.EmitQrAsync(code);
         var qr = await Eventually.UntilAsync(
             async () =>
             {
@@ -121,22 +128,29 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
     }
 
     /// <summary>For waits that include starting a host and its Chromium on a busy machine.</summary>
-    private static Task<JsonElement> SlowStatusAsync(HttpClient client, string id, string status)
+    protected static Task<JsonElement> SlowStatusAsync(HttpClient client, string id, string status)
         => Eventually.UntilAsync(() => client.GetInstanceAsync(id), i => i.Status() == status, TimeSpan.FromSeconds(60), $"instance {id} to be {status}");
 
-    private static void AssertExpiresAfter(JsonElement qr, DateTimeOffset emittedAt, DateTimeOffset seenAt, TimeSpan lifetime)
+    protected static void AssertExpiresAfter(JsonElement qr, DateTimeOffset emittedAt, DateTimeOffset seenAt, TimeSpan lifetime)
     {
         var expiresAt = qr.GetProperty("expiresAt").GetDateTimeOffset();
         Assert.InRange(expiresAt, emittedAt + lifetime, seenAt + lifetime);
     }
+}
 
+/// <summary>
+/// A <c>whatsapp-web</c> instance through the whole gateway, in the host's own headless Chromium, against the fake
+/// WhatsApp Web page on loopback. The page is driven from the fake's server side (the host owns the browser).
+/// </summary>
+public sealed class WhatsAppWebHostTests : WhatsAppWebHostTestBase
+{
     [Fact]
     public async Task Qr_RotatingCodes_ShownByGetQrWithTheirExpiryThenFailedQrNotScanned()
     {
         var host = StartHost(await BackendAsync());
         using var admin = HostFixture.Client(host, HostFixture.AdminKey);
         var id = await CreateWhatsAppInstanceAsync(admin);
-        await _fake.WaitForPagesAsync(1);
+        await Fake.WaitForPagesAsync(1);
         await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.NotFound, "no valid QR code");
 
         var (first, emitted1, seen1) = await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
@@ -151,7 +165,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         var (second, emitted2, seen2) = await EmitAndSeeQrAsync(admin, id, "ref-2,static,identity,secret");
         AssertExpiresAfter(second, emitted2, seen2, TimeSpan.FromSeconds(20));
         await EmitAndSeeQrAsync(admin, id, "ref-3,static,identity,secret");
-        await _fake.EmitQrAsync("ref-4,static,identity,secret");
+        await Fake.EmitQrAsync("ref-4,static,identity,secret");
 
         var failed = await admin.WaitForStatusAsync(id, "Failed");
         Assert.Equal("QR not scanned", failed.GetProperty("statusReason").GetString());
@@ -164,7 +178,7 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         var host = StartHost(await BackendAsync());
         using var admin = HostFixture.Client(host, HostFixture.AdminKey);
         var id = await CreateWhatsAppInstanceAsync(admin);
-        await _fake.WaitForPagesAsync(1);
+        await Fake.WaitForPagesAsync(1);
         await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
         var route = $"{TestApi.Instances}/{id}/pairing-code";
 
@@ -174,9 +188,9 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
 
         Assert.Equal("FAKE1234", pairing.GetProperty("code").GetString());
         Assert.Equal("5511999990000", pairing.GetProperty("phoneNumber").GetString());
-        Assert.Equal("5511999990000", await _fake.PairingPhoneAsync());
+        Assert.Equal("5511999990000", await Fake.PairingPhoneAsync());
 
-        await _fake.AuthenticateAsync(MyWid);
+        await Fake.AuthenticateAsync(MyWid);
         var ready = await admin.WaitForStatusAsync(id, "Ready");
         Assert.Equal(MyWid, ready.GetProperty("account").GetProperty("id").GetString());
         await (await admin.PostAsync(route, TestApi.Json(new { phoneNumber = "+5511999990000" }), TestApi.Ct)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired already");
@@ -207,21 +221,21 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         var host = StartHost(settings);
         using var admin = HostFixture.Client(host, HostFixture.AdminKey);
         var id = await CreateWhatsAppInstanceAsync(admin);
-        await _fake.WaitForPagesAsync(1);
+        await Fake.WaitForPagesAsync(1);
         await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
 
-        await _fake.AuthenticateAsync(MyWid);
+        await Fake.AuthenticateAsync(MyWid);
         var ready = await admin.WaitForStatusAsync(id, "Ready");
         Assert.Equal(MyWid, ready.GetProperty("account").GetProperty("id").GetString());
         await (await GetQrAsync(admin, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
 
-        var inboundId = await _fake.ReceiveAsync(new { from = Customer, body = "hi there", notifyName = "Ann" });
-        var reply = await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), sent => sent.Count == 1, what: "the echo reply sent by the page");
+        var inboundId = await Fake.ReceiveAsync(new { from = Customer, body = "hi there", notifyName = "Ann" });
+        var reply = await Eventually.UntilAsync(() => Task.FromResult(Fake.Sent), sent => sent.Count == 1, what: "the echo reply sent by the page");
         Assert.Equal((Customer, "Echo: hi there"), (reply[0].ChatId, reply[0].Content));
 
         var sent = await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages", TestApi.Json(new { chatId = Customer, text = "from the API" }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
         // The page reports its sends to the fake server with a fetch of its own, so the record may trail the answer.
-        var apiSend = (await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "from the API"), what: "the API send in the page"))
+        var apiSend = (await Eventually.UntilAsync(() => Task.FromResult(Fake.Sent), s => s.Any(m => m.Content == "from the API"), what: "the API send in the page"))
             .Single(m => m.Content == "from the API");
         Assert.Equal(apiSend.Id, sent.GetProperty("id").GetString());
 
@@ -235,19 +249,19 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         Assert.Equal("from the API", byId[apiSend.Id]);
 
         // Restart: the saved session comes back; the fake emits no QR unless told, so Ready proves it was restored.
-        _hosts.Remove(host);
+        Hosts.Remove(host);
         await host.DisposeAsync();
         var restarted = StartHost(settings);
         using var admin2 = HostFixture.Client(restarted, HostFixture.AdminKey);
         var again = await SlowStatusAsync(admin2, id, "Ready");
-        await _fake.WaitForPagesAsync(2);
+        await Fake.WaitForPagesAsync(2);
 
         Assert.Equal(MyWid, again.GetProperty("account").GetProperty("id").GetString());
-        Assert.Equal(2, _fake.RegisteredPages);
-        Assert.Equal(MyWid, (await _fake.RunAsync("idbWid")).GetString());
+        Assert.Equal(2, Fake.RegisteredPages);
+        Assert.Equal(MyWid, (await Fake.RunAsync("idbWid")).GetString());
         await (await GetQrAsync(admin2, id)).ExpectProblemAsync(HttpStatusCode.Conflict, "paired");
-        await _fake.ReceiveAsync(new { from = Customer, body = "still there?" });
-        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: still there?"), what: "the echo after the restart");
+        await Fake.ReceiveAsync(new { from = Customer, body = "still there?" });
+        await Eventually.UntilAsync(() => Task.FromResult(Fake.Sent), s => s.Any(m => m.Content == "Echo: still there?"), what: "the echo after the restart");
 
         // Deleting the instance deletes its saved login too: a session must not outlive its instance.
         var sessions = restarted.Services.GetRequiredService<Messengers.Providers.WhatsAppWeb.IWhatsAppSessionStore>();
@@ -265,24 +279,24 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
             hooks.Enqueue((await JsonDocument.ParseAsync(context.Request.Body)).RootElement.Clone());
             context.Response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status204NoContent;
         });
-        _servers.Add(receiver);
+        Servers.Add(receiver);
         var host = StartHost(await BackendAsync());
         using var admin = HostFixture.Client(host, HostFixture.AdminKey);
         var id = await CreateWhatsAppInstanceAsync(admin);
         await (await admin.PostAsync($"{TestApi.Instances}/{id}/webhooks", TestApi.Json(new { url = receiver.BaseUrl + "/hooks", events = new[] { "message.received", "message.reaction" } }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
-        await _fake.WaitForPagesAsync(1);
+        await Fake.WaitForPagesAsync(1);
         await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
-        await _fake.AuthenticateAsync(MyWid);
+        await Fake.AuthenticateAsync(MyWid);
         await admin.WaitForStatusAsync(id, "Ready");
-        await _fake.ReceiveAsync(new { from = Customer, body = "is it in stock?" });
-        var echo = (await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == 1, what: "the echo reply"))[0];
+        await Fake.ReceiveAsync(new { from = Customer, body = "is it in stock?" });
+        var echo = (await Eventually.UntilAsync(() => Task.FromResult(Fake.Sent), s => s.Count == 1, what: "the echo reply"))[0];
 
-        var reaction = await _fake.ReactAsync(new { msgId = echo.Id, from = Customer, emoji = "👍" });
+        var reaction = await Fake.ReactAsync(new { msgId = echo.Id, from = Customer, emoji = "👍" });
         // The agent lane of a chat works in order: once the next message is answered, the reaction was seen and skipped.
-        await _fake.ReceiveAsync(new { from = Customer, body = "thanks" });
-        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Any(m => m.Content == "Echo: thanks"), what: "the echo of the next message");
+        await Fake.ReceiveAsync(new { from = Customer, body = "thanks" });
+        await Eventually.UntilAsync(() => Task.FromResult(Fake.Sent), s => s.Any(m => m.Content == "Echo: thanks"), what: "the echo of the next message");
 
-        Assert.Equal(["Echo: is it in stock?", "Echo: thanks"], _fake.Sent.Select(m => m.Content).Order(StringComparer.Ordinal));
+        Assert.Equal(["Echo: is it in stock?", "Echo: thanks"], Fake.Sent.Select(m => m.Content).Order(StringComparer.Ordinal));
         var history = await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/{Customer}/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK);
         var stored = Assert.Single(history.Items(), m => m.GetProperty("id").GetString() == reaction);
         Assert.Equal(("reaction", "👍", echo.Id, Customer), (stored.GetProperty("type").GetString(), stored.GetProperty("body").GetString(), stored.GetProperty("replyTo").GetString(), stored.GetProperty("from").GetString()));
@@ -292,85 +306,5 @@ public sealed class WhatsAppWebHostTests : IAsyncLifetime
         Assert.Equal((reaction, "👍", echo.Id, false), (reacted.GetProperty("messageId").GetString(), reacted.GetProperty("reaction").GetProperty("emoji").GetString(),
             reacted.GetProperty("reaction").GetProperty("messageId").GetString(), reacted.GetProperty("reaction").GetProperty("removed").GetBoolean()));
         Assert.Equal(2, events.Count(e => e.GetProperty("event").GetString() == "message.received"));
-    }
-
-    /// <summary>
-    /// Two hosts on one SQLite data folder are two separate silos (each its own embedded cluster): only the storage lease
-    /// keeps silo B from opening the account silo A drives, until A stops.
-    /// </summary>
-    [Fact]
-    public async Task Lease_TwoSilosOnOneDataFolder_OneDrivesTheAccountTheOtherTakesOverWhenItStops()
-    {
-        var settings = await BackendAsync();
-        var (hostA, id) = await StartWithReadyAccountAsync(settings, "silo-a");
-
-        // Silo B resumes the running instance, but must not open the account.
-        var hostB = StartHost(settings, "silo-b");
-        using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
-        var waiting = await Eventually.UntilAsync(
-            () => adminB.GetInstanceAsync(id),
-            i => i.GetProperty("statusReason").ValueKind == JsonValueKind.String,
-            what: "silo B to say why it waits");
-        Assert.Equal("Starting", waiting.Status());
-        Assert.Contains("driven by silo silo-a", waiting.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(1, _fake.PageLoads);
-        Assert.Equal(1, _fake.RegisteredPages);
-
-        await StopAndExpectTakeoverAsync(hostA, adminB, id, TimeSpan.FromSeconds(30));
-    }
-
-    /// <summary>
-    /// Two hosts on one PostgreSQL database form one Orleans cluster: the instance has one connection in the cluster,
-    /// which silo B answers for without opening the account again; when silo A stops, B takes the account over (its
-    /// keep-connected reminder, within a minute) and answers.
-    /// </summary>
-    [Fact]
-    public async Task Lease_TwoSilosOneCluster_OneConnectionTheOtherTakesOverWhenItStops()
-    {
-        var settings = await BackendAsync("postgres");
-        var (hostA, id) = await StartWithReadyAccountAsync(settings, "silo-a");
-
-        var hostB = StartHost(settings, "silo-b");
-        using var adminB = HostFixture.Client(hostB, HostFixture.AdminKey);
-        var grainsB = hostB.Services.GetRequiredService<IGrainFactory>();
-        var silos = await grainsB.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, TestApi.Ct);
-        Assert.Equal(2, silos.Count);
-        // What B's start-up (and the keep-connected reminder) does for a running instance: it finds the connection.
-        await grainsB.GetGrain<IInstanceGrain>(id).ResumeAsync();
-        var seenFromB = await adminB.GetInstanceAsync(id);
-        Assert.Equal("Ready", seenFromB.Status());
-        Assert.Equal(JsonValueKind.Null, seenFromB.GetProperty("statusReason").ValueKind);
-        Assert.Equal(1, _fake.PageLoads);
-        Assert.Equal(1, _fake.RegisteredPages);
-
-        await StopAndExpectTakeoverAsync(hostA, adminB, id, TimeSpan.FromSeconds(100));
-    }
-
-    private async Task<(MessengersFactory Host, string Id)> StartWithReadyAccountAsync(Dictionary<string, string?> settings, string siloName)
-    {
-        var host = StartHost(settings, siloName);
-        using var admin = HostFixture.Client(host, HostFixture.AdminKey);
-        var id = await CreateWhatsAppInstanceAsync(admin);
-        await _fake.WaitForPagesAsync(1);
-        await EmitAndSeeQrAsync(admin, id, "ref-1,static,identity,secret");
-        await _fake.AuthenticateAsync(MyWid);
-        await admin.WaitForStatusAsync(id, "Ready");
-        return (host, id);
-    }
-
-    /// <summary>Stops <paramref name="hostA"/>; the other host opens the account (a second page, never two live at once) and answers.</summary>
-    private async Task StopAndExpectTakeoverAsync(MessengersFactory hostA, HttpClient adminB, string id, TimeSpan takeover)
-    {
-        _hosts.Remove(hostA);
-        await hostA.DisposeAsync();
-        await _fake.WaitForPagesAsync(2, takeover);
-        var takenOver = await SlowStatusAsync(adminB, id, "Ready");
-
-        Assert.Equal(MyWid, takenOver.GetProperty("account").GetProperty("id").GetString());
-        Assert.Equal(2, _fake.PageLoads);
-        Assert.Equal(1, _fake.MaxLivePages);
-        var reply = _fake.Sent.Count;
-        await _fake.ReceiveAsync(new { from = Customer, body = "who answers?" });
-        await Eventually.UntilAsync(() => Task.FromResult(_fake.Sent), s => s.Count == reply + 1, TimeSpan.FromSeconds(30), "silo B's echo reply");
     }
 }
