@@ -61,7 +61,7 @@ public sealed partial class ChatAgentGrain(
     private readonly CancellationTokenSource _stopping = new();
     private IGrainTimer? _timer;
     private Task _running = Task.CompletedTask;
-    private Task _lastWrite = Task.CompletedTask;
+    private readonly WriteChain _writes = new();
     private bool _stateWritten;
     private CancellationTokenRegistration _hostStopping;
 
@@ -111,7 +111,7 @@ public sealed partial class ChatAgentGrain(
             _stopping.Dispose();
         }
 
-        await _lastWrite;
+        await _writes.Last;
     }
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
@@ -496,34 +496,11 @@ public sealed partial class ChatAgentGrain(
         };
     }
 
-    /// <summary>Chains writes: a delivery and the running turn may both save, and must not write with the same etag at once.</summary>
+    /// <summary>A delivery and the running turn may both save: writes go one after another; an idle turn clears its state.</summary>
     private Task SaveAsync()
     {
         _stateWritten = !state.State.IsIdle;
-        var previous = _lastWrite;
-        _lastWrite = WriteAfterAsync(previous);
-        return _lastWrite;
-
-        async Task WriteAfterAsync(Task before)
-        {
-            try
-            {
-                await before;
-            }
-            catch (Exception)
-            {
-                // the earlier write's caller saw its failure; this write carries the latest state anyway
-            }
-
-            if (state.State.IsIdle)
-            {
-                await state.ClearStateAsync();
-            }
-            else
-            {
-                await state.WriteStateAsync();
-            }
-        }
+        return _writes.Then(() => state.State.IsIdle ? state.ClearStateAsync() : state.WriteStateAsync());
     }
 
     private static partial class Log

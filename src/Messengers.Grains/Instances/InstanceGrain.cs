@@ -55,7 +55,7 @@ public sealed class InstanceGrain(
     private static readonly TimeSpan CounterFlushDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KeepConnectedPeriod = TimeSpan.FromMinutes(1);
 
-    private Task _lastWrite = Task.CompletedTask;
+    private readonly WriteChain _writes = new();
     private bool _countersDirty;
     private IGrainTimer? _counterFlush;
 
@@ -81,7 +81,7 @@ public sealed class InstanceGrain(
     {
         _counterFlush?.Dispose();
         await FlushCountersAsync(cancellationToken);
-        await _lastWrite; // a flush started by the timer may still be in flight; the activation must not end before it
+        await _writes.Last; // a flush started by the timer may still be in flight; the activation must not end before it
     }
 
     public async Task<InstanceInfo> CreateAsync(InstanceDefinition definition, string apiKeyHash)
@@ -159,7 +159,7 @@ public sealed class InstanceGrain(
         await providers.Get(state.State.Provider).ForgetInstanceAsync(Id, CancellationToken.None);
         await messages.DeleteInstanceAsync(Id);
         await media.DeleteInstanceAsync(Id);
-        await _lastWrite;
+        await _writes.Last;
         await state.ClearStateAsync();
         ForgetDerived();
         logger.LogInformation("Instance {InstanceId} deleted", Id);
@@ -375,27 +375,8 @@ public sealed class InstanceGrain(
         }
     }
 
-    /// <summary>Chains writes so that interleaved turns never write with the same etag at once.</summary>
-    private Task SaveAsync()
-    {
-        var previous = _lastWrite;
-        _lastWrite = WriteAfterAsync(previous);
-        return _lastWrite;
-
-        async Task WriteAfterAsync(Task before)
-        {
-            try
-            {
-                await before;
-            }
-            catch (Exception)
-            {
-                // the earlier write's caller saw its failure; this write carries the latest state anyway
-            }
-
-            await state.WriteStateAsync();
-        }
-    }
+    /// <summary>Status reports interleave with owner requests: writes go one after another.</summary>
+    private Task SaveAsync() => _writes.Then(() => state.WriteStateAsync());
 
     private async Task PublishStatusAsync()
         => await this.GetStreamProvider(MessageStreams.Provider).GetStream<InstanceInfo>(StreamId.Create(MessageStreams.Status, Id)).OnNextAsync(Describe());
