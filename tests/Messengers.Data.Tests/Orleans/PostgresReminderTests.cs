@@ -1,5 +1,6 @@
 using Messengers.Data.Tests.Orleans.Grains;
 using Messengers.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Messengers.Data.Tests.Orleans;
@@ -76,6 +77,44 @@ public sealed class PostgresReminderTests(PostgresServer server) : IAsyncLifetim
         var alarm = second.Grains.GetGrain<IAlarmGrain>(key);
         await Eventually.UntilAsync(alarm.TicksAsync, ticks => ticks >= 1, Wait, "a tick on the new silo");
         await alarm.StopAsync();
+        Assert.Empty(await ReadRemindersAsync());
+    }
+
+    [Fact]
+    public async Task ReminderTable_UpsertReadRemoveAndRanges_FollowOrleansContract()
+    {
+        // The queries of migration 012 through the silo's own reminder table. The reminders start tomorrow, so the
+        // silo's reminder service never tries to deliver them.
+        await using var silo = await StartSiloAsync();
+        var table = silo.Services.GetRequiredService<IReminderTable>();
+        var tomorrow = DateTime.UtcNow.AddDays(1);
+        var a = GrainId.Create("alarm", "a-" + Guid.NewGuid().ToString("N")[..8]);
+        var b = GrainId.Create("alarm", "b-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var created = await table.UpsertRow(new ReminderEntry { GrainId = a, ReminderName = "r", StartAt = tomorrow, Period = TimeSpan.FromMinutes(3) }, Cancel);
+        var changed = await table.UpsertRow(new ReminderEntry { GrainId = a, ReminderName = "r", StartAt = tomorrow, Period = TimeSpan.FromMinutes(4) }, Cancel);
+        await table.UpsertRow(new ReminderEntry { GrainId = b, ReminderName = "r", StartAt = tomorrow, Period = TimeSpan.FromMinutes(3) }, Cancel);
+
+        Assert.NotEqual(created, changed);
+        var read = await table.ReadRow(a, "r", Cancel);
+        Assert.NotNull(read);
+        Assert.Equal((TimeSpan.FromMinutes(4), changed), (read.Period, read.ETag));
+        Assert.Equal(tomorrow, read.StartAt, TimeSpan.FromMilliseconds(1));
+        Assert.Single((await table.ReadRows(a, Cancel)).Reminders);
+        var hash = a.GetUniformHashCode();
+        if ((int)(hash - 1) < (int)hash)
+        {
+            // (hash - 1, hash] holds a; the wrapped range (hash, hash - 1] holds every hash but a's.
+            Assert.Contains((await table.ReadRows(hash - 1, hash, Cancel)).Reminders, r => r.GrainId == a);
+            var wrapped = (await table.ReadRows(hash, hash - 1, Cancel)).Reminders;
+            Assert.DoesNotContain(wrapped, r => r.GrainId == a);
+            Assert.Equal(b.GetUniformHashCode() != hash, wrapped.Any(r => r.GrainId == b));
+        }
+
+        Assert.False(await table.RemoveRow(a, "r", created!, Cancel));
+        Assert.True(await table.RemoveRow(a, "r", changed!, Cancel));
+        Assert.Null(await table.ReadRow(a, "r", Cancel));
+        await table.TestOnlyClearTable(Cancel);
         Assert.Empty(await ReadRemindersAsync());
     }
 
