@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Messengers.Testing;
@@ -11,52 +10,21 @@ namespace Messengers.Cluster.Tests;
 /// A real host process is killed with SIGKILL while a slow agent is answering visitors, then started again on the
 /// same data.
 /// </summary>
-public sealed class CrashRecoveryTests : IAsyncLifetime
+public sealed class CrashRecoveryTests : HostProcessTests
 {
     private const string AdminKey = "msa_crash_test_0123456789abcdefghijklmnopqrstuv";
     private const int Visitors = 40;
-
-    private readonly PostgresServer _postgres = new();
-    private readonly List<IAsyncDisposable> _disposables = [];
-    private readonly List<string> _folders = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => await _postgres.InitializeAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-
-        await _postgres.DisposeAsync();
-        foreach (var folder in _folders)
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
 
     [Theory]
     [InlineData("embedded")]
     [InlineData("production")]
     public async Task AgentTurns_HostKilledWhileTheAgentAnswers_EachAnsweredExactlyOnceAfterRestart(string configuration)
     {
-        var agno = await FakeAgnoServer.StartAsync();
-        _disposables.Add(agno);
+        var agno = Keep(await FakeAgnoServer.StartAsync());
         agno.Faults.ReplyDelay = TimeSpan.FromSeconds(4);
-        var settings = await SettingsAsync(configuration);
+        var settings = await SettingsAsync(configuration, AdminKey);
 
-        var first = new HostProcess(settings);
-        _disposables.Add(first);
-        await first.StartAsync(Cancel);
+        var first = await StartHostAsync(settings);
         using var admin = Client(first, AdminKey);
         var created = await admin.PostAsJsonAsync(
             new Uri("api/v1/instances", UriKind.Relative),
@@ -77,15 +45,13 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         await first.KillAsync();
         var askedBeforeCrash = agno.RequestCount;
 
-        var second = new HostProcess(settings);
-        _disposables.Add(second);
-        await second.StartAsync(Cancel);
+        var second = await StartHostAsync(settings);
         using var after = Client(second, AdminKey);
 
         for (var i = 0; i < Visitors; i++)
         {
             var chat = $"visitor-{i}";
-            var replies = await Eventually.UntilAsync(() => RepliesAsync(after, id, chat), r => r.Count >= 1, TimeSpan.FromSeconds(60), $"a reply to {chat}");
+            var replies = await Eventually.UntilAsync(() => BodiesAsync(after, id, chat, onlyOwn: true), r => r.Count >= 1, TimeSpan.FromSeconds(60), $"a reply to {chat}");
             Assert.Equal([$"agno:question {i}"], replies);
         }
 
@@ -93,56 +59,11 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(5), Cancel);
         for (var i = 0; i < Visitors; i++)
         {
-            Assert.Single(await RepliesAsync(after, id, $"visitor-{i}"));
+            Assert.Single(await BodiesAsync(after, id, $"visitor-{i}", onlyOwn: true));
         }
 
         var deadLetters = await after.GetFromJsonAsync<JsonElement>(new Uri($"api/v1/instances/{id}/agent/dead-letters", UriKind.Relative), Cancel);
         Assert.Equal(0, deadLetters.GetProperty("items").GetArrayLength());
         Assert.True(agno.RequestCount >= askedBeforeCrash + Visitors, $"the turns were asked again after the restart ({agno.RequestCount} calls)");
-    }
-
-    private async Task<Dictionary<string, string>> SettingsAsync(string configuration)
-    {
-        var folder = Directory.CreateTempSubdirectory("messengers-crash-").FullName;
-        _folders.Add(folder);
-        var settings = new Dictionary<string, string>
-        {
-            // A restarted silo keeps its address, as a node restarted in place does: Orleans then retires the dead
-            // process's membership entry at once instead of waiting to hear from it.
-            ["Orleans__Endpoints__SiloPort"] = HostProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = HostProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Messengers__DataPath"] = folder,
-            ["Messengers__AdminKey"] = AdminKey,
-            ["Messengers__Storage"] = "sqlite",
-            ["Messengers__Streams"] = "memory",
-        };
-        if (configuration == "production")
-        {
-            var redis = await RedisServer.StartAsync();
-            _disposables.Add(redis);
-            settings["Messengers__Storage"] = "postgres";
-            settings["Messengers__Streams"] = "redis";
-            settings["ConnectionStrings__Postgres"] = await _postgres.CreateDatabaseAsync("crash");
-            settings["ConnectionStrings__Redis"] = redis.ConnectionString;
-        }
-
-        return settings;
-    }
-
-    private static HttpClient Client(HostProcess host, string? key)
-    {
-        var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return client;
-    }
-
-    private static async Task<List<string>> RepliesAsync(HttpClient client, string id, string chatId)
-    {
-        var page = await client.GetFromJsonAsync<JsonElement>(new Uri($"api/v1/instances/{id}/chats/{chatId}/messages?limit=50", UriKind.Relative), Cancel);
-        return [.. page.GetProperty("items").EnumerateArray().Where(m => m.GetProperty("fromMe").GetBoolean()).Select(m => m.GetProperty("body").GetString()!)];
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Messengers.Testing;
@@ -12,37 +11,9 @@ namespace Messengers.Cluster.Tests;
 /// A data folder or database made by the version before Orleans (fixtures of commit 906ea32, see Fixtures/Legacy)
 /// starts on this version with its instances, keys, credentials, webhooks and history intact.
 /// </summary>
-public sealed class UpgradeTests : IAsyncLifetime
+public sealed class UpgradeTests : HostProcessTests
 {
     private const string AdminKey = "msa_legacy_admin_key_0123456789abcdefghijklmnop";
-
-    private readonly PostgresServer _postgres = new();
-    private readonly List<IAsyncDisposable> _disposables = [];
-    private readonly List<string> _folders = [];
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => await _postgres.InitializeAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-
-        await _postgres.DisposeAsync();
-        foreach (var folder in _folders)
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
 
     [Theory]
     [InlineData("embedded")]
@@ -55,11 +26,14 @@ public sealed class UpgradeTests : IAsyncLifetime
         var webhook = Json(Path.Combine(fixture, "webhook.json"));
         var supportId = support.GetProperty("id").GetString()!;
         var supportKey = support.GetProperty("apiKey").GetString()!;
-        var settings = await SettingsAsync(configuration, fixture);
+        var settings = await SettingsAsync(configuration, AdminKey, database => RestoreAsync(database, Path.Combine(fixture, "legacy.sql")));
+        foreach (var file in Directory.GetFiles(Path.Combine(fixture, "data")))
+        {
+            File.Copy(file, Path.Combine(settings["Messengers__DataPath"], Path.GetFileName(file)));
+        }
 
-        var host = new HostProcess(settings);
-        _disposables.Add(host);
-        await host.StartAsync(Cancel);
+        settings["Logging__LogLevel__Messengers.Host.Hosting.LegacyGrainStateUpgrade"] = "Information";
+        var host = await StartHostAsync(settings);
         using var admin = Client(host, AdminKey);
         using var owner = Client(host, supportKey);
 
@@ -84,7 +58,7 @@ public sealed class UpgradeTests : IAsyncLifetime
         Assert.Equal(["Echo: second question", "second question", "Echo: hello there", "hello there"], await BodiesAsync(owner, supportId, "v1"));
 
         // The encrypted agent key still decrypts: the agent now called gets it.
-        await using var agno = await FakeAgnoServer.StartAsync();
+        var agno = Keep(await FakeAgnoServer.StartAsync());
         var patched = await owner.PatchAsJsonAsync(new Uri($"api/v1/instances/{supportId}", UriKind.Relative), new { agent = new { backend = "agno", agentId = "support", baseUrl = agno.BaseUrl } }, Cancel);
         patched.EnsureSuccessStatusCode();
         using var visitor = Client(host, key: null);
@@ -97,44 +71,10 @@ public sealed class UpgradeTests : IAsyncLifetime
         // A second start does not carry anything over again.
         Assert.Contains("Carried", host.Output, StringComparison.Ordinal);
         await host.KillAsync();
-        var again = new HostProcess(settings);
-        _disposables.Add(again);
-        await again.StartAsync(Cancel);
+        var again = await StartHostAsync(settings);
         using var ownerAgain = Client(again, supportKey);
         Assert.Equal(4, (await BodiesAsync(ownerAgain, supportId, "v1")).Count);
         Assert.DoesNotContain("Carried", again.Output, StringComparison.Ordinal);
-    }
-
-    private async Task<Dictionary<string, string>> SettingsAsync(string configuration, string fixture)
-    {
-        var folder = Directory.CreateTempSubdirectory("messengers-upgrade-").FullName;
-        _folders.Add(folder);
-        foreach (var file in Directory.GetFiles(Path.Combine(fixture, "data")))
-        {
-            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-        }
-
-        var settings = new Dictionary<string, string>
-        {
-            ["Orleans__Endpoints__SiloPort"] = HostProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = HostProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Messengers__DataPath"] = folder,
-            ["Messengers__AdminKey"] = AdminKey,
-            ["Logging__LogLevel__Messengers.Host.Hosting.LegacyGrainStateUpgrade"] = "Information",
-        };
-        if (configuration == "production")
-        {
-            var database = await _postgres.CreateDatabaseAsync("upgrade");
-            await RestoreAsync(database, Path.Combine(fixture, "legacy.sql"));
-            var redis = await RedisServer.StartAsync();
-            _disposables.Add(redis);
-            settings["Messengers__Storage"] = "postgres";
-            settings["Messengers__Streams"] = "redis";
-            settings["ConnectionStrings__Postgres"] = database;
-            settings["ConnectionStrings__Redis"] = redis.ConnectionString;
-        }
-
-        return settings;
     }
 
     /// <summary>Loads a pg_dump file with psql into the database of <paramref name="connectionString"/>.</summary>
@@ -155,21 +95,4 @@ public sealed class UpgradeTests : IAsyncLifetime
     }
 
     private static JsonElement Json(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
-
-    private static HttpClient Client(HostProcess host, string? key)
-    {
-        var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        if (key is not null)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return client;
-    }
-
-    private static async Task<List<string>> BodiesAsync(HttpClient client, string id, string chatId)
-    {
-        var page = await client.GetFromJsonAsync<JsonElement>(new Uri($"api/v1/instances/{id}/chats/{chatId}/messages?limit=50", UriKind.Relative), Cancel);
-        return [.. page.GetProperty("items").EnumerateArray().Select(m => m.GetProperty("body").GetString()!)];
-    }
 }
