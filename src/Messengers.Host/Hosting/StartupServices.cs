@@ -8,9 +8,20 @@ namespace Messengers.Host.Hosting;
 /// (the outbox: incoming messages stay there until their agent turn is done), then starts again every instance whose
 /// desired state is Running, a few at a time so a restart is not a stampede. Only messages stored before this start
 /// are replayed: newer ones belong to this run. A replayed message reaches consumers that dedupe on its id.
+/// Afterwards, every <see cref="SweepInterval"/>, what has stayed in the outbox longer than <see cref="StaleAfter"/>
+/// is published again: the turns of a silo of the cluster that died without anyone restarting it.
 /// </summary>
 public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains, IMessageStore store, TimeProvider time, ILogger<StartupServices> logger) : BackgroundService
 {
+    /// <summary>How often the outbox is swept for messages left behind.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a message may wait in the outbox before a sweep publishes it again: longer than a slow agent's call and
+    /// a retry's wait, so that a sweep mostly finds only what nobody works on (the chat's grain ignores the rest).
+    /// </summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(10);
+
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
     private const int ResumeConcurrency = 4;
@@ -19,19 +30,38 @@ public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains
     {
         try
         {
-            await ReplayOutboxAsync(stoppingToken);
+            await ReplayOutboxAsync(_startedAt, stoppingToken);
             await ResumeInstancesAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            return;
         }
         catch (Exception exception)
         {
             logger.LogError(exception, "Start-up recovery failed");
         }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(SweepInterval, time, stoppingToken);
+                await ReplayOutboxAsync(time.GetUtcNow() - StaleAfter, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Sweeping the outbox failed; it is tried again in {Interval}", SweepInterval);
+            }
+        }
     }
 
-    private async Task ReplayOutboxAsync(CancellationToken cancellationToken)
+    /// <summary>Publishes again the outbox messages stored before <paramref name="storedBefore"/>.</summary>
+    private async Task ReplayOutboxAsync(DateTimeOffset storedBefore, CancellationToken cancellationToken)
     {
         var streams = cluster.GetStreamProvider(MessageStreams.Provider);
         var replayed = 0;
@@ -39,7 +69,7 @@ public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains
         while (!cancellationToken.IsCancellationRequested)
         {
             var page = await store.GetOutboxPageAsync(position, 500, cancellationToken);
-            var earlier = page.TakeWhile(m => m.Message.CreatedAt < _startedAt).ToList();
+            var earlier = page.TakeWhile(m => m.Message.CreatedAt < storedBefore).ToList();
             var sent = new List<MessageKey>();
             foreach (var (at, message) in earlier)
             {
@@ -59,13 +89,13 @@ public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains
             replayed += earlier.Count;
             if (earlier.Count == 0 || earlier.Count < page.Count)
             {
-                break; // nothing left, or the rest was stored by this run
+                break; // nothing left, or the rest is newer
             }
         }
 
         if (replayed > 0)
         {
-            logger.LogInformation("Published again {Count} stored messages the previous run had not finished with", replayed);
+            logger.LogInformation("Published again {Count} stored messages nobody had finished with", replayed);
         }
     }
 
