@@ -71,7 +71,7 @@ public abstract class WhatsAppWebHostTestBase : IAsyncLifetime
             Servers.Add(redis);
             settings["Messengers:Storage"] = "postgres";
             settings["Messengers:Streams"] = "redis";
-            settings["ConnectionStrings:Postgres"] = await postgres.CreateDatabaseAsync("lease");
+            settings["ConnectionStrings:Postgres"] = await ProductionHostFixture.NewDatabaseAsync(postgres, "lease");
             settings["ConnectionStrings:Redis"] = redis.ConnectionString;
         }
 

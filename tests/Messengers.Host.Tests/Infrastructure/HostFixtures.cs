@@ -119,8 +119,27 @@ public sealed class ProductionHostFixture : HostFixture
 
         settings["Messengers:Storage"] = "postgres";
         settings["Messengers:Streams"] = "redis";
-        settings["ConnectionStrings:Postgres"] = await _postgres.CreateDatabaseAsync("host");
+        settings["ConnectionStrings:Postgres"] = await NewDatabaseAsync(_postgres, "host");
         settings["ConnectionStrings:Redis"] = redis.ConnectionString;
+    }
+
+    /// <summary>
+    /// A new database on <paramref name="server"/>; the connection that creates it is tried again when it times out
+    /// (the first connection to a server started moments ago, on a machine busy with other suites, can take over 5 s).
+    /// </summary>
+    public static async Task<string> NewDatabaseAsync(PostgresServer server, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await server.CreateDatabaseAsync(prefix);
+            }
+            catch (Npgsql.NpgsqlException exception) when (attempt < 3 && exception.InnerException is TimeoutException)
+            {
+            }
+        }
     }
 
     public override async ValueTask InitializeAsync()
