@@ -49,7 +49,7 @@ public static class WebChatApi
             : TypedResults.Content($"<!doctype html><title>Chat</title><p>Web chat {System.Net.WebUtility.HtmlEncode(instanceId)}</p>", "text/html; charset=utf-8");
     }
 
-    public static async Task<IResult> PostAsync(string instanceId, VisitorMessageRequest request, HttpContext http, IGrainFactory grains, WebChatHub hub, VisitorRateLimiter limiter, TimeProvider time)
+    public static async Task<IResult> PostAsync(string instanceId, VisitorMessageRequest request, HttpContext http, IGrainFactory grains, VisitorRateLimiter limiter, TimeProvider time)
     {
         var (info, problem) = await FindAsync(instanceId, http, grains);
         if (info is null)
