@@ -69,8 +69,16 @@ public sealed class McpHost : WebApplicationFactory<Program>
             http,
             NullLoggerFactory.Instance,
             ownsHttpClient: false);
-        return await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = protocolVersion }, NullLoggerFactory.Instance, Ct);
+        return await McpClient.CreateAsync(transport, SdkClientOptions(protocolVersion), NullLoggerFactory.Instance, Ct);
     }
+
+    /// <summary>
+    /// Client options for the tests: the <c>server/discover</c> probe may wait 30 s, not the SDK's 5 s. A first request
+    /// (host and silo just started, grains activating) on a machine busy with other suites can take longer than 5 s, and
+    /// a probe that times out makes the client fall back to <c>initialize</c>, which a 2026-07-28 server refuses.
+    /// </summary>
+    public static McpClientOptions SdkClientOptions(string? protocolVersion = null)
+        => new() { ProtocolVersion = protocolVersion, DiscoverProbeTimeout = TimeSpan.FromSeconds(30) };
 
     public HttpClient Raw(string? key = AdminKey)
     {

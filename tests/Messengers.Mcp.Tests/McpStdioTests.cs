@@ -30,7 +30,7 @@ public sealed class McpStdioTests
                 },
                 StandardErrorLines = stderr.Enqueue,
             }, NullLoggerFactory.Instance);
-            await using var client = await McpClient.CreateAsync(transport, cancellationToken: McpHost.Ct);
+            await using var client = await McpClient.CreateAsync(transport, McpHost.SdkClientOptions(), NullLoggerFactory.Instance, McpHost.Ct);
 
             var tools = await client.ListToolsAsync(cancellationToken: McpHost.Ct);
             Assert.Contains(tools, t => t.Name == "send_message");
@@ -123,7 +123,7 @@ public sealed class McpStdioTests
                     TransportMode = mode,
                     AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + McpHost.AdminKey },
                 }, NullLoggerFactory.Instance);
-                await using var client = await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = version }, NullLoggerFactory.Instance, McpHost.Ct);
+                await using var client = await McpClient.CreateAsync(transport, McpHost.SdkClientOptions(version), NullLoggerFactory.Instance, McpHost.Ct);
                 Assert.StartsWith("Found ", await client.CallTextAsync("list_instances"), StringComparison.Ordinal);
             }
 
