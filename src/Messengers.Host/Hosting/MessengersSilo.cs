@@ -3,6 +3,7 @@ using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
 using Messengers.Streaming.Redis;
 using Orleans.Configuration;
+using Orleans.Metadata;
 using Orleans.Storage;
 using Orleans.Streams;
 
@@ -57,6 +58,9 @@ public static class MessengersSilo
             }
         });
         silo.Configure<GrainCollectionOptions>(collection => configuration.GetSection("Messengers:Grains").Bind(collection));
+
+        // Asked before Orleans' own providers, which it registered already.
+        silo.Services.Insert(0, ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, CachedGrainInterfaceTypeProvider>());
 
         // Grain state is stored with Orleans' own serializer: [GenerateSerializer] types with [Id] members, version tolerant.
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
