@@ -108,7 +108,7 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
   done
   for pid in $(ps -eo pid=,ppid=,comm= | awk '$2 == 1 && $3 == "postgres" {print $1}'); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "MESSENGERS_COMPARE_RUN=$token"; then
+    if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "MESSENGERS_COMPARE_RUN=$token"; then
       local folder
       folder=$(dirname "$(readlink "/proc/$pid/cwd")")
       echo "  stopping leftover PostgreSQL $pid ($folder)"
