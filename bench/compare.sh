@@ -4,7 +4,7 @@
 # PostgreSQL + Redis (throwaway servers started by each bench), alternating old and new so that the machine's noise
 # hits both. Each version runs its own bench/Messengers.Bench with the same knobs, so both measure the same thing.
 #
-#   bash bench/compare.sh                     # 2 rounds (old first, then new first), ~30 min on 2 cores
+#   bash bench/compare.sh                     # 2 rounds (old first, then new first), ~20 min on 2 cores
 #   ROUNDS=1 RELAY_SECONDS=60 bash bench/compare.sh
 #
 # Knobs (environment):
