@@ -28,7 +28,7 @@ public class RedisServer : IAsyncLifetime
 
     public int Port { get; private set; }
 
-    /// <summary>A connection string for <c>Messengers.Runtime.Redis.RedisConnection</c>.</summary>
+    /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
 
     public bool IsRunning => _process is { HasExited: false };
@@ -42,6 +42,8 @@ public class RedisServer : IAsyncLifetime
         await server.InitializeAsync();
         return server;
     }
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     public async ValueTask InitializeAsync()
     {
@@ -127,9 +129,13 @@ public class RedisServer : IAsyncLifetime
         process.BeginErrorReadLine();
         _process = process;
 
+        // Generous: on a loaded 2-core machine running several test assemblies, a just-started server has been seen
+        // to answer only after more than 10 s.
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        var attempts = 0;
+        while (deadline.Elapsed < StartTimeout)
         {
+            attempts++;
             if (process.HasExited)
             {
                 throw new InvalidOperationException($"redis-server exited with code {process.ExitCode} on port {Port}: {Output()}");
@@ -143,7 +149,7 @@ public class RedisServer : IAsyncLifetime
             await Task.Delay(20);
         }
 
-        throw new InvalidOperationException($"redis-server did not answer PING on port {Port} within 10 s: {Output()}");
+        throw new InvalidOperationException($"redis-server did not answer PING on port {Port} within {StartTimeout.TotalSeconds:N0} s ({attempts} attempts): {Output()}");
     }
 
     private void Append(string? line)
