@@ -32,7 +32,8 @@ public sealed class WhatsAppWebLeaseTests : WhatsAppWebHostTestBase
         var waiting = await Eventually.UntilAsync(
             () => adminB.GetInstanceAsync(id),
             i => i.GetProperty("statusReason").ValueKind == JsonValueKind.String,
-            what: "silo B to say why it waits");
+            TimeSpan.FromSeconds(60), // silo B starts (Orleans, its resume of running instances) beside other classes' browsers
+            "silo B to say why it waits");
         Assert.Equal("Starting", waiting.Status());
         Assert.Contains("driven by silo silo-a", waiting.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, Fake.PageLoads);
