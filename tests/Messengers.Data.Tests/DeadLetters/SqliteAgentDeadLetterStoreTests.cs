@@ -5,26 +5,19 @@ namespace Messengers.Data.Tests.DeadLetters;
 
 public sealed class SqliteAgentDeadLetterStoreTests : AgentDeadLetterStoreContract, IAsyncLifetime
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-deadletters-");
-    private SqliteDatabase? _database;
+    private ScratchSqliteDatabase? _scratch;
     private SqliteAgentDeadLetterStore? _store;
 
     protected override IAgentDeadLetterStore Store => _store!;
 
+    private SqliteDatabase Database => _scratch!.Database;
+
     public ValueTask InitializeAsync()
     {
-        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "silo.db"), fullSync: false);
-        _store = new SqliteAgentDeadLetterStore(_database);
+        _scratch = new ScratchSqliteDatabase("messengers-deadletters-");
+        _store = new SqliteAgentDeadLetterStore(Database);
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _folder.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _scratch?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -7,28 +7,19 @@ namespace Messengers.Data.Tests.Messages;
 /// <summary><see cref="PublishedMarks"/> on a real SQLite message store.</summary>
 public sealed class PublishedMarksTests : IAsyncLifetime
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-marks-");
-    private SqliteDatabase? _database;
+    private ScratchSqliteDatabase? _scratch;
     private SqliteMessageStore? _store;
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "silo.db"), TimeProvider.System, fullSync: false);
-        await _database.EnsureMigratedAsync(Cancel);
-        _store = new SqliteMessageStore(_database);
+        _scratch = new ScratchSqliteDatabase("messengers-marks-", TimeProvider.System);
+        await _scratch.Database.EnsureMigratedAsync(Cancel);
+        _store = new SqliteMessageStore(_scratch.Database);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
-
-        _folder.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _scratch?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task Add_ManyMarks_FlushLeavesOnlyUnmarkedInOutbox()

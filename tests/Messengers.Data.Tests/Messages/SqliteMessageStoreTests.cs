@@ -6,42 +6,28 @@ namespace Messengers.Data.Tests.Messages;
 
 public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifetime
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-msgstore-");
-    private SqliteDatabase? _database;
+    private ScratchSqliteDatabase? _scratch;
     private SqliteMessageStore? _store;
 
     protected override IMessageStore Store => _store!;
 
+    private SqliteDatabase Database => _scratch!.Database;
+
     public async ValueTask InitializeAsync()
     {
-        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "data", "silo.db"), Clock, fullSync: false);
-        await _database.EnsureMigratedAsync(Cancel);
-        _store = new SqliteMessageStore(_database);
+        _scratch = new ScratchSqliteDatabase("messengers-msgstore-", Clock, Path.Combine("data", "silo.db"));
+        await Database.EnsureMigratedAsync(Cancel);
+        _store = new SqliteMessageStore(Database);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+    public ValueTask DisposeAsync() => _scratch?.DisposeAsync() ?? ValueTask.CompletedTask;
 
-        _folder.Delete(recursive: true);
-    }
-
-    protected override Task<string?> AppliedMigrationAsync(int version)
-    {
-        using var connection = _database!.OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM schema_migrations WHERE version = $version";
-        command.Parameters.AddWithValue("$version", version);
-        return Task.FromResult((string?)command.ExecuteScalar());
-    }
+    protected override Task<string?> AppliedMigrationAsync(int version) => Task.FromResult(_scratch!.AppliedMigration(version));
 
     [Fact]
     public void Migrations_002Messages_CreatesUniqueKeyAndIndexes()
     {
-        using var connection = _database!.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name";
         using var reader = command.ExecuteReader();
@@ -65,7 +51,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifeti
         };
         await Store.TryInsertAsync(message, Cancel);
 
-        using var connection = _database!.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT timestamp, json_extract(media, '$.media_id'), json_extract(media, '$.size'), published FROM messages WHERE instance_id = $i";
         command.Parameters.AddWithValue("$i", message.InstanceId);
@@ -80,7 +66,7 @@ public sealed class SqliteMessageStoreTests : MessageStoreContract, IAsyncLifeti
     [Fact]
     public async Task Store_DatabaseUnusable_ThrowsDatabaseException()
     {
-        using (var connection = _database!.OpenConnection())
+        using (var connection = Database.OpenConnection())
         using (var command = connection.CreateCommand())
         {
             command.CommandText = "DROP TABLE messages";

@@ -5,41 +5,27 @@ namespace Messengers.Data.Tests.Webhooks;
 
 public sealed class SqliteWebhookStoreTests : WebhookStoreContract, IAsyncLifetime
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-webhooks-");
-    private SqliteDatabase? _database;
+    private ScratchSqliteDatabase? _scratch;
     private SqliteWebhookStore? _store;
 
     protected override IWebhookStore Store => _store!;
 
+    private SqliteDatabase Database => _scratch!.Database;
+
     public async ValueTask InitializeAsync()
     {
-        _database = new SqliteDatabase(Path.Combine(_folder.FullName, "silo.db"), Clock, fullSync: false);
-        await _database.EnsureMigratedAsync(Cancel);
-        _store = new SqliteWebhookStore(_database, Protector);
+        _scratch = new ScratchSqliteDatabase("messengers-webhooks-", Clock);
+        await Database.EnsureMigratedAsync(Cancel);
+        _store = new SqliteWebhookStore(Database, Protector);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_database is not null)
-        {
-            await _database.DisposeAsync();
-        }
+    public ValueTask DisposeAsync() => _scratch?.DisposeAsync() ?? ValueTask.CompletedTask;
 
-        _folder.Delete(recursive: true);
-    }
-
-    protected override Task<string?> AppliedMigrationAsync(int version)
-    {
-        using var connection = _database!.OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM schema_migrations WHERE version = $version";
-        command.Parameters.AddWithValue("$version", version);
-        return Task.FromResult((string?)command.ExecuteScalar());
-    }
+    protected override Task<string?> AppliedMigrationAsync(int version) => Task.FromResult(_scratch!.AppliedMigration(version));
 
     protected override Task<(string Secret, string? Headers)> RawSecretColumnsAsync(string subscriptionId)
     {
-        using var connection = _database!.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT secret, headers FROM webhook_subscriptions WHERE id = $id";
         command.Parameters.AddWithValue("$id", subscriptionId);
@@ -51,7 +37,7 @@ public sealed class SqliteWebhookStoreTests : WebhookStoreContract, IAsyncLifeti
     [Fact]
     public void Migrations_003Webhooks_CreatesUniqueEventKeyAndQueueIndexes()
     {
-        using var connection = _database!.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_deliveries'";
         using var reader = command.ExecuteReader();
