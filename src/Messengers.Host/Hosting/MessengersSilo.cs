@@ -1,6 +1,7 @@
 using System.Net;
 using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
+using Messengers.Data.Postgres;
 using Messengers.Streaming.Redis;
 using Orleans.Configuration;
 using Orleans.Metadata;
@@ -86,11 +87,7 @@ public static class MessengersSilo
                     clustering.Invariant = PostgresInvariant;
                     clustering.ConnectionString = connection;
                 });
-                silo.AddAdoNetGrainStorage(StorageNames.Grains, storage =>
-                {
-                    storage.Invariant = PostgresInvariant;
-                    storage.ConnectionString = connection;
-                });
+                silo.AddPostgresGrainStorage(StorageNames.Grains, connection);
                 silo.UseAdoNetReminderService(reminders =>
                 {
                     reminders.Invariant = PostgresInvariant;
