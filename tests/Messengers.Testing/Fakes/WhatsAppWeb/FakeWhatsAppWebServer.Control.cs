@@ -51,13 +51,16 @@ public sealed partial class FakeWhatsAppWebServer
     /// <summary>The most pages that were live at once (counted whenever a page registers).</summary>
     public int MaxLivePages => Volatile.Read(ref _maxLivePages);
 
-    /// <summary>Waits until <paramref name="count"/> pages have registered in total.</summary>
+    /// <summary>
+    /// Waits until <paramref name="count"/> pages have registered in total. The default allows for a host that launches
+    /// Chromium while other test assemblies keep a 2-core machine busy.
+    /// </summary>
     public async Task WaitForPagesAsync(int count = 1, TimeSpan? timeout = null)
     {
         var watch = Stopwatch.StartNew();
         while (RegisteredPages < count)
         {
-            if (watch.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
+            if (watch.Elapsed > (timeout ?? TimeSpan.FromSeconds(90)))
             {
                 throw new TimeoutException($"{count} bridged page(s) expected, {RegisteredPages} registered.");
             }
