@@ -143,6 +143,40 @@ public sealed class ChatAgentGrainTests(GrainsCluster cluster)
     }
 
     [Fact]
+    public async Task Inbound_PausedAfterAnAnsweredTurn_NotAnsweredUntilResumed()
+    {
+        var id = await ReadyAsync();
+        var chat = cluster.Client.GetGrain<IChatSessionGrain>(ChatKey.For(id, "c1"));
+        await Receive(id, "c1", "m1", "first");
+        await RepliesAsync(id, "c1", 1); // the agent grain is active and knows the chat is not paused
+
+        await chat.SetAgentPausedAsync(true);
+        await Receive(id, "c1", "m2", "while a human answers");
+        await Eventually.UntilAsync(async () => !await InOutboxAsync(id, "m2"), what: "m2 left the outbox");
+        await chat.SetAgentPausedAsync(false);
+        await Receive(id, "c1", "m3", "after");
+
+        var replies = await RepliesAsync(id, "c1", 2);
+        Assert.Equal(["Re: first", "Re: after"], replies.Select(r => r.Body));
+        Assert.Equal(2, cluster.Agent.RequestsFor(id, "c1").Count);
+    }
+
+    [Fact]
+    public async Task Inbound_AfterOwnPauseKeyword_NotAnswered()
+    {
+        var id = await ReadyAsync();
+        await Receive(id, "c1", "m1", "first");
+        await RepliesAsync(id, "c1", 1);
+
+        await cluster.Client.GetGrain<IChatSessionGrain>(ChatKey.For(id, "c1")).ReceiveAsync(new InboundMessage { MessageId = "own-1", ChatId = "c1", Body = "#human", IsFromMe = true });
+        await Eventually.UntilAsync(() => cluster.Client.GetGrain<IChatSessionGrain>(ChatKey.For(id, "c1")).IsAgentPausedAsync(), what: "paused");
+        await Receive(id, "c1", "m2", "to the human");
+
+        await Eventually.UntilAsync(async () => !await InOutboxAsync(id, "m2"), what: "m2 left the outbox");
+        Assert.Single(cluster.Agent.RequestsFor(id, "c1"));
+    }
+
+    [Fact]
     public async Task Inbound_OwnPauseKeyword_PausesTheChat()
     {
         var id = await ReadyAsync();

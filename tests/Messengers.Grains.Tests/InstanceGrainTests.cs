@@ -49,9 +49,8 @@ public sealed class InstanceGrainTests(GrainsCluster cluster)
         var id = await cluster.CreateInstanceAsync();
         var instance = cluster.Client.GetGrain<IInstanceGrain>(id);
         await instance.UpdateAsync(new InstancePatch { Name = "Renamed", Settings = new Dictionary<string, string> { ["k"] = "v" } });
-        await instance.CountMessageAsync(outgoing: false);
-        await instance.CountMessageAsync(outgoing: true);
-        await instance.CountMessageAsync(outgoing: true);
+        await instance.CountMessagesAsync(received: 1, sent: 0);
+        await instance.CountMessagesAsync(received: 0, sent: 2);
         await Eventually.UntilAsync(async () => (await instance.GetAsync())!.Counters.MessagesOut == 2, what: "counted");
 
         await cluster.Cluster.DeactivateAsync(instance);

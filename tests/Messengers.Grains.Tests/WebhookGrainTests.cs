@@ -58,6 +58,27 @@ public sealed class WebhookGrainTests(GrainsCluster cluster)
         Assert.Contains("\"after\"", row.Payload, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Subscriptions_DisabledAndToldWhileTheWriterIsActive_LaterMessagesNotWrittenForIt()
+    {
+        var id = await cluster.CreateInstanceAsync(new AgentSettings { Backend = "scripted", Enabled = false });
+        var kept = await SubscribeAsync(id);
+        var disabled = await SubscribeAsync(id);
+        var chat = cluster.Client.GetGrain<IChatSessionGrain>(ChatKey.For(id, "c1"));
+        var store = cluster.SiloService<IWebhookStore>();
+        await chat.ReceiveAsync(new Abstractions.Providers.InboundMessage { MessageId = "m1", ChatId = "c1", Body = "both" });
+        await Eventually.UntilAsync(() => store.ListDeliveriesAsync(id, disabled.Id, null, 50, Cancel), r => r.Any(d => d.EventType == WebhookEventTypes.MessageReceived), what: "m1 for both");
+
+        await store.UpdateAsync(id, disabled.Id, new WebhookSubscriptionPatch { Enabled = false }, Cancel);
+        await cluster.Client.GetGrain<IWebhookSubscriptionsGrain>(id).ChangedAsync();
+        await chat.ReceiveAsync(new Abstractions.Providers.InboundMessage { MessageId = "m2", ChatId = "c1", Body = "one" });
+
+        // Both rows of an event are written together: once the kept subscription has m2, the other one never will.
+        await Eventually.UntilAsync(() => store.ListDeliveriesAsync(id, kept.Id, null, 50, Cancel), r => r.Count(d => d.EventType == WebhookEventTypes.MessageReceived) == 2, what: "m2 for the kept one");
+        var rows = await store.ListDeliveriesAsync(id, disabled.Id, null, 50, Cancel);
+        Assert.Single(rows, r => r.EventType == WebhookEventTypes.MessageReceived);
+    }
+
     /// <summary>Creates a subscription in the store and tells the instance's subscriptions grain, as the API does.</summary>
     private async Task<WebhookSubscription> SubscribeAsync(string id)
     {

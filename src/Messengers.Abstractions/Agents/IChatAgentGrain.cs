@@ -1,5 +1,6 @@
 using Messengers.Abstractions.Messages;
 using Orleans;
+using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.Agents;
 
@@ -15,4 +16,11 @@ public interface IChatAgentGrain : IGrainWithStringKey
 
     /// <summary>Messages waiting for the agent in this chat (queued, debouncing, in a call or waiting for a retry).</summary>
     Task<int> GetPendingCountAsync();
+
+    /// <summary>
+    /// The chat told its agent that a human took over (or handed back), so that a turn does not have to ask. Interleaves:
+    /// the agent's own keyword handling waits on the chat that makes this call.
+    /// </summary>
+    [AlwaysInterleave]
+    Task AgentPausedChangedAsync(bool paused);
 }

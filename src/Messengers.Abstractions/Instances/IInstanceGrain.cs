@@ -56,7 +56,7 @@ public interface IInstanceGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ReportQrAsync(QrCodeInfo? qr);
 
-    /// <summary>Counts a stored message; one-way, so the message path never waits for it.</summary>
+    /// <summary>Adds stored messages to the counters (summed per silo); one-way, so the message path never waits for it.</summary>
     [AlwaysInterleave, OneWay]
-    Task CountMessageAsync(bool outgoing);
+    Task CountMessagesAsync(int received, int sent);
 }

@@ -65,6 +65,9 @@ public sealed partial class ChatAgentGrain(
     private bool _stateWritten;
     private CancellationTokenRegistration _hostStopping;
 
+    /// <summary>Whether a human has taken the chat over: read from the chat once, then kept up to date by it.</summary>
+    private bool? _paused;
+
     /// <summary>The instance's debounce as last read; a new message is scheduled with it.</summary>
     private TimeSpan _debounce;
 
@@ -121,6 +124,12 @@ public sealed partial class ChatAgentGrain(
     }
 
     public Task<int> GetPendingCountAsync() => Task.FromResult(state.State.Queue.Count);
+
+    public Task AgentPausedChangedAsync(bool paused)
+    {
+        _paused = paused;
+        return Task.CompletedTask;
+    }
 
     public async Task<bool> RetryDeadLetterAsync(long deadLetterId)
     {
@@ -267,7 +276,7 @@ public sealed partial class ChatAgentGrain(
 
         var turn = s.Queue.Take(s.TurnSize).Select(q => q.Message).ToList();
         var ids = turn.Select(m => m.MessageId).ToList();
-        if (!AgentChatFilter.Answers(config.Agent, turn[0]) || !backends.TryGet(config.Agent.Backend, out _) || await Chat.IsAgentPausedAsync())
+        if (!AgentChatFilter.Answers(config.Agent, turn[0]) || !backends.TryGet(config.Agent.Backend, out _) || await IsPausedAsync())
         {
             await CompleteAsync(s.TurnSize);
             return true;
@@ -332,6 +341,17 @@ public sealed partial class ChatAgentGrain(
         {
             await SaveAsync();
         }
+    }
+
+    private async Task<bool> IsPausedAsync()
+    {
+        if (_paused is null)
+        {
+            var paused = await Chat.IsAgentPausedAsync();
+            _paused ??= paused; // unless the chat told of a change while the answer was on its way
+        }
+
+        return _paused.Value;
     }
 
     private void RememberAnswered(string messageId)

@@ -1,4 +1,5 @@
 using Messengers.Abstractions;
+using Messengers.Abstractions.Agents;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
@@ -28,6 +29,7 @@ public sealed class ChatSessionGrain(
     [PersistentState(ChatSessionGrain.StateName, StorageNames.Grains)] IPersistentState<ChatSessionState> state,
     IMessageStore store,
     PublishedMarks publishedMarks,
+    MessageCounter counter,
     TimeProvider time) : Grain, IChatSessionGrain
 {
     public const string StateName = "chat";
@@ -56,7 +58,7 @@ public sealed class ChatSessionGrain(
 
         Remember(stored);
         await Stream(MessageStreams.Inbound).OnNextAsync(stored);
-        await GrainFactory.GetGrain<IInstanceGrain>(instanceId).CountMessageAsync(outgoing: false);
+        counter.Count(instanceId, outgoing: false);
         return true;
     }
 
@@ -102,7 +104,7 @@ public sealed class ChatSessionGrain(
 
         await Stream(MessageStreams.Outbound).OnNextAsync(stored);
         publishedMarks.Add(stored.InstanceId, stored.MessageId);
-        await GrainFactory.GetGrain<IInstanceGrain>(instanceId).CountMessageAsync(outgoing: true);
+        counter.Count(instanceId, outgoing: true);
         return stored;
     }
 
@@ -119,6 +121,9 @@ public sealed class ChatSessionGrain(
             state.State.AgentPaused = paused;
             await state.WriteStateAsync();
         }
+
+        // Told even when unchanged: a repeated request repairs an agent that missed the first one.
+        await GrainFactory.GetGrain<IChatAgentGrain>(this.GetPrimaryKeyString()).AgentPausedChangedAsync(paused);
     }
 
     public Task<bool> IsAgentPausedAsync() => Task.FromResult(state.State.AgentPaused);

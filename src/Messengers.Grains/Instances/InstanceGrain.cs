@@ -326,16 +326,10 @@ public sealed class InstanceGrain(
         await PublishStatusAsync();
     }
 
-    public Task CountMessageAsync(bool outgoing)
+    public Task CountMessagesAsync(int received, int sent)
     {
-        if (outgoing)
-        {
-            state.State.MessagesOut++;
-        }
-        else
-        {
-            state.State.MessagesIn++;
-        }
+        state.State.MessagesIn += received;
+        state.State.MessagesOut += sent;
 
         if (!_countersDirty)
         {

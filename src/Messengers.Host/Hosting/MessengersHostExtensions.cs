@@ -33,6 +33,7 @@ public static class MessengersHostExtensions
         builder.Services.AddHostedService<LegacyGrainStateUpgrade>(); // after the silo has started, before anything is served
         builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
+        builder.Services.AddSingleton<Grains.Instances.MessageCounter>();
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
         builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));

@@ -7,6 +7,7 @@ using Messengers.Agents.Turns;
 using Messengers.Data;
 using Messengers.Data.Messages;
 using Messengers.Data.Security;
+using Messengers.Grains.Instances;
 using Messengers.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
@@ -60,6 +61,7 @@ public sealed class GrainsCluster : IAsyncLifetime
             services.AddFileMediaStore(_folder.FullName);
             services.AddSingleton<IMessengerProvider>(Provider);
             services.AddSingleton<MessengerProviders>();
+            services.AddSingleton<MessageCounter>();
             services.AddAgentBackends();
             services.AddSingleton<IAgentBackend>(Agent);
             services.AddAgentTurns(turns =>
@@ -69,7 +71,7 @@ public sealed class GrainsCluster : IAsyncLifetime
                 turns.MaxAttempts = 3;
                 turns.ShutdownGrace = TimeSpan.FromSeconds(1);
             });
-            services.AddWebhooks();
+            services.AddWebhooks(webhooks => webhooks.SubscriptionCacheTime = TimeSpan.FromMinutes(10)); // changes reach the writers only by push
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
