@@ -71,11 +71,18 @@ public sealed partial class ChatAgentGrain(
     /// <summary>The instance's debounce as last read; a new message is scheduled with it.</summary>
     private TimeSpan _debounce;
 
-    private string InstanceId => ChatKey.Parse(this.GetPrimaryKeyString()).InstanceId;
+    // The key and the references are worked out once per activation: every turn uses them several times.
+    private (string InstanceId, string ChatId)? _key;
+    private IChatSessionGrain? _chat;
+    private IInstanceGrain? _instance;
 
-    private string ChatId => ChatKey.Parse(this.GetPrimaryKeyString()).ChatId;
+    private string InstanceId => (_key ??= ChatKey.Parse(this.GetPrimaryKeyString())).InstanceId;
 
-    private IChatSessionGrain Chat => GrainFactory.GetGrain<IChatSessionGrain>(this.GetPrimaryKeyString());
+    private string ChatId => (_key ??= ChatKey.Parse(this.GetPrimaryKeyString())).ChatId;
+
+    private IChatSessionGrain Chat => _chat ??= GrainFactory.GetGrain<IChatSessionGrain>(this.GetPrimaryKeyString());
+
+    private IInstanceGrain Instance => _instance ??= GrainFactory.GetGrain<IInstanceGrain>(InstanceId);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -135,7 +142,7 @@ public sealed partial class ChatAgentGrain(
     {
         var deadLetter = await deadLetters.GetAsync(InstanceId, deadLetterId)
             ?? throw new KeyNotFoundException($"Instance '{InstanceId}' has no agent dead letter {deadLetterId}.");
-        var config = await GrainFactory.GetGrain<IInstanceGrain>(InstanceId).GetAgentConfigAsync();
+        var config = await Instance.GetAgentConfigAsync();
         var turn = AgentTurns.TurnOf(deadLetter);
         try
         {
@@ -242,7 +249,7 @@ public sealed partial class ChatAgentGrain(
         AgentConfig config;
         try
         {
-            config = await GrainFactory.GetGrain<IInstanceGrain>(InstanceId).GetAgentConfigAsync();
+            config = await Instance.GetAgentConfigAsync();
         }
         catch (InstanceNotFoundException)
         {
@@ -372,7 +379,7 @@ public sealed partial class ChatAgentGrain(
         AgentConfig config;
         try
         {
-            config = await GrainFactory.GetGrain<IInstanceGrain>(InstanceId).GetAgentConfigAsync();
+            config = await Instance.GetAgentConfigAsync();
         }
         catch (InstanceNotFoundException)
         {

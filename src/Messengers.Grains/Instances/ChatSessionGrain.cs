@@ -43,7 +43,13 @@ public sealed class ChatSessionGrain(
     private readonly Queue<string> _clientIdOrder = new();
     private bool _historyLoaded;
 
-    private (string InstanceId, string ChatId) Key => ChatKey.Parse(this.GetPrimaryKeyString());
+    // Worked out once per activation: every message uses the key and both streams.
+    private (string InstanceId, string ChatId)? _key;
+    private IAsyncStream<ChatMessage>? _inbound;
+    private IAsyncStream<ChatMessage>? _outbound;
+    private IProviderClientGrain? _client;
+
+    private (string InstanceId, string ChatId) Key => _key ??= ChatKey.Parse(this.GetPrimaryKeyString());
 
     public async Task<bool> ReceiveAsync(InboundMessage message)
     {
@@ -57,7 +63,7 @@ public sealed class ChatSessionGrain(
         }
 
         Remember(stored);
-        await Stream(MessageStreams.Inbound).OnNextAsync(stored);
+        await (_inbound ??= Stream(MessageStreams.Inbound)).OnNextAsync(stored);
         counter.Count(instanceId, outgoing: false);
         return true;
     }
@@ -75,7 +81,7 @@ public sealed class ChatSessionGrain(
             }
         }
 
-        var result = await GrainFactory.GetGrain<IProviderClientGrain>(instanceId).SendAsync(message with { ChatId = chatId });
+        var result = await (_client ??= GrainFactory.GetGrain<IProviderClientGrain>(instanceId)).SendAsync(message with { ChatId = chatId });
         var stored = new ChatMessage
         {
             InstanceId = instanceId,
@@ -102,7 +108,7 @@ public sealed class ChatSessionGrain(
             RememberClientId(sentId, stored);
         }
 
-        await Stream(MessageStreams.Outbound).OnNextAsync(stored);
+        await (_outbound ??= Stream(MessageStreams.Outbound)).OnNextAsync(stored);
         publishedMarks.Add(stored.InstanceId, stored.MessageId);
         counter.Count(instanceId, outgoing: true);
         return stored;

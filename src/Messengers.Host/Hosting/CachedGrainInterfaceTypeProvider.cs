@@ -24,7 +24,11 @@ public sealed class CachedGrainInterfaceTypeProvider(IServiceProvider services) 
             return false;
         }
 
-        grainInterfaceType = _types.GetOrAdd(type, Resolve);
+        if (!_types.TryGetValue(type, out grainInterfaceType))
+        {
+            grainInterfaceType = _types.GetOrAdd(type, Resolve); // the method group is a new delegate each time: only on a miss
+        }
+
         return true;
     }
 
