@@ -2,6 +2,7 @@ using System.Net;
 using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
 using Messengers.Data.Postgres;
+using Messengers.Data.Sqlite;
 using Messengers.Streaming.Redis;
 using Orleans.Configuration;
 using Orleans.Metadata;
@@ -26,7 +27,6 @@ public static class MessengersSilo
     public static readonly TimeSpan DefaultStreamPollInterval = TimeSpan.FromMilliseconds(10);
 
     private const string PostgresInvariant = "Npgsql";
-    private const string SqliteInvariant = "System.Data.SQLite";
 
     public static void Configure(ISiloBuilder silo, MessengersOptions options, IConfiguration configuration)
     {
@@ -72,11 +72,7 @@ public static class MessengersSilo
             case "sqlite":
                 var file = Path.Combine(options.DataPath, "messengers.db");
                 silo.UseDevelopmentClustering(primarySiloEndpoint: null);
-                silo.AddAdoNetGrainStorage(StorageNames.Grains, storage =>
-                {
-                    storage.Invariant = SqliteInvariant;
-                    storage.ConnectionString = $"Data Source={file}";
-                });
+                silo.AddSqliteGrainStorage(StorageNames.Grains, file);
                 silo.UseInMemoryReminderService();
                 break;
             case "postgres":

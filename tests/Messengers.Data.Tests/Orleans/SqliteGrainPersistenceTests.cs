@@ -1,4 +1,5 @@
 using Messengers.Abstractions.Messages;
+using Messengers.Data.Sqlite;
 using Messengers.Data.Tests.Orleans.Grains;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,7 +35,7 @@ public sealed class SqliteGrainPersistenceTests : GrainPersistenceContract
         options.Configure(o =>
         {
             o.Invariant = "System.Data.SQLite";
-            o.ConnectionString = $"Data Source={DatabasePath}";
+            o.DataSource = new SqliteGrainStorageDataSource(DatabasePath);
         });
     }
 
@@ -60,6 +61,17 @@ public sealed class SqliteGrainPersistenceTests : GrainPersistenceContract
 
         Assert.All(await Task.WhenAll(counters.Select(c => c.ReadAsync())), c => Assert.Equal(new CounterSnapshot(10, "10", RecordExists: true), c));
         Assert.Equal(200, (await messages.GetMessagesAsync(ServiceId, "c", 500, null, Cancel)).Count);
+    }
+
+    [Fact]
+    public async Task GrainStorageDataSource_OpenedConnection_WaitsForTheWriteLockInsideSqlite()
+    {
+        await using var source = new SqliteGrainStorageDataSource(DatabasePath);
+        await using var connection = await source.OpenConnectionAsync(Cancel);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout";
+
+        Assert.Equal((long)SqliteDatabase.BusyTimeout.TotalMilliseconds, (long)(await command.ExecuteScalarAsync(Cancel))!);
     }
 
     protected override async Task<StoredState?> ReadRowAsync(string stateName, string key)
