@@ -1,5 +1,6 @@
 using System.Net;
 using Messengers.Host.Tests.Infrastructure;
+using Messengers.Testing;
 using static Messengers.Host.Tests.Infrastructure.Api;
 
 namespace Messengers.Host.Tests;
@@ -34,6 +35,9 @@ public abstract partial class HostApiTests
         Assert.NotEqual(firstId, other.GetProperty("id").GetString());
         var messages = await (await owner2.GetAsync($"{Instances}/{id}/chats/once/messages", Ct)).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(["another", "only once"], messages.Items().Select(m => m.GetProperty("body").GetString()));
+        // Counted once each: the repeated send is not a message. Counts reach the instance a moment later.
+        await Eventually.UntilAsync(() => owner2.GetInstanceAsync(id), i => i.Counters() == (0, 2), what: "counters 0 in, 2 out");
+        await Task.Delay(500, Ct);
         Assert.Equal((0, 2), (await owner2.GetInstanceAsync(id)).Counters());
     }
 }

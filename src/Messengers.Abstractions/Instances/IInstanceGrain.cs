@@ -56,7 +56,7 @@ public interface IInstanceGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task ReportQrAsync(QrCodeInfo? qr);
 
-    /// <summary>Adds stored messages to the counters (summed per silo); one-way, so the message path never waits for it.</summary>
-    [AlwaysInterleave, OneWay]
+    /// <summary>Adds stored messages to the counters (summed per silo, off the message path).</summary>
+    [AlwaysInterleave]
     Task CountMessagesAsync(int received, int sent);
 }

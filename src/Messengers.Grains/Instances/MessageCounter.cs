@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Messengers.Abstractions.Instances;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace Messengers.Grains.Instances;
 
@@ -8,9 +9,9 @@ namespace Messengers.Grains.Instances;
 /// Counts the messages the chats of this silo store and hands the sums to the instances' grains a few times a second
 /// (one call per busy instance instead of one per message, which at thousands of messages a second is most of an
 /// instance grain's work). Counters are statistics: a sum not handed over when the process dies is lost, as is the
-/// instance grain's own unsaved count.
+/// instance grain's own unsaved count. A silo that stops hands over what it has before its grains deactivate.
 /// </summary>
-public sealed partial class MessageCounter : IAsyncDisposable
+public sealed partial class MessageCounter : IAsyncDisposable, ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
     private readonly ConcurrentDictionary<(string InstanceId, bool Outgoing), long> _pending = new();
@@ -19,6 +20,7 @@ public sealed partial class MessageCounter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly PeriodicTimer _timer;
     private readonly Task _loop;
+    private int _disposed;
 
     public MessageCounter(IGrainFactory grains, TimeProvider time, ILogger<MessageCounter> logger)
     {
@@ -30,12 +32,24 @@ public sealed partial class MessageCounter : IAsyncDisposable
 
     public void Count(string instanceId, bool outgoing) => _pending.AddOrUpdate((instanceId, outgoing), 1, static (_, count) => count + 1);
 
+    /// <summary>The first thing a stopping silo does: the counts reach the instance grains, which save them when they deactivate.</summary>
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(MessageCounter), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => Flush());
+    }
+
     public async ValueTask DisposeAsync()
     {
+        // Registered as itself and as a lifecycle participant, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _timer.Dispose();
         await _loop;
-        Flush(); // whatever came in since the last tick
         _stop.Dispose();
     }
 
@@ -45,7 +59,7 @@ public sealed partial class MessageCounter : IAsyncDisposable
         {
             while (await _timer.WaitForNextTickAsync(_stop.Token))
             {
-                Flush();
+                _ = Flush(); // failures are logged there
             }
         }
         catch (OperationCanceledException)
@@ -54,7 +68,7 @@ public sealed partial class MessageCounter : IAsyncDisposable
         }
     }
 
-    private void Flush()
+    private Task Flush()
     {
         var sums = new Dictionary<string, (int Received, int Sent)>(StringComparer.Ordinal);
         foreach (var (key, _) in _pending)
@@ -66,16 +80,18 @@ public sealed partial class MessageCounter : IAsyncDisposable
             }
         }
 
-        foreach (var (instanceId, (received, sent)) in sums)
+        return sums.Count == 0 ? Task.CompletedTask : Task.WhenAll(sums.Select(sum => HandOverAsync(sum.Key, sum.Value.Received, sum.Value.Sent)));
+    }
+
+    private async Task HandOverAsync(string instanceId, int received, int sent)
+    {
+        try
         {
-            try
-            {
-                _ = _grains.GetGrain<IInstanceGrain>(instanceId).CountMessagesAsync(received, sent); // one-way
-            }
-            catch (Exception exception)
-            {
-                Log.CountLost(_logger, exception, instanceId, received, sent);
-            }
+            await _grains.GetGrain<IInstanceGrain>(instanceId).CountMessagesAsync(received, sent);
+        }
+        catch (Exception exception)
+        {
+            Log.CountLost(_logger, exception, instanceId, received, sent);
         }
     }
 

@@ -6,6 +6,7 @@ using Messengers.Abstractions.Security;
 using Messengers.Data;
 using Messengers.Data.Messages;
 using Messengers.Data.Security;
+using Messengers.Grains.Instances;
 using Messengers.Host.Api;
 using Messengers.Host.Mcp;
 using Messengers.Providers;
@@ -33,7 +34,7 @@ public static class MessengersHostExtensions
         builder.Services.AddHostedService<LegacyGrainStateUpgrade>(); // after the silo has started, before anything is served
         builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
-        builder.Services.AddSingleton<Grains.Instances.MessageCounter>();
+        builder.Services.AddMessageCounter();
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
         builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));

@@ -61,7 +61,7 @@ public sealed class GrainsCluster : IAsyncLifetime
             services.AddFileMediaStore(_folder.FullName);
             services.AddSingleton<IMessengerProvider>(Provider);
             services.AddSingleton<MessengerProviders>();
-            services.AddSingleton<MessageCounter>();
+            services.AddMessageCounter();
             services.AddAgentBackends();
             services.AddSingleton<IAgentBackend>(Agent);
             services.AddAgentTurns(turns =>
