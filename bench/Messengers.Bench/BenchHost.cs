@@ -7,7 +7,7 @@ namespace Messengers.Bench;
 /// <summary>
 /// Settings every in-process gateway of the benches gets besides its own: free loopback ports for the co-hosted
 /// Orleans silo (other test runs on this machine use Orleans' default ports 11111/30000), the stream poll period when
-/// BENCH_STREAM_POLL_MS is set (<c>Messengers:Streams:PollInterval</c>, default 10 ms), and BENCH_HOST_ARGS (extra
+/// BENCH_STREAM_POLL_MS is set (<c>Messengers:Streams:PollInterval</c>, default 5 ms), and BENCH_HOST_ARGS (extra
 /// <c>--Key=Value</c> settings separated by spaces, for experiments without a rebuild).
 /// </summary>
 internal static class BenchHost
