@@ -51,8 +51,11 @@ public sealed class WebhookEventGrain(WebhookEventWriter writer, WebhookOptions 
         return Task.CompletedTask;
     }
 
+    /// <summary>Unwatches, unless the silo is stopping: its grains are going away, and the call could not be placed.</summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-        => _watched is null ? Task.CompletedTask : Subscriptions(_watched).UnwatchAsync(this.AsReference<IWebhookEventGrain>());
+        => _watched is null || reason.ReasonCode == DeactivationReasonCode.ShuttingDown
+            ? Task.CompletedTask
+            : Subscriptions(_watched).UnwatchAsync(this.AsReference<IWebhookEventGrain>());
 
     private async Task WriteAsync<T>(string instanceId, T item, Func<T, IReadOnlyList<WebhookEvent>> events)
     {

@@ -47,8 +47,12 @@ public sealed partial class WebhookSubscriptionsGrain(IWebhookStore store, Webho
         await PushAsync(_subscriptions);
     }
 
+    /// <summary>
+    /// The next activation starts without watchers, so they are told to ask again — unless the silo is stopping, when
+    /// calls cannot be placed; watchers elsewhere then re-read within the cache time.
+    /// </summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-        => PushAsync(null); // the next activation starts without watchers: they ask again
+        => reason.ReasonCode == DeactivationReasonCode.ShuttingDown ? Task.CompletedTask : PushAsync(null);
 
     private async Task LoadAsync()
     {
