@@ -61,19 +61,19 @@ public sealed class DashboardPairingBrowserTests
         await page.ClickAsync("#signin-submit");
 
         var panel = page.Locator($"tr[data-qr-for=\"{id}\"]");
-        await Assertions.Expect(panel.Locator("[data-testid=qr-image]")).ToBeVisibleAsync();
+        await Assertions.Expect(panel.Locator("[data-testid=qr-image]")).ToBeVisibleAsync(new() { Timeout = Timeout });
         var phone = panel.Locator("[data-testid=pair-phone]");
         var submit = panel.Locator("[data-testid=pair-submit]");
 
         // A number the API refuses: its reason is shown beside the field.
         await phone.FillAsync("0511999990000");
         await submit.ClickAsync();
-        await Assertions.Expect(panel.Locator("[data-testid=pair-result][data-kind=error]")).ToContainTextAsync("E.164");
+        await Assertions.Expect(panel.Locator("[data-testid=pair-result][data-kind=error]")).ToContainTextAsync("E.164", new() { Timeout = Timeout });
         await Assertions.Expect(phone).ToHaveAttributeAsync("aria-invalid", "true");
 
         await phone.FillAsync("+5511999990000");
         await submit.ClickAsync();
-        await Assertions.Expect(panel.Locator("[data-testid=pairing-code]")).ToHaveTextAsync("FAKE-1234");
+        await Assertions.Expect(panel.Locator("[data-testid=pairing-code]")).ToHaveTextAsync("FAKE-1234", new() { Timeout = Timeout });
         await Assertions.Expect(phone).ToHaveAttributeAsync("aria-invalid", "false");
         Assert.Equal("5511999990000", await whatsApp.PairingPhoneAsync());
         var shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "dashboard-pairing.png");
@@ -82,7 +82,7 @@ public sealed class DashboardPairingBrowserTests
 
         // Once paired the panel goes away with the QR code.
         await whatsApp.AuthenticateAsync("5511999990000@c.us");
-        await Assertions.Expect(panel).ToHaveCountAsync(0);
+        await Assertions.Expect(panel).ToHaveCountAsync(0, new() { Timeout = Timeout });
         Assert.Empty(pageErrors);
         TestContext.Current.SendDiagnosticMessage($"Screenshot: {shot}");
     }
