@@ -6,7 +6,10 @@ namespace Messengers.Host.Tests.Infrastructure;
 
 /// <summary>
 /// Fresh loopback ports for the Orleans silo of each host a test starts: two silos in one test process on Orleans'
-/// default ports (11111, 30000) would collide. A port is never handed out twice in a test run.
+/// default ports (11111, 30000) would collide. A port is never handed out twice in a test run. Ports come from below
+/// Linux's ephemeral range (32768 and up), each test process from its own block: a port taken from the ephemeral range
+/// could be used meanwhile as the local port of some outgoing connection (another test assembly's database client,
+/// say), and the silo then failed to start with "address already in use".
 /// </summary>
 public static class OrleansTestPorts
 {
@@ -33,22 +36,49 @@ public static class OrleansTestPorts
         return own;
     }
 
+    private const int FirstPort = 20_000;
+    private const int BlockSize = 1_000;
+    private const int Blocks = 12; // 20000-31999, below the ephemeral range
+
+    private static readonly int Block = FirstPort + (Environment.ProcessId % Blocks * BlockSize);
+    private static int _offset = -1;
+
     /// <summary>A loopback port nothing listens on now and that no earlier call returned.</summary>
     public static int Next()
     {
-        while (true)
+        for (var tries = 0; tries < BlockSize * Blocks; tries++)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
+            var offset = Interlocked.Increment(ref _offset);
+            var port = FirstPort + (((Block - FirstPort) + offset) % (BlockSize * Blocks));
             lock (Given)
             {
-                if (Given.Add(port))
+                if (!Given.Add(port))
                 {
-                    return port;
+                    continue;
                 }
             }
+
+            if (IsFree(port))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {FirstPort} and {FirstPort + (BlockSize * Blocks) - 1}.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 }
