@@ -12,7 +12,7 @@ namespace Messengers.Webhooks;
 public sealed partial class WebhookSubscriptionsGrain(IWebhookStore store, WebhookOptions options, TimeProvider time, ILogger<WebhookSubscriptionsGrain> logger)
     : Grain, IWebhookSubscriptionsGrain
 {
-    /// <summary>How long a change waits for one watcher to take it; a watcher that does not answers again after its cache time.</summary>
+    /// <summary>How long a change waits for one watcher to take it; a watcher that does not take it reads again after its cache time.</summary>
     private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(2);
 
     private readonly HashSet<IWebhookEventGrain> _watchers = [];

@@ -76,9 +76,11 @@ public sealed partial class ChatAgentGrain(
     private IChatSessionGrain? _chat;
     private IInstanceGrain? _instance;
 
-    private string InstanceId => (_key ??= ChatKey.Parse(this.GetPrimaryKeyString())).InstanceId;
+    private (string InstanceId, string ChatId) Key => _key ??= ChatKey.Parse(this.GetPrimaryKeyString());
 
-    private string ChatId => (_key ??= ChatKey.Parse(this.GetPrimaryKeyString())).ChatId;
+    private string InstanceId => Key.InstanceId;
+
+    private string ChatId => Key.ChatId;
 
     private IChatSessionGrain Chat => _chat ??= GrainFactory.GetGrain<IChatSessionGrain>(this.GetPrimaryKeyString());
 
