@@ -64,6 +64,13 @@ public static class MessengersSilo
         });
         silo.Configure<GrainCollectionOptions>(collection => configuration.GetSection("Messengers:Grains").Bind(collection));
 
+        // The default directory is eventually consistent: while a silo joins or leaves, a call can briefly find no
+        // entry and activate a second copy of a grain. A connection grain must never have two copies (two pollers of
+        // one bot, two logins of one account), so the cluster uses Orleans' strongly consistent directory.
+#pragma warning disable ORLEANSEXP003 // experimental in 10.x; it is the directory Orleans' own test clusters run on
+        silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+
         // Asked before Orleans' own providers, which it registered already.
         silo.Services.Insert(0, ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, CachedGrainInterfaceTypeProvider>());
 
