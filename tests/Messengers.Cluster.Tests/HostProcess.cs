@@ -28,6 +28,12 @@ public sealed class HostProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The settings it runs with, its silo and gateway ports included: a restart with them keeps its address.</summary>
+    public IReadOnlyDictionary<string, string> Settings => _settings;
+
+    /// <summary>The silo's name (<c>Orleans__Name</c>), when set.</summary>
+    public string? Name => _settings.GetValueOrDefault("Orleans__Name");
+
     public Uri BaseAddress => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}/");
 
     public string Output
@@ -106,6 +112,34 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"The host did not answer /health within 90 s:\n{Output}");
+    }
+
+    /// <summary>
+    /// SIGTERM, as Kubernetes stops a pod: the host stops gracefully (its silo leaves the cluster, hands its connections
+    /// over) and exits; waits up to <paramref name="timeout"/> for that, then kills it.
+    /// </summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        using (var signal = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw new TimeoutException($"The host did not stop within {timeout.TotalSeconds:0} s of SIGTERM:\n{Output}");
+        }
     }
 
     /// <summary>SIGKILL: the process gets no chance to finish anything.</summary>

@@ -27,6 +27,16 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// <summary>Called at silo start (and by the instance's reminder): starts the connection again when the instance should run and it is not connected.</summary>
     Task ResumeAsync();
 
+    /// <summary>
+    /// Closes the connection where it is and opens it again wherever placement puts it now: what a stopping silo asks
+    /// of the instances it holds. Does nothing for an instance that should not run.
+    /// </summary>
+    Task MoveConnectionAsync();
+
+    /// <summary>The provider's name, or null for an unknown instance; asked by placement while the grain may be busy.</summary>
+    [AlwaysInterleave]
+    Task<string?> GetProviderAsync();
+
     [ReadOnly]
     Task<bool> VerifyApiKeyAsync(string apiKeyHash);
 

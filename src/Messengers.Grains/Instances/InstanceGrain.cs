@@ -220,6 +220,20 @@ public sealed class InstanceGrain(
         }
     }
 
+    public async Task MoveConnectionAsync()
+    {
+        if (!state.RecordExists || state.State.DesiredState != DesiredState.Running)
+        {
+            return;
+        }
+
+        logger.LogInformation("Moving the connection of instance {InstanceId}", Id);
+        await Client.StopAsync(); // closed before it opens elsewhere: never two drivers of one account
+        await Client.StartAsync(ConnectionConfig());
+    }
+
+    public Task<string?> GetProviderAsync() => Task.FromResult(state.RecordExists ? state.State.Provider : null);
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != KeepConnectedReminder)

@@ -2,6 +2,7 @@ using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using Messengers.Data.Messages;
+using Messengers.Grains.Placement;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
@@ -13,8 +14,13 @@ namespace Messengers.Grains.Instances;
 /// Reentrant: a send waiting for the messenger (or for flood control) must not hold up the chat's other messages or
 /// a visitor's post; the scheduler still runs one turn at a time, and the connections are built for concurrent use.
 /// </summary>
-[Reentrant, KeepAlive]
-public sealed class ProviderClientGrain(MessengerProviders providers, IMessageStore store, TimeProvider time, ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
+[Reentrant, KeepAlive, ConnectionPlacement]
+public sealed class ProviderClientGrain(
+    MessengerProviders providers,
+    IMessageStore store,
+    SiloConnections silo,
+    TimeProvider time,
+    ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
 {
     private IMessengerConnection? _connection;
 
@@ -30,6 +36,7 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
 
         var provider = providers.Get(config.Provider);
         _connection = provider.Connect(config, new Callbacks(GrainFactory, Id));
+        silo.Add(Id);
         try
         {
             await _connection.StartAsync(CancellationToken.None);
@@ -94,6 +101,7 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        silo.Remove(Id);
         if (_connection is not null)
         {
             await _connection.DisposeAsync();
@@ -108,6 +116,7 @@ public sealed class ProviderClientGrain(MessengerProviders providers, IMessageSt
     {
         var connection = _connection;
         _connection = null;
+        silo.Remove(Id);
         if (connection is null)
         {
             return;

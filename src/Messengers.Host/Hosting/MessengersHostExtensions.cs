@@ -17,6 +17,9 @@ namespace Messengers.Host.Hosting;
 /// <summary>The wiring of the host; Program.cs stays a few lines.</summary>
 public static class MessengersHostExtensions
 {
+    /// <summary>How long a stopping host may take (<c>Messengers:ShutdownTimeout</c>); below Kubernetes' 30 s default grace period.</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(25);
+
     public static WebApplicationBuilder AddMessengers(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -27,6 +30,9 @@ public static class MessengersHostExtensions
         builder.Services.AddSingleton(AdminKey.Load(options));
         builder.Services.AddSingleton<ISecretProtector>(AesGcmSecretProtector.FromConfiguration(options.EncryptionKey, options.DataPath));
         builder.Services.AddSingleton(TimeProvider.System);
+        // The whole stop (connections handed over, grains deactivated, silo gone from membership) must end before
+        // Kubernetes' default 30 s grace period turns into SIGKILL.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = builder.Configuration.GetValue("Messengers:ShutdownTimeout", DefaultShutdownTimeout));
         QuietOrleansLogs(builder);
 
         builder.UseOrleans(silo => MessengersSilo.Configure(silo, options, builder.Configuration));
@@ -92,6 +98,7 @@ public static class MessengersHostExtensions
         app.MapGroupsApi();
         app.MapWebChatApi();
         app.MapEventsApi();
+        app.MapClusterApi();
         app.MapWebhooksApi();
         app.MapTelegramHooksApi();
         app.MapAgentApi();

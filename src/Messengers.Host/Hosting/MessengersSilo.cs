@@ -3,6 +3,8 @@ using Messengers.Abstractions;
 using Messengers.Abstractions.Instances;
 using Messengers.Data.Postgres;
 using Messengers.Data.Sqlite;
+using Messengers.Grains.Placement;
+using Messengers.Providers.WhatsAppWeb;
 using Messengers.Streaming.Redis;
 using Orleans.Configuration;
 using Orleans.Metadata;
@@ -29,6 +31,9 @@ public static class MessengersSilo
     /// a few percent of a core (measured: 12.7 % of one core idle with Redis streams against 9.4 % at 10 ms).
     /// </summary>
     public static readonly TimeSpan DefaultStreamPollInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>How often silos probe each other; three missed probes make a silo suspect (<c>Orleans:Membership:ProbeTimeout</c>).</summary>
+    public static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(3);
 
     private const string PostgresInvariant = "Npgsql";
 
@@ -63,6 +68,13 @@ public static class MessengersSilo
             }
         });
         silo.Configure<GrainCollectionOptions>(collection => configuration.GetSection("Messengers:Grains").Bind(collection));
+        silo.Configure<ClusterMembershipOptions>(membership =>
+        {
+            // A silo that stops answering is declared dead after about three missed probes: ~9-12 s instead of the
+            // ~15-20 s of Orleans' 5 s default, so its connections are back on the survivors well within a minute.
+            membership.ProbeTimeout = DefaultProbeTimeout;
+            orleans.GetSection("Membership").Bind(membership);
+        });
 
         // The default directory is eventually consistent: while a silo joins or leaves, a call can briefly find no
         // entry and activate a second copy of a grain. A connection grain must never have two copies (two pollers of
@@ -70,6 +82,7 @@ public static class MessengersSilo
 #pragma warning disable ORLEANSEXP003 // experimental in 10.x; it is the directory Orleans' own test clusters run on
         silo.AddDistributedGrainDirectory();
 #pragma warning restore ORLEANSEXP003
+        silo.AddConnectionPlacement(UnavailableProviders(configuration));
 
         // Asked before Orleans' own providers, which it registered already.
         silo.Services.Insert(0, ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, CachedGrainInterfaceTypeProvider>());
@@ -117,6 +130,20 @@ public static class MessengersSilo
                 break;
             default:
                 throw new InvalidOperationException($"Messengers:Streams must be 'memory' or 'redis', not '{options.Streams}'.");
+        }
+    }
+
+    /// <summary>
+    /// WhatsApp Web needs Chromium: a silo where it is switched off (<c>Messengers:WhatsAppWeb:Enabled</c> false) or
+    /// where the browser is missing never gets a WhatsApp Web connection.
+    /// </summary>
+    private static IEnumerable<string> UnavailableProviders(IConfiguration configuration)
+    {
+        var whatsAppWeb = new WhatsAppWebOptions();
+        configuration.GetSection(WhatsAppWebOptions.Section).Bind(whatsAppWeb);
+        if (!whatsAppWeb.Enabled || !File.Exists(whatsAppWeb.ExecutablePath))
+        {
+            yield return WhatsAppWebProvider.ProviderName;
         }
     }
 

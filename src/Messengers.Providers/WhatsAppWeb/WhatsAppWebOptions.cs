@@ -17,6 +17,9 @@ public sealed class WhatsAppWebOptions
     /// <summary>Inject wa-js after the page loads. It is skipped anyway when the page already defines <c>window.WPP</c>.</summary>
     public bool InjectWaJs { get; set; } = true;
 
+    /// <summary>False on a silo that should hold no WhatsApp Web connection (one without a browser, say).</summary>
+    public bool Enabled { get; set; } = true;
+
     public string ExecutablePath { get; set; } = "/usr/bin/chromium";
 
     public bool Headless { get; set; } = true;

@@ -8,6 +8,7 @@ using Messengers.Data;
 using Messengers.Data.Messages;
 using Messengers.Data.Security;
 using Messengers.Grains.Instances;
+using Messengers.Grains.Placement;
 using Messengers.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
@@ -49,6 +50,7 @@ public sealed class GrainsCluster : IAsyncLifetime
             silo.AddMemoryGrainStorage(StorageNames.Grains);
             silo.AddMemoryGrainStorage(StorageNames.PubSub);
             silo.UseInMemoryReminderService();
+            silo.AddConnectionPlacement();
             silo.AddMemoryStreams(MessageStreams.Provider, streams =>
             {
                 streams.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);

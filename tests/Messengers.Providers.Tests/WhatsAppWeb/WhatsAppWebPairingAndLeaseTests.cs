@@ -182,10 +182,21 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
         var savedBefore = await SessionSavedAtAsync();
 
         // Another silo that judged the lease expired (a paused process, a clock jump) wrote itself in.
-        var state = new Orleans.GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
-        await Storage.ReadStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
-        state.State = new AccountLeaseRecord { Holder = "thief", Silo = "silo-thief", ExpiresAt = TimeProvider.System.GetUtcNow().AddMinutes(5) };
-        await Storage.WriteStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
+        // The holder renews meanwhile, so the write may meet a newer version: read again and retry, as a thief would.
+        for (var attempt = 1; ; attempt++)
+        {
+            var state = new Orleans.GrainState<AccountLeaseRecord>(new AccountLeaseRecord());
+            await Storage.ReadStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
+            state.State = new AccountLeaseRecord { Holder = "thief", Silo = "silo-thief", ExpiresAt = TimeProvider.System.GetUtcNow().AddMinutes(5) };
+            try
+            {
+                await Storage.WriteStateAsync(GrainStorageWhatsAppAccountLeases.StateName, GrainId.Create("instance", "wa1"), state, Ct);
+                break;
+            }
+            catch (Orleans.Storage.InconsistentStateException) when (attempt < 5)
+            {
+            }
+        }
 
         await WaitUntilAsync(() => callbacks.Statuses.Any(s => s.Reason?.Contains("silo-thief", StringComparison.Ordinal) == true));
         await WaitUntilAsync(() => connection.Page is null);

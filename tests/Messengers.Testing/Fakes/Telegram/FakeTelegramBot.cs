@@ -29,6 +29,12 @@ internal sealed class FakeTelegramBot(string token, long id, string username, st
 
     public FakePoll? ActivePoll { get; set; }
 
+    /// <summary>getUpdates requests being handled now; more than one means two pollers drive the bot at once.</summary>
+    public int PollsInFlight { get; set; }
+
+    /// <summary>The most getUpdates requests handled at once so far.</summary>
+    public int MaxPollsInFlight { get; set; }
+
     /// <summary>The last <c>allowed_updates</c> given to getUpdates or setWebhook; null = default.</summary>
     public string[]? AllowedUpdates { get; set; }
 

@@ -149,6 +149,16 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The most getUpdates requests of the bot handled at once so far (one driver: 1).</summary>
+    public int MaxConcurrentPolls(string token)
+    {
+        var bot = Bot(token);
+        lock (bot.Gate)
+        {
+            return bot.MaxPollsInFlight;
+        }
+    }
+
     /// <summary>True while a getUpdates request of the bot is parked in a long poll.</summary>
     public bool IsLongPollParked(string token)
     {
@@ -825,6 +835,27 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
         var timeout = (int)Math.Clamp(p.GetLong("timeout") ?? 0, 0, 50);
         var allowed = p.GetStringArray("allowed_updates");
         var poll = new FakePoll();
+        lock (bot.Gate)
+        {
+            bot.PollsInFlight++;
+            bot.MaxPollsInFlight = Math.Max(bot.MaxPollsInFlight, bot.PollsInFlight);
+        }
+
+        try
+        {
+            return await LongPollAsync(bot, poll, offset, limit, timeout, allowed, cancellationToken);
+        }
+        finally
+        {
+            lock (bot.Gate)
+            {
+                bot.PollsInFlight--;
+            }
+        }
+    }
+
+    private async Task<ApiResult> LongPollAsync(FakeTelegramBot bot, FakePoll poll, long offset, int limit, int timeout, string[]? allowed, CancellationToken cancellationToken)
+    {
         lock (bot.Gate)
         {
             if (bot.WebhookUrl.Length > 0)

@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Messengers.Testing;
+using Messengers.Testing.Fakes.Telegram;
+
+namespace Messengers.Cluster.Tests;
+
+/// <summary>
+/// 300 Telegram bots spread over three silos while users write steadily; the silo holding the most bots is killed
+/// (SIGKILL). Every bot polls again on the survivors within a minute, every message is stored once and answered once,
+/// and no bot is ever polled by two silos at once.
+/// </summary>
+public sealed class TelegramFailoverTests : ClusterProcessTests
+{
+    private const int Bots = 300;
+
+    [Fact]
+    public async Task Bots_SiloHoldingMostKilled_AllPollAgainOnSurvivorsEachMessageAnsweredOnce()
+    {
+        var telegram = Keep(await FakeTelegramServer.StartAsync(cancellationToken: Cancel));
+        var tokens = Enumerable.Range(0, Bots).Select(i => $"{7_100_000 + i}:AAFailover{i:D4}_abcdefghijklmnopqrstuvwx").ToList();
+        foreach (var token in tokens)
+        {
+            telegram.AddBot(token);
+        }
+
+        var silos = await StartClusterAsync(3, new Dictionary<string, string>
+        {
+            ["Messengers__Telegram__ApiBaseUrl"] = telegram.BaseUrl.ToString(),
+            ["Messengers__Telegram__PollTimeoutSeconds"] = "10",
+        });
+        var admins = silos.Select(s => Client(s, AdminKey)).ToList();
+        var ids = new string[Bots];
+        await Parallel.ForEachAsync(Enumerable.Range(0, Bots), new ParallelOptions { MaxDegreeOfParallelism = 6, CancellationToken = Cancel }, async (i, _) =>
+        {
+            ids[i] = (await CreateInstanceAsync(admins[i % 3], new
+            {
+                name = $"bot {i}",
+                provider = "telegram",
+                credentials = new { botToken = tokens[i] },
+                agent = new { backend = "echo" },
+                start = true,
+            })).Id;
+        });
+        await Eventually.UntilAsync(() => ConnectionsBySiloAsync(admins[0]), c => c.Values.Sum() == Bots, TimeSpan.FromSeconds(90), "every bot connected");
+        var spread = await ConnectionsBySiloAsync(admins[0]);
+        Assert.All(spread.Values, count => Assert.InRange(count, Bots / 3 - 20, Bots / 3 + 20));
+
+        // Users write steadily, before, during and after the failover.
+        var sent = new ConcurrentQueue<(int Bot, string Text)>();
+        using var writing = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var n = 0; !writing.IsCancellationRequested; n++)
+            {
+                var bot = n * 7 % Bots;
+                var text = $"m{n.ToString(CultureInfo.InvariantCulture)}";
+                telegram.SendUserMessage(tokens[bot], 5_000 + bot, text);
+                sent.Enqueue((bot, text));
+                await Task.Delay(25, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancel);
+
+        var victimName = spread.MaxBy(s => s.Value).Key;
+        var victim = silos.Single(s => s.Name == victimName);
+        var survivors = silos.Where(s => s != victim).ToList();
+        var killedAt = DateTimeOffset.UtcNow;
+        await victim.KillAsync();
+
+        // Every bot polls again (a getUpdates after the kill), all within a minute of it.
+        await Eventually.UntilAsync(
+            () => Task.FromResult(tokens.Count(t => telegram.GetCalls(t).Any(c => c.Method == "getUpdates" && c.At > killedAt + TimeSpan.FromSeconds(1)))),
+            polling => polling == Bots,
+            TimeSpan.FromSeconds(60),
+            "every bot polling again after the kill");
+        var failover = tokens.Max(t => telegram.GetCalls(t).Where(c => c.Method == "getUpdates" && c.At > killedAt).Min(c => c.At)) - killedAt;
+        TestContext.Current.SendDiagnosticMessage($"Failover: every bot polling again {failover.TotalSeconds:0.0} s after the kill");
+        Assert.True(failover < TimeSpan.FromSeconds(60), $"failover took {failover}");
+
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancel);
+        await writing.CancelAsync();
+        await writer;
+
+        // Each message answered exactly once...
+        using var admin = Client(survivors[0], AdminKey);
+        var messages = sent.ToList();
+        await Eventually.UntilAsync(
+            () => Task.FromResult(messages.Count(m => telegram.GetSentMessages(tokens[m.Bot], 5_000 + m.Bot).Any(s => s.Text == "Echo: " + m.Text))),
+            answered => answered == messages.Count,
+            TimeSpan.FromSeconds(90),
+            $"an answer to each of {messages.Count} messages");
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancel); // late doubles would show by now
+        foreach (var (bot, text) in messages)
+        {
+            Assert.Single(telegram.GetSentMessages(tokens[bot], 5_000 + bot), s => s.Text == "Echo: " + text);
+        }
+
+        // ...stored exactly once, and no bot was ever polled twice at once.
+        foreach (var bot in messages.Select(m => m.Bot).Distinct())
+        {
+            var bodies = await BodiesAsync(admin, ids[bot], (5_000 + bot).ToString(CultureInfo.InvariantCulture));
+            foreach (var text in messages.Where(m => m.Bot == bot).Select(m => m.Text))
+            {
+                Assert.Single(bodies, b => b == text);
+            }
+        }
+
+        Assert.All(tokens, t => Assert.Equal(1, telegram.MaxConcurrentPolls(t)));
+        await Eventually.UntilAsync(() => ConnectionsBySiloAsync(admin), c => c.Values.Sum() == Bots && !c.ContainsKey(victimName), TimeSpan.FromSeconds(30), "the survivors reporting every connection");
+        foreach (var client in admins)
+        {
+            client.Dispose();
+        }
+    }
+}
