@@ -16,6 +16,7 @@ public abstract class ClusterProcessTests : HostProcessTests
     protected async Task<List<HostProcess>> StartClusterAsync(int count, IReadOnlyDictionary<string, string>? extra = null)
     {
         var shared = await SettingsAsync("production", AdminKey);
+        shared["Messengers__EncryptionKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)); // one key for every silo, as a cluster must have
         shared.Remove("Orleans__Endpoints__SiloPort");
         shared.Remove("Orleans__Endpoints__GatewayPort");
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())

@@ -70,11 +70,23 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
         await victim.KillAsync();
 
         // Every bot polls again (a getUpdates after the kill), all within a minute of it.
-        await Eventually.UntilAsync(
-            () => Task.FromResult(tokens.Count(t => telegram.GetCalls(t).Any(c => c.Method == "getUpdates" && c.At > killedAt + TimeSpan.FromSeconds(1)))),
-            polling => polling == Bots,
-            TimeSpan.FromSeconds(60),
-            "every bot polling again after the kill");
+        try
+        {
+            await Eventually.UntilAsync(
+                () => Task.FromResult(tokens.Count(t => telegram.GetCalls(t).Any(c => c.Method == "getUpdates" && c.At > killedAt + TimeSpan.FromSeconds(1)))),
+                polling => polling == Bots,
+                TimeSpan.FromSeconds(60),
+                "every bot polling again after the kill");
+        }
+        catch (TimeoutException exception)
+        {
+            var silent = Enumerable.Range(0, Bots).Where(i => !telegram.GetCalls(tokens[i]).Any(c => c.Method == "getUpdates" && c.At > killedAt + TimeSpan.FromSeconds(1))).ToList();
+            var statuses = await Task.WhenAll(silent.Take(5).Select(i => InstanceAsync(admins[silos.IndexOf(survivors[0])], ids[i])));
+            throw new TimeoutException(
+                $"{exception.Message}; silent: {silent.Count}, e.g. {string.Join("; ", statuses.Select(s => s.GetRawText()))}\n"
+                + string.Join("\n---\n", survivors.Select(s => s.Name + ":\n" + string.Join('\n', s.Output.Split('\n').TakeLast(60)))),
+                exception);
+        }
         var failover = tokens.Max(t => telegram.GetCalls(t).Where(c => c.Method == "getUpdates" && c.At > killedAt).Min(c => c.At)) - killedAt;
         TestContext.Current.SendDiagnosticMessage($"Failover: every bot polling again {failover.TotalSeconds:0.0} s after the kill");
         Assert.True(failover < TimeSpan.FromSeconds(60), $"failover took {failover}");

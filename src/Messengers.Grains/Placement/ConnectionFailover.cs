@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Messengers.Abstractions.Instances;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
@@ -17,6 +18,7 @@ public sealed partial class ConnectionFailover(
     ILogger<ConnectionFailover> logger) : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private const int ResumeConcurrency = 16;
+    private const int MaxAttempts = 4;
     private readonly CancellationTokenSource _stop = new();
     private Task _watching = Task.CompletedTask;
     private int _disposed;
@@ -91,19 +93,38 @@ public sealed partial class ConnectionFailover(
             return;
         }
 
+        // While the cluster settles (directory partitions and queues moving off the dead silo) a resume can fail;
+        // those are tried again a few times with growing pauses before the reminders are left to it.
+        var pending = ids.ToList();
         var resumed = 0;
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = ResumeConcurrency, CancellationToken = _stop.Token }, async (id, _) =>
+        for (var attempt = 1; pending.Count > 0 && attempt <= MaxAttempts && !_stop.IsCancellationRequested; attempt++)
         {
-            try
+            if (attempt > 1)
             {
-                await grains.GetGrain<IInstanceGrain>(id).ResumeAsync();
-                Interlocked.Increment(ref resumed);
+                await Task.Delay(TimeSpan.FromSeconds(1 << attempt), _stop.Token);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+
+            var failed = new ConcurrentBag<string>();
+            var last = attempt == MaxAttempts;
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = ResumeConcurrency, CancellationToken = _stop.Token }, async (id, _) =>
             {
-                LogResumeFailed(logger, id, exception.Message);
-            }
-        });
+                try
+                {
+                    await grains.GetGrain<IInstanceGrain>(id).ResumeAsync();
+                    Interlocked.Increment(ref resumed);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    failed.Add(id);
+                    if (last)
+                    {
+                        LogResumeFailed(logger, id, exception.Message);
+                    }
+                }
+            });
+            pending = [.. failed];
+        }
+
         LogResumed(logger, resumed, ids.Count);
     }
 

@@ -115,6 +115,13 @@ public static class MessengersHostExtensions
             {
                 Console.WriteLine($"Admin API key (shown once, stored hashed): {key}");
             }
+
+            if (options.Storage.Equals("postgres", StringComparison.OrdinalIgnoreCase) && (string.IsNullOrWhiteSpace(options.EncryptionKey) || string.IsNullOrEmpty(options.AdminKey)))
+            {
+                // Each silo would otherwise keep its own keys in its own data folder: credentials saved through one
+                // could not be decrypted by another (its instances would not fail over), and admin keys would differ.
+                app.Logger.LogWarning("Messengers:EncryptionKey and Messengers:AdminKey are not both set: this silo uses keys kept in its data folder, which other silos of a cluster do not share. Set both (the same on every silo) before running more than one.");
+            }
         });
         return app;
     }
