@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data;
 using System.Security.Cryptography;
 using Messengers.Abstractions.Messages;
 using Messengers.Data.Postgres;
@@ -178,11 +179,37 @@ public sealed class PostgresMediaStore : IMediaStore
         return _commands.ExecuteAsync("deleting an instance's media", DeleteInstanceSql, cancellationToken, instanceId);
     }
 
-    /// <summary>Chunk <paramref name="seq"/> of a file, or null when there is none (the file was deleted meanwhile).</summary>
-    internal async Task<byte[]?> ReadChunkAsync(string instanceId, string mediaId, int seq, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies chunk <paramref name="seq"/> of a file into <paramref name="buffer"/> and returns its length, or -1 when
+    /// there is none (the file was deleted meanwhile). Sequential access streams the value from the socket into the
+    /// caller's (pooled) buffer instead of allocating the row and a new array for every chunk.
+    /// </summary>
+    internal async Task<int> ReadChunkAsync(string instanceId, string mediaId, int seq, byte[] buffer, CancellationToken cancellationToken)
     {
-        var rows = await _commands.QueryAsync("reading a media file", ChunkSql, r => r.GetFieldValue<byte[]>(0), cancellationToken, instanceId, mediaId, seq);
-        return rows.Count == 0 ? null : rows[0];
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return await _database.RunAsync("reading a media file", async (connection, _, ct) =>
+        {
+            await using var command = new NpgsqlCommand(ChunkSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = instanceId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = mediaId });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = seq });
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleRow, ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return -1;
+            }
+
+            await using var data = await reader.GetStreamAsync(0, ct);
+            var length = 0;
+            int read;
+            while (length < buffer.Length && (read = await data.ReadAsync(buffer.AsMemory(length), ct)) > 0)
+            {
+                length += read;
+            }
+
+            // A chunk longer than the buffer cannot be a chunk of this file's size: report it as missing data.
+            return await data.ReadAsync(new byte[1], ct) > 0 ? -1 : length;
+        }, cancellationToken);
     }
 
     /// <summary>Reads until <paramref name="buffer"/> is full or the content ends; an upload arrives in small reads.</summary>
