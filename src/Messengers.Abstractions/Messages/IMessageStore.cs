@@ -52,7 +52,10 @@ public readonly record struct MessageKey(string InstanceId, string MessageId);
 /// <summary>A position in a chat's history: page with the last message of the previous page.</summary>
 public sealed record MessageCursor(DateTimeOffset Timestamp, string MessageId);
 
-/// <summary>Media files of all instances. Files in the data folder now; an S3-compatible store can implement it later.</summary>
+/// <summary>
+/// Media files of all instances: files in the data folder (embedded), or PostgreSQL shared by every silo (production).
+/// A saved file is visible only once complete; media ids are random and unguessable.
+/// </summary>
 public interface IMediaStore
 {
     Task<MediaRef> SaveAsync(string instanceId, Stream content, string contentType, string? fileName, CancellationToken cancellationToken = default);

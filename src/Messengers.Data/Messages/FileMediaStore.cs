@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Messengers.Abstractions.Messages;
@@ -39,10 +38,10 @@ public sealed class FileMediaStore : IMediaStore
         ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
         Directory.CreateDirectory(folder);
 
-        var mediaId = NewMediaId();
+        var mediaId = MediaIds.New();
         var path = Path.Combine(folder, mediaId);
-        var dataTemp = path + "." + NewMediaId() + TempExtension;
-        var sidecarTemp = path + SidecarExtension + "." + NewMediaId() + TempExtension;
+        var dataTemp = path + "." + MediaIds.New() + TempExtension;
+        var sidecarTemp = path + SidecarExtension + "." + MediaIds.New() + TempExtension;
         try
         {
             long size = 0;
@@ -83,7 +82,7 @@ public sealed class FileMediaStore : IMediaStore
     public async Task<(Stream Content, MediaRef Media)?> OpenAsync(string instanceId, string mediaId, CancellationToken cancellationToken = default)
     {
         var folder = InstanceFolder(instanceId);
-        if (!IsMediaId(mediaId))
+        if (!MediaIds.IsMediaId(mediaId))
         {
             return null;
         }
@@ -133,26 +132,13 @@ public sealed class FileMediaStore : IMediaStore
     /// <summary>
     /// An instance id must be one safe path segment: 1..128 ASCII letters, digits, '-', '_' or '.', and not only dots.
     /// </summary>
-    public static bool IsSafeInstanceId(string? instanceId)
-        => !string.IsNullOrEmpty(instanceId)
-           && instanceId.Length <= 128
-           && instanceId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
-           && instanceId.Any(c => c != '.');
+    public static bool IsSafeInstanceId(string? instanceId) => MediaIds.IsSafeInstanceId(instanceId);
 
     private string InstanceFolder(string instanceId)
     {
-        if (!IsSafeInstanceId(instanceId))
-        {
-            throw new ArgumentException("The instance id must be 1..128 ASCII letters, digits, '-', '_' or '.' (and not only dots) to name a media folder.", nameof(instanceId));
-        }
-
+        MediaIds.RequireSafeInstanceId(instanceId, "name a media folder");
         return Path.Combine(RootPath, instanceId);
     }
-
-    private static bool IsMediaId(string? mediaId)
-        => !string.IsNullOrEmpty(mediaId) && mediaId.Length <= 64 && mediaId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
-
-    private static string NewMediaId() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
 
     private sealed record Sidecar(
         [property: System.Text.Json.Serialization.JsonPropertyName("content_type")] string ContentType,
@@ -164,19 +150,4 @@ public sealed class FileMediaStore : IMediaStore
 
         public MediaRef ToMedia(string mediaId) => new(mediaId, ContentType, FileName, Size, Sha256);
     }
-}
-
-/// <summary>A media file was larger than the store accepts; nothing was stored.</summary>
-public sealed class MediaTooLargeException : Exception
-{
-    public MediaTooLargeException() : base("The media file is too large.") { }
-
-    public MediaTooLargeException(string message) : base(message) { }
-
-    public MediaTooLargeException(string message, Exception inner) : base(message, inner) { }
-
-    public MediaTooLargeException(long maxFileSize)
-        : base($"The media file is larger than the limit of {maxFileSize} bytes; nothing was stored.") => MaxFileSize = maxFileSize;
-
-    public long MaxFileSize { get; }
 }

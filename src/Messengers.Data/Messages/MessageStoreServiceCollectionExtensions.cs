@@ -40,4 +40,16 @@ public static class MessageStoreServiceCollectionExtensions
         services.TryAddSingleton<IMediaStore>(_ => new FileMediaStore(dataPath, maxFileSize));
         return services;
     }
+
+    /// <summary>
+    /// <see cref="PostgresMediaStore"/> on the registered <see cref="PostgresDatabase"/> (migration 013_media), files up to
+    /// <paramref name="maxFileSize"/> bytes: the media store silos sharing one database share.
+    /// </summary>
+    public static IServiceCollection AddPostgresMediaStore(this IServiceCollection services, long maxFileSize = FileMediaStore.DefaultMaxFileSize)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFileSize);
+        services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>(), maxFileSize));
+        return services;
+    }
 }

@@ -38,7 +38,6 @@ public static class MessengersHostExtensions
         builder.UseOrleans(silo => MessengersSilo.Configure(silo, options, builder.Configuration));
         AddData(builder.Services, options, builder.Configuration);
         builder.Services.AddHostedService<LegacyGrainStateUpgrade>(); // after the silo has started, before anything is served
-        builder.Services.AddFileMediaStore(options.DataPath);
         builder.Services.AddSingleton<MessengerProviders>();
         builder.Services.AddMessageCounter();
         builder.Services.AddMessengerProviders();
@@ -126,17 +125,19 @@ public static class MessengersHostExtensions
         return app;
     }
 
-    /// <summary>The database of messages, outbox, webhooks and dead letters: the same one as the grain state.</summary>
+    /// <summary>The database of messages, outbox, webhooks and dead letters (the same one as the grain state), and the media store beside it.</summary>
     private static void AddData(IServiceCollection services, MessengersOptions options, IConfiguration configuration)
     {
         switch (options.Storage.ToLowerInvariant())
         {
             case "sqlite":
                 services.AddSqliteData(Path.Combine(options.DataPath, "messengers.db"));
+                services.AddFileMediaStore(options.DataPath);
                 break;
             case "postgres":
                 services.AddPostgresData(configuration.GetConnectionString("Postgres")
                     ?? throw new InvalidOperationException("Messengers:Storage is 'postgres' but ConnectionStrings:Postgres is not set."));
+                services.AddPostgresMediaStore(); // media any silo received is served by every silo
                 break;
             default:
                 throw new InvalidOperationException($"Messengers:Storage must be 'sqlite' or 'postgres', not '{options.Storage}'.");

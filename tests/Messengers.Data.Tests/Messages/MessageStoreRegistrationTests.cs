@@ -1,5 +1,6 @@
 using Messengers.Abstractions.Messages;
 using Messengers.Data.Messages;
+using Messengers.Data.Postgres;
 using Messengers.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -45,5 +46,19 @@ public sealed class MessageStoreRegistrationTests : IDisposable
         var store = Assert.IsType<FileMediaStore>(provider.GetRequiredService<IMediaStore>());
         Assert.Equal(Path.Combine(_folder.FullName, "media"), store.RootPath);
         Assert.Equal(1234, store.MaxFileSize);
+    }
+
+    [Fact]
+    public async Task AddPostgresMediaStore_WithRegisteredDatabase_ResolvesPostgresStoreWithLimit()
+    {
+        var services = new ServiceCollection();
+        await using var database = new PostgresDatabase("Host=127.0.0.1;Database=unused"); // never connected: resolving opens nothing
+        services.AddSingleton(database);
+        services.AddPostgresMediaStore(maxFileSize: 1234);
+        await using var provider = services.BuildServiceProvider();
+
+        var store = Assert.IsType<PostgresMediaStore>(provider.GetRequiredService<IMediaStore>());
+        Assert.Equal(1234, store.MaxFileSize);
+        Assert.Equal(PostgresMediaStore.DefaultChunkSize, store.ChunkSize);
     }
 }

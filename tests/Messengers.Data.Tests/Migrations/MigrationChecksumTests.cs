@@ -23,6 +23,7 @@ public sealed class MigrationChecksumTests
         ["010_orleans_clustering"] = "40327664da2154a29fc39dada979cb9bee5e5b891574e2507ae9cad9977f65e2",
         ["011_orleans_persistence"] = "4545ce0760c8f74a08de03b5817a1a2a00f4af4a51a1588494ade023752240b7",
         ["012_orleans_reminders"] = "ed7f89e2a8f9537b7387a463e93e52741430dbafbb70491452a6a128a34b8dbc",
+        ["013_media"] = "38e3ff0ae83b2bcecc0bec5516ee562f0ea0793d3d30bb15e4588c9bd660ef62",
     };
 
     private static readonly Dictionary<string, string> Sqlite = new(StringComparer.Ordinal)

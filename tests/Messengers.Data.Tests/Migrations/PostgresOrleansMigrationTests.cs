@@ -67,7 +67,7 @@ public sealed class PostgresOrleansMigrationTests(PostgresServer server)
             VALUES (1, 0, 0, 2, 'counter', NULL, 's1', NULL, now(), 1);
             INSERT INTO OrleansRemindersTable (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
             VALUES ('s1', 'alarm/x', 'r', now(), 60000, 7, 0);
-            DELETE FROM schema_migrations WHERE version >= 9;
+            DELETE FROM schema_migrations WHERE version BETWEEN 9 AND 12;
             """);
 
         var applied = await new PostgresMigrator(dataSource).RunAsync(Cancel);
@@ -99,7 +99,7 @@ public sealed class PostgresOrleansMigrationTests(PostgresServer server)
         Assert.Contains("1 grain state(s) in more than one row", error.Message, StringComparison.Ordinal);
         Assert.Equal([10], await ScalarsAsync<int>(dataSource, "SELECT max(version) FROM schema_migrations"));
         await ExecuteAsync(dataSource, "DELETE FROM OrleansStorage WHERE version = 1");
-        Assert.Equal([11, 12], (await new PostgresMigrator(dataSource).RunAsync(Cancel)).Select(m => m.Version));
+        Assert.Equal([11, 12], (await new PostgresMigrator(dataSource).RunAsync(Cancel)).Select(m => m.Version).Where(v => v <= 12)); // later migrations follow
     }
 
     [Fact]
