@@ -1,5 +1,4 @@
 using Orleans;
-using Orleans.Concurrency;
 
 namespace Messengers.Abstractions.WebChat;
 
@@ -10,9 +9,11 @@ namespace Messengers.Abstractions.WebChat;
 /// </summary>
 public interface IWebChatRelayObserver : IGrainObserver
 {
-    /// <summary>Events of one visitor, for the streams open on this silo (none open: dropped).</summary>
-    [OneWay]
-    Task OnEventsAsync(string instanceId, string visitorId, WebChatEvent[] events);
+    /// <summary>
+    /// Events for the streams open on this silo (none open: dropped), in the order they were published. Awaited, so a
+    /// sender can keep that order: Orleans does not order separate calls, one-way or not.
+    /// </summary>
+    Task OnEventsAsync(WebChatEnvelope[] batch);
 
     /// <summary>The listening silos of an instance whose connection this silo runs. Awaited: a listener is registered once its publisher knows.</summary>
     Task ListenersChangedAsync(string instanceId, WebChatListeners listeners);

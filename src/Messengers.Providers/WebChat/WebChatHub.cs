@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Messengers.Abstractions;
 using Messengers.Abstractions.WebChat;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +12,8 @@ namespace Messengers.Providers.WebChat;
 /// bounded buffer, then the oldest events.
 /// <para>
 /// An instance's connection publishes on whichever silo runs it. Events go straight to the tabs open here; they are
-/// forwarded (one one-way call per listening silo) only to the other silos that have streams of that instance open,
+/// forwarded (queued per listening silo and sent in order, batched, without the publisher waiting: see
+/// <see cref="WebChatForwarder"/>) only to the other silos that have streams of that instance open,
 /// which the instance's <see cref="IWebChatListenersGrain"/> pushes to the publisher (<see cref="WatchAsync"/>). With all
 /// streams on the publisher's silo — one silo, the common case — publishing makes no call. A silo registers as a
 /// listener when its first stream of an instance opens, and that waits until the publisher knows, so a reply produced
@@ -27,6 +27,7 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
 
     /// <summary>Instances this silo listens to or publishes for; changed under <see cref="_gate"/>, read without it by <see cref="Publish"/>.</summary>
     private readonly ConcurrentDictionary<string, InstanceRelay> _instances = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<IWebChatRelayObserver, WebChatForwarder> _forwarders = new();
     private readonly Lock _gate = new();
     private IWebChatRelayObserver? _self;
     private bool _stopped;
@@ -93,11 +94,27 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
         Deliver(instanceId, visitorId, events);
         if (_instances.TryGetValue(instanceId, out var relay) && relay.Remote is { Length: > 0 } remote)
         {
-            var batch = events.ToArray();
+            var envelope = new WebChatEnvelope(instanceId, visitorId, events.ToArray());
             foreach (var silo in remote)
             {
-                _ = silo.OnEventsAsync(instanceId, visitorId, batch); // one-way: never waits for the other silo
+                Forward(silo, envelope);
             }
+        }
+    }
+
+    /// <summary>Queues events for a remote silo; its forwarder sends them in order without the publisher waiting.</summary>
+    private void Forward(IWebChatRelayObserver silo, WebChatEnvelope envelope)
+    {
+        while (true)
+        {
+            var forwarder = _forwarders.GetOrAdd(silo, s => new WebChatForwarder(s, time, logger, retired => _forwarders.TryRemove(KeyValuePair.Create(retired.Silo, retired))));
+            if (forwarder.TryPost(envelope))
+            {
+                return;
+            }
+
+            // it retired (idle) just now
+            _forwarders.TryRemove(KeyValuePair.Create(silo, forwarder));
         }
     }
 
@@ -140,9 +157,13 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
         }
     }
 
-    Task IWebChatRelayObserver.OnEventsAsync(string instanceId, string visitorId, WebChatEvent[] events)
+    Task IWebChatRelayObserver.OnEventsAsync(WebChatEnvelope[] batch)
     {
-        Deliver(instanceId, visitorId, events);
+        foreach (var envelope in batch)
+        {
+            Deliver(envelope.InstanceId, envelope.VisitorId, envelope.Events);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -208,6 +229,11 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
             _stopped = true;
             self = _self;
             instances = [.. _instances.Select(i => (i.Key, i.Value))];
+        }
+
+        foreach (var forwarder in _forwarders.Values)
+        {
+            forwarder.Retire();
         }
 
         if (self is null)
@@ -344,6 +370,23 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
         public Task Registered = Task.CompletedTask;
 
         /// <summary>Calls to the listeners grain go one after another, so an unlisten never overtakes the listen before it.</summary>
-        public WriteChain Calls { get; } = new();
+        public CallChain Calls { get; } = new();
+    }
+
+    /// <summary>
+    /// Runs calls one after another, each whatever the outcome of the one before, on the thread pool: the caller may be
+    /// the connection inside its grain, whose scheduler must not run (or outlive) this silo-level work.
+    /// </summary>
+    private sealed class CallChain
+    {
+        private Task _last = Task.CompletedTask;
+
+        public Task Last => _last;
+
+        public Task Then(Func<Task> call)
+        {
+            _last = _last.ContinueWith(_ => call(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            return _last;
+        }
     }
 }
