@@ -13,7 +13,7 @@ public static class ProviderServiceCollectionExtensions
     public static IServiceCollection AddMessengerProviders(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<WebChatHub>();
+        services.AddWebChatHub();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, WebChatProvider>());
         services.AddOptions<TelegramOptions>()
             .Validate(o => string.IsNullOrEmpty(o.PublicUrl) || TelegramOptions.IsValidPublicUrl(o.PublicUrl), "Messengers:Telegram:PublicUrl must be an absolute http(s) URL without a query.")

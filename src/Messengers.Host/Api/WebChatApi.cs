@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
+using Messengers.Abstractions.WebChat;
 using Messengers.Host.Hosting;
 using Messengers.Providers.WebChat;
 
@@ -49,7 +49,7 @@ public static class WebChatApi
             : TypedResults.Content($"<!doctype html><title>Chat</title><p>Web chat {System.Net.WebUtility.HtmlEncode(instanceId)}</p>", "text/html; charset=utf-8");
     }
 
-    public static async Task<IResult> PostAsync(string instanceId, VisitorMessageRequest request, HttpContext http, IGrainFactory grains, VisitorRateLimiter limiter, TimeProvider time)
+    public static async Task<IResult> PostAsync(string instanceId, VisitorMessageRequest request, HttpContext http, IGrainFactory grains, ClusterRateLimiter limiter, TimeProvider time)
     {
         var (info, problem) = await FindAsync(instanceId, http, grains);
         if (info is null)
@@ -84,9 +84,11 @@ public static class WebChatApi
             return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
         }
 
-        if (!limiter.TryAcquire(instanceId, request.VisitorId!, info.WebChat!.MessagesPerMinute, out var retryAfter))
+        // Per visitor across the cluster: a visitor whose posts are spread over several silos has one window.
+        var limit = await limiter.TryAcquireAsync($"webchat/{instanceId}/{request.VisitorId}", info.WebChat!.MessagesPerMinute);
+        if (!limit.Acquired)
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Response.Headers.RetryAfter = ClusterRateLimiter.RetryAfterSeconds(limit);
             return TypedResults.Problem(title: "Too many messages", detail: $"This visitor may send {info.WebChat.MessagesPerMinute} messages per minute.", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
@@ -124,7 +126,8 @@ public static class WebChatApi
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache,no-store";
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        using var subscription = hub.Subscribe(instanceId, visitorId);
+        // Before the first byte: once the visitor sees the stream open, events published on any silo reach it.
+        using var subscription = await hub.SubscribeAsync(instanceId, visitorId, http.RequestAborted);
         await http.Response.WriteAsync(": connected\n\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
         var events = subscription.Events;
@@ -269,34 +272,5 @@ public static class WebChatApi
         }
 
         return (info, null);
-    }
-}
-
-/// <summary>A per-visitor sliding one-minute window.</summary>
-public sealed class VisitorRateLimiter(TimeProvider time)
-{
-    private readonly ConcurrentDictionary<(string, string), Queue<DateTimeOffset>> _windows = new();
-
-    public bool TryAcquire(string instanceId, string visitorId, int perMinute, out TimeSpan retryAfter)
-    {
-        var now = time.GetUtcNow();
-        var window = _windows.GetOrAdd((instanceId, visitorId), _ => new Queue<DateTimeOffset>());
-        lock (window)
-        {
-            while (window.Count > 0 && now - window.Peek() >= TimeSpan.FromMinutes(1))
-            {
-                window.Dequeue();
-            }
-
-            if (window.Count >= Math.Max(1, perMinute))
-            {
-                retryAfter = window.Peek() + TimeSpan.FromMinutes(1) - now;
-                return false;
-            }
-
-            window.Enqueue(now);
-            retryAfter = TimeSpan.Zero;
-            return true;
-        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using System.Threading.RateLimiting;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
 using Messengers.Abstractions.Security;
@@ -46,9 +45,9 @@ public static class MessengersHostExtensions
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddAgentTurns(turns => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(turns));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
-        builder.Services.AddSingleton<VisitorRateLimiter>();
+        builder.Services.AddSingleton<ClusterRateLimiter>();
         builder.Services.AddMediaDownloader(builder.Configuration);
-        builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions()));
+        builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions(), sp.GetRequiredService<ClusterRateLimiter>()));
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
 
@@ -63,22 +62,6 @@ public static class MessengersHostExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddOpenApi();
-        builder.Services.AddRateLimiter(limiter =>
-        {
-            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            {
-                var key = http.Request.Headers.Authorization.ToString();
-                return key.Length == 0 || !http.Request.Path.StartsWithSegments("/api")
-                    ? RateLimitPartition.GetNoLimiter("anonymous")
-                    : RateLimitPartition.GetFixedWindowLimiter(ApiKeys.Hash(key), _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RequestsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
-            });
-            limiter.OnRejected = async (context, token) =>
-            {
-                context.HttpContext.Response.Headers.RetryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) : "60";
-                await TypedResults.Problem(title: "Too many requests", detail: $"This key may make {options.RequestsPerMinute} requests per minute.", statusCode: 429).ExecuteAsync(context.HttpContext);
-            };
-        });
         return builder;
     }
 
@@ -87,7 +70,7 @@ public static class MessengersHostExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseApiStatusCodePages();
-        app.UseRateLimiter();
+        app.UseMiddleware<ApiKeyRateLimitMiddleware>();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapOpenApi("/openapi/{documentName}.json");

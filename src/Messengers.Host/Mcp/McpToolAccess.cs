@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
 using Messengers.Host.Hosting;
@@ -13,9 +12,10 @@ namespace Messengers.Host.Mcp;
 /// tools that can work on its instance: no admin-only tools, none its provider lacks the capability for — a model picks
 /// better from a list without dead ends. Hidden tools still answer with an actionable error if called by name.
 /// Tool calls are limited per key (<see cref="McpOptions.ToolCallsPerMinute"/>); a call over the limit is an isError
-/// result that says when to retry, so an agent can wait instead of failing its run.
+/// result that says when to retry, so an agent can wait instead of failing its run. The limit holds across the cluster
+/// (<see cref="ClusterRateLimiter"/>).
 /// </summary>
-public sealed class McpToolAccess : IDisposable
+public sealed class McpToolAccess
 {
     private static readonly Dictionary<string, Func<IMessengerProvider, bool>> InstanceKeyRules = new(StringComparer.Ordinal)
     {
@@ -35,22 +35,14 @@ public sealed class McpToolAccess : IDisposable
         ["get_group_by_id"] = HasGroups,
     };
 
-    private readonly PartitionedRateLimiter<string> _calls;
+    private readonly ClusterRateLimiter _limiter;
     private readonly int _callsPerMinute;
 
-    public McpToolAccess(McpOptions options)
+    public McpToolAccess(McpOptions options, ClusterRateLimiter limiter)
     {
         ArgumentNullException.ThrowIfNull(options);
         _callsPerMinute = options.ToolCallsPerMinute;
-        _calls = PartitionedRateLimiter.Create<string, string>(key => _callsPerMinute <= 0
-            ? RateLimitPartition.GetNoLimiter(key)
-            : RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = _callsPerMinute,
-                Window = TimeSpan.FromMinutes(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _limiter = limiter;
     }
 
     /// <summary>Whether an instance key of a <paramref name="provider"/> instance sees <paramref name="toolName"/>.</summary>
@@ -78,19 +70,16 @@ public sealed class McpToolAccess : IDisposable
         options.Filters.Request.CallToolFilters.Add(next => async (context, cancellationToken) =>
         {
             var key = McpCaller.Of(context)?.KeyId ?? "anonymous";
-            using var lease = _calls.AttemptAcquire(key);
-            if (lease.IsAcquired)
+            var decision = await _limiter.TryAcquireAsync("mcp/" + key, _callsPerMinute);
+            if (decision.Acquired)
             {
                 return await next(context, cancellationToken);
             }
 
-            var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 60;
             return McpToolKit.Error(string.Create(CultureInfo.InvariantCulture,
-                $"Error calling {context.Params?.Name}: Error: rate limit reached: this key may call {_callsPerMinute} tools per minute; try again in {retry} seconds"));
+                $"Error calling {context.Params?.Name}: Error: rate limit reached: this key may call {_callsPerMinute} tools per minute; try again in {ClusterRateLimiter.RetryAfterSeconds(decision)} seconds"));
         });
     }
-
-    public void Dispose() => _calls.Dispose();
 
     private static bool HasQrPairing(IMessengerProvider provider) => provider.Capabilities.HasFlag(ProviderCapabilities.QrPairing);
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
+using Messengers.Abstractions.WebChat;
 
 namespace Messengers.Providers.WebChat;
 
@@ -41,16 +42,30 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
 
     private sealed class Connection(WebChatHub hub, TimeProvider time, string instanceId, IConnectionCallbacks callbacks) : IMessengerConnection
     {
-        public Task StartAsync(CancellationToken cancellationToken) => callbacks.OnStatusAsync(InstanceStatus.Ready, null, new AccountInfo(instanceId, "Web chat"));
+        private int _watching;
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        /// <summary>Ready once this silo's hub knows which other silos have the instance's visitor streams open.</summary>
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _watching, 1) == 0)
+            {
+                await hub.WatchAsync(instanceId, cancellationToken);
+            }
+
+            await callbacks.OnStatusAsync(InstanceStatus.Ready, null, new AccountInfo(instanceId, "Web chat"));
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            Unwatch();
+            return Task.CompletedTask;
+        }
 
         public Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
         {
             var now = time.GetUtcNow();
             var id = "wco-" + (message.ClientMessageId is { } clientId ? clientId : Guid.CreateVersion7(now).ToString("N")); // time-ordered, as the visitor's
-            hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now, Media: message.Media));
-            hub.Publish(instanceId, message.ChatId, new WebChatEvent("typing", null, null, null, now, Typing: false));
+            hub.Publish(instanceId, message.ChatId, new WebChatEvent("message", id, message.Text, "out", now, Media: message.Media), new WebChatEvent("typing", null, null, null, now, Typing: false));
             return Task.FromResult(new SendResult(id, now));
         }
 
@@ -87,6 +102,18 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
             return InboundResult.Stored(message.MessageId, now);
         }
 
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync()
+        {
+            Unwatch();
+            return ValueTask.CompletedTask;
+        }
+
+        private void Unwatch()
+        {
+            if (Interlocked.Exchange(ref _watching, 0) == 1)
+            {
+                hub.Unwatch(instanceId);
+            }
+        }
     }
 }
