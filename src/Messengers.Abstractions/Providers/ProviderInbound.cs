@@ -7,9 +7,12 @@ namespace Messengers.Abstractions.Providers;
 [GenerateSerializer, Immutable]
 public abstract record ProviderInbound;
 
-/// <summary>A web-chat visitor's message (already validated and rate-limited by the route).</summary>
+/// <summary>
+/// A web-chat visitor's message (already validated and rate-limited by the route). <paramref name="ClientMessageId"/>,
+/// when the page sends one, makes a retried post (a silo that stopped before it answered) the same message.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("messengers.inbound.VisitorPost")]
-public sealed record VisitorPost(string VisitorId, string Text, MediaRef? Media = null) : ProviderInbound;
+public sealed record VisitorPost(string VisitorId, string Text, MediaRef? Media = null, string? ClientMessageId = null) : ProviderInbound;
 
 /// <summary>
 /// A delivery to a provider's webhook: the raw body and the headers the provider authenticates it with (names

@@ -9,7 +9,8 @@ using Messengers.Providers.WebChat;
 
 namespace Messengers.Host.Api;
 
-public sealed record VisitorMessageRequest(string? VisitorId, string? Text);
+/// <summary>A visitor's message; <c>clientMessageId</c> (1-64 letters, digits, '-' or '_') makes a retried post count once.</summary>
+public sealed record VisitorMessageRequest(string? VisitorId, string? Text, string? ClientMessageId = null);
 
 public sealed record VisitorMessageAccepted(string MessageId, DateTimeOffset Timestamp);
 
@@ -79,6 +80,11 @@ public static class WebChatApi
             errors["text"] = [$"The text is longer than {MaxTextLength} characters."];
         }
 
+        if (request.ClientMessageId is not null && !WebChatProvider.VisitorIdPattern().IsMatch(request.ClientMessageId))
+        {
+            errors["clientMessageId"] = ["A clientMessageId, when given, is 1-64 letters, digits, '-' or '_'."];
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
@@ -96,12 +102,13 @@ public static class WebChatApi
         try
         {
             // Through the instance's connection, the one door of every inbound message.
-            stored = await grains.GetGrain<IProviderClientGrain>(instanceId).ReceiveAsync(new VisitorPost(request.VisitorId!, request.Text!));
+            stored = await grains.GetGrain<IProviderClientGrain>(instanceId).ReceiveAsync(new VisitorPost(request.VisitorId!, request.Text!, ClientMessageId: request.ClientMessageId));
         }
         catch (InstanceNotReadyException)
         {
-            http.Response.Headers.RetryAfter = "60";
-            return TypedResults.Problem(title: "Chat offline", detail: "This chat is offline right now; try again later.", statusCode: StatusCodes.Status503ServiceUnavailable);
+            // Meant to run but without a connection this moment: moving to another silo, or coming back after one died.
+            http.Response.Headers.RetryAfter = "2";
+            return TypedResults.Problem(title: "Chat reconnecting", detail: "This chat is reconnecting; nothing was stored. Try again in a moment.", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         return TypedResults.Accepted((string?)null, new VisitorMessageAccepted(stored.MessageId!, stored.Timestamp ?? time.GetUtcNow()));
@@ -123,6 +130,7 @@ public static class WebChatApi
             return;
         }
 
+        http.EndOnShutdown();
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache,no-store";
         http.Response.Headers["X-Accel-Buffering"] = "no";

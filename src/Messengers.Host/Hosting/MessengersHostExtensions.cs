@@ -162,9 +162,15 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             DatabaseException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             OrleansException { InnerException: System.Data.Common.DbException or DatabaseException } => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             Orleans.Runtime.SiloUnavailableException => (503, "Service unavailable", "The part of the cluster that holds this is restarting; try again shortly."),
+            Orleans.Runtime.OrleansMessageRejectionException => (503, "Service unavailable", "This silo is stopping or the cluster is changing; try again (another silo answers)."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),
         };
-        if (status >= 500)
+        if (status == 503)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+            logger.LogWarning("Request {Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);
+        }
+        else if (status >= 500)
         {
             logger.LogError(exception, "Request {Method} {Path} failed", httpContext.Request.Method, httpContext.Request.Path);
         }

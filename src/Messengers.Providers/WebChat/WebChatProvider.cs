@@ -90,7 +90,7 @@ public sealed partial class WebChatProvider(WebChatHub hub, TimeProvider time) :
             {
                 // Time-ordered (UUIDv7): new ids land at the end of the store's (instance_id, message_id) index instead
                 // of at random pages, which keeps inserts cheap as the table grows.
-                MessageId = "wci-" + Guid.CreateVersion7(now).ToString("N"),
+                MessageId = post.ClientMessageId is { } clientId ? $"wci-{post.VisitorId}-{clientId}" : "wci-" + Guid.CreateVersion7(now).ToString("N"),
                 ChatId = post.VisitorId,
                 From = post.VisitorId,
                 Body = post.Text,
