@@ -22,7 +22,7 @@ namespace Messengers.Bench;
 /// visitors sending as fast as replies come back (closed loop), and p50/p99 latency at a fixed offered rate (open
 /// loop). Runs the embedded configuration (SQLite + memory streams) and PostgreSQL + Redis (throwaway servers).
 /// Environment: BENCH_SECONDS (default 10), BENCH_VISITORS (default 200), BENCH_RATE (default 1000 messages/s),
-/// BENCH_CONFIG (default "embedded,postgres": which configurations run), BENCH_WARMUP_SECONDS (default 10),
+/// BENCH_CONFIG (default "embedded,postgres": which configurations run; "cluster" adds two silos on PostgreSQL + Redis), BENCH_WARMUP_SECONDS (default 10),
 /// BENCH_CLIENT ("raw", the default: <see cref="RawHttpConnection"/> sockets; "httpclient": HttpClient and StreamReader),
 /// BENCH_MAX_IN_FLIGHT (default 2000: the open loop sends no more while this many messages await their reply, and
 /// counts them as not sent; a saturated gateway otherwise piles up sockets until the process runs out of files or memory).
@@ -55,11 +55,25 @@ public sealed class WebChatRelayBenchmark : IBenchmark
             }
         }
 
-        if (!Configurations.Contains("postgres", StringComparison.Ordinal))
+        if (Configurations.Contains("postgres", StringComparison.Ordinal))
         {
-            return;
+            await RunOnPostgresAsync(silos: 1);
         }
 
+        if (Configurations.Contains("cluster", StringComparison.Ordinal))
+        {
+            await RunOnPostgresAsync(silos: 2);
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL + Redis with one silo, or two silos of one cluster in this process: the load goes to the first; the
+    /// grains spread over both (the chat's connection grain by the connection census, the rest by Orleans' placement),
+    /// so part of every message's calls cross between silos. On two cores both silos share the same CPU: this measures
+    /// what the hops cost, not what a second machine adds.
+    /// </summary>
+    private static async Task RunOnPostgresAsync(int silos)
+    {
         var postgres = new PostgresServer();
         await postgres.InitializeAsync();
         var redis = await RedisServer.StartAsync();
@@ -69,13 +83,34 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         try
         {
             var database = await postgres.CreateDatabaseAsync("relay");
-            await RunConfigurationAsync("PostgreSQL + Redis", [
-                "--Messengers:DataPath=" + data.FullName,
+            string[] shared = [
                 "--Messengers:Storage=postgres",
                 "--Messengers:Streams=redis",
                 "--ConnectionStrings:Postgres=" + database,
                 "--ConnectionStrings:Redis=" + redis.ConnectionString,
-            ]);
+                "--Messengers:EncryptionKey=" + Convert.ToBase64String(new byte[32]),
+            ];
+            if (silos == 1)
+            {
+                await RunConfigurationAsync("PostgreSQL + Redis", [.. shared, "--Messengers:DataPath=" + data.FullName]);
+                return;
+            }
+
+            var otherData = Directory.CreateTempSubdirectory("messengers-relay-");
+            try
+            {
+                var other = WebApplication.CreateBuilder([.. shared, .. BenchHost.Settings(), "--Messengers:DataPath=" + otherData.FullName, "--Orleans:Name=bench-b", "--Messengers:AdminKey=" + AdminKey, "--urls=http://127.0.0.1:0"]);
+                other.Logging.SetMinimumLevel(LogLevel.Warning);
+                other.AddMessengers();
+                await using var second = other.Build();
+                second.UseMessengers();
+                await second.StartAsync();
+                await RunConfigurationAsync("PostgreSQL + Redis, two silos", [.. shared, "--Messengers:DataPath=" + data.FullName, "--Orleans:Name=bench-a"]);
+            }
+            finally
+            {
+                otherData.Delete(recursive: true);
+            }
         }
         finally
         {
@@ -85,9 +120,11 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         }
     }
 
+    private const string AdminKey = "bench-admin-key-0123456789";
+
     private static async Task RunConfigurationAsync(string label, string[] settings)
     {
-        const string adminKey = "bench-admin-key-0123456789";
+        const string adminKey = AdminKey;
         var builder = WebApplication.CreateBuilder([.. settings, .. BenchHost.Settings(), "--Messengers:AdminKey=" + adminKey, "--urls=http://127.0.0.1:0"]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddMessengers();

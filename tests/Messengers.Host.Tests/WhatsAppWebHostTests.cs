@@ -79,7 +79,7 @@ public abstract class WhatsAppWebHostTestBase : IAsyncLifetime
         settings["Messengers:WhatsAppWeb:InjectWaJs"] = "false";
         settings["Messengers:WhatsAppWeb:MaxQrCodes"] = "3";
         settings["Messengers:WhatsAppWeb:RestartDelay"] = "00:00:00.200";
-        settings["Messengers:WhatsAppWeb:LeaseDuration"] = "00:00:03";
+        settings["Messengers:WhatsAppWeb:LeaseDuration"] = "00:00:10"; // renewals outlast a loaded 2-core machine's stalls
         return settings;
     }
 

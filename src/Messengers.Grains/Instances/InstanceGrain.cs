@@ -54,6 +54,8 @@ public sealed class InstanceGrain(
 
     private static readonly TimeSpan CounterFlushDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KeepConnectedPeriod = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MoveRetryDelay = TimeSpan.FromMilliseconds(200);
+    private const int MoveAttempts = 25;
 
     private readonly WriteChain _writes = new();
     private bool _countersDirty;
@@ -174,7 +176,7 @@ public sealed class InstanceGrain(
         await SaveAsync();
         await PublishStatusAsync();
         await this.RegisterOrUpdateReminder(KeepConnectedReminder, KeepConnectedPeriod, KeepConnectedPeriod);
-        await Client.StartAsync(ConnectionConfig());
+        await StartClientAsync();
         return Describe();
     }
 
@@ -229,7 +231,27 @@ public sealed class InstanceGrain(
 
         logger.LogInformation("Moving the connection of instance {InstanceId}", Id);
         await Client.StopAsync(); // closed before it opens elsewhere: never two drivers of one account
-        await Client.StartAsync(ConnectionConfig());
+        await StartClientAsync();
+    }
+
+    /// <summary>
+    /// Opens the connection. A connection grain activation on a silo that is stopping refuses (and goes away), so the
+    /// call is tried again until it reaches a new activation on another silo.
+    /// </summary>
+    private async Task StartClientAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Client.StartAsync(ConnectionConfig());
+                return;
+            }
+            catch (InstanceNotReadyException) when (attempt < MoveAttempts)
+            {
+                await Task.Delay(MoveRetryDelay, time);
+            }
+        }
     }
 
     public Task<string?> GetProviderAsync() => Task.FromResult(state.RecordExists ? state.State.Provider : null);

@@ -29,6 +29,14 @@ public sealed class ProviderClientGrain(
     public async Task StartAsync(ConnectionConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (silo.IsDraining)
+        {
+            // This activation is on a silo that is handing its connections over (a call reached it before it
+            // deactivated): it goes, and the caller tries again, which places the connection on another silo.
+            this.DeactivateOnIdle();
+            throw new InstanceNotReadyException($"Instance '{Id}': this silo is stopping; start the connection again to open it on another silo.");
+        }
+
         if (_connection is not null)
         {
             await StopConnectionAsync(logout: false);

@@ -1,3 +1,4 @@
+using Messengers.Abstractions;
 using Messengers.Abstractions.WebChat;
 using Microsoft.Extensions.Logging;
 
@@ -5,11 +6,14 @@ namespace Messengers.Providers.WebChat;
 
 /// <summary>
 /// The listening silos of one web-chat instance and the silo publishing its events (see
-/// <see cref="IWebChatListenersGrain"/>). State is in memory: after a lost activation the silos' next renewals (within
-/// <see cref="IWebChatListenersGrain.RenewalPeriod"/>) register them again, and a remote stream may miss events in
-/// between. The renewals also keep the activation alive while anyone listens or publishes.
+/// <see cref="IWebChatListenersGrain"/>). Who listens and who publishes is stored whenever it changes (renewals only
+/// extend times, in memory), so an activation that moved with a restarted or dead silo starts with the same lists and
+/// no remote stream misses events while the silos' renewals come round. The renewals also keep the activation alive.
 /// </summary>
-public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<WebChatListenersGrain> logger) : Grain, IWebChatListenersGrain
+public sealed partial class WebChatListenersGrain(
+    [PersistentState("webchat-listeners", StorageNames.Grains)] IPersistentState<WebChatListenersState> state,
+    TimeProvider time,
+    ILogger<WebChatListenersGrain> logger) : Grain, IWebChatListenersGrain
 {
     /// <summary>How long a change waits for a publisher to take it; one that does not is dropped and re-watches at its renewal.</summary>
     private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(2);
@@ -23,7 +27,39 @@ public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<Web
         // Versions of a new activation start above those of any earlier one (a change a tick apart at most), so a
         // publisher that kept an older activation's list takes the new one.
         _version = time.GetUtcNow().UtcTicks;
+        var lifetime = time.GetUtcNow() + IWebChatListenersGrain.Lifetime; // those gone meanwhile expire unrenewed
+        foreach (var listener in state.State.Listeners)
+        {
+            _listeners[listener] = lifetime;
+        }
+
+        foreach (var publisher in state.State.Publishers)
+        {
+            _publishers[publisher] = lifetime;
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>Stores who listens and publishes when that changed; a failed write only costs a moved activation its lists.</summary>
+    private async Task SaveIfChangedAsync()
+    {
+        if (state.State.Listeners.Count == _listeners.Count && state.State.Publishers.Count == _publishers.Count
+            && state.State.Listeners.All(_listeners.ContainsKey) && state.State.Publishers.All(_publishers.ContainsKey))
+        {
+            return;
+        }
+
+        state.State.Listeners = [.. _listeners.Keys];
+        state.State.Publishers = [.. _publishers.Keys];
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            LogSaveFailed(logger, this.GetPrimaryKeyString(), exception.Message);
+        }
     }
 
     public async Task ListenAsync(IWebChatRelayObserver listener)
@@ -32,6 +68,7 @@ public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<Web
         _listeners[listener] = time.GetUtcNow() + IWebChatListenersGrain.Lifetime;
         if (DropExpired() | added)
         {
+            await SaveIfChangedAsync();
             await PushAsync();
         }
     }
@@ -40,6 +77,7 @@ public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<Web
     {
         if (_listeners.Remove(listener) | DropExpired())
         {
+            await SaveIfChangedAsync();
             await PushAsync();
         }
     }
@@ -52,13 +90,14 @@ public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<Web
             await PushAsync();
         }
 
+        await SaveIfChangedAsync();
         return Current();
     }
 
-    public Task UnwatchAsync(IWebChatRelayObserver publisher)
+    public async Task UnwatchAsync(IWebChatRelayObserver publisher)
     {
         _publishers.Remove(publisher);
-        return Task.CompletedTask;
+        await SaveIfChangedAsync();
     }
 
     private WebChatListeners Current() => new(_version, [.. _listeners.Keys]);
@@ -110,6 +149,9 @@ public sealed partial class WebChatListenersGrain(TimeProvider time, ILogger<Web
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Web chat {InstanceId}: who listens could not be stored ({Reason}); an activation that moves may lose it until the renewals")]
+    private static partial void LogSaveFailed(ILogger logger, string instanceId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Web chat {InstanceId}: a publishing silo was not told of its listeners ({Reason}); it reads them again at its renewal")]
     private static partial void LogPushFailed(ILogger logger, string instanceId, string reason);

@@ -1,3 +1,4 @@
+using Orleans.Hosting;
 using Messengers.Providers.WebChat;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
@@ -23,6 +24,7 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.AddMemoryGrainStorage(Messengers.Abstractions.StorageNames.Grains);
             silo.Services.AddSingleton(TimeProvider.System);
             silo.Services.AddWebChatHub();
         });

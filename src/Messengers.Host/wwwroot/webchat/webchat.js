@@ -287,11 +287,27 @@ async function send() {
   };
 
   try {
-    const res = await fetch(`${base}/messages`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ visitorId, text }),
-    });
+    // One id for every attempt: a post retried after a server went away mid-answer is still one message.
+    const clientMessageId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_-]/g, '');
+    let res;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await fetch(`${base}/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ visitorId, text, clientMessageId }),
+        });
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        res = null; // a server restarting behind the load balancer: the next attempt reaches another
+      }
+      // Worth another try: no answer, or a short "try again" (a connection moving between servers); a chat that is
+      // offline for longer says so at once.
+      const wait = res ? parseRetryAfter(res.headers.get('Retry-After')) : 1;
+      if (res && !([502, 503, 504].includes(res.status) && wait <= 5)) break;
+      if (attempt >= 2) break;
+      await new Promise((r) => setTimeout(r, wait * 1000));
+    }
     if (res.status === 429) {
       restore();
       const ra = parseRetryAfter(res.headers.get('Retry-After'));
