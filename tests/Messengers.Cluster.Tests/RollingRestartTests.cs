@@ -46,6 +46,22 @@ public sealed class RollingRestartTests : ClusterProcessTests
         await done.CancelAsync();
         await Task.WhenAll(visitors);
 
+        // The streams stay open until every reply has reached its visitor (one delayed by an agent retry comes late).
+        try
+        {
+            await Eventually.UntilAsync(
+                () => Task.FromResult(Enumerable.Range(0, Visitors).Count(v => _accepted[v].All(t => _seen[v].ContainsKey("Echo: " + t)))),
+                complete => complete == Visitors,
+                TimeSpan.FromSeconds(60),
+                "every reply on its visitor's stream");
+        }
+        finally
+        {
+            await _reading.CancelAsync();
+            await Task.WhenAll(_streams);
+            _reading.Dispose();
+        }
+
         using var check = Client(_silos[1], AdminKey);
         for (var v = 0; v < Visitors; v++)
         {
@@ -72,6 +88,8 @@ public sealed class RollingRestartTests : ClusterProcessTests
 
     private readonly ConcurrentQueue<string>[] _accepted = [.. Enumerable.Range(0, Visitors).Select(_ => new ConcurrentQueue<string>())];
     private readonly ConcurrentDictionary<string, byte>[] _seen = [.. Enumerable.Range(0, Visitors).Select(_ => new ConcurrentDictionary<string, byte>())];
+    private readonly CancellationTokenSource _reading = new();
+    private readonly ConcurrentBag<Task> _streams = [];
     private HostProcess[] _silos = [];
     private string _id = "";
     private int _streamed;
@@ -79,8 +97,7 @@ public sealed class RollingRestartTests : ClusterProcessTests
     private async Task VisitAsync(int v, CancellationToken done)
     {
         var visitor = $"visitor-{v}";
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(done);
-        var stream = Task.Run(() => ReadStreamAsync(v, visitor, reading.Token), CancellationToken.None);
+        _streams.Add(Task.Run(() => ReadStreamAsync(v, visitor, _reading.Token), CancellationToken.None));
         for (var n = 0; !done.IsCancellationRequested; n++)
         {
             var text = $"{visitor}-{n.ToString(CultureInfo.InvariantCulture)}";
@@ -110,9 +127,6 @@ public sealed class RollingRestartTests : ClusterProcessTests
             await Task.Delay(800, CancellationToken.None);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None); // the last replies reach the stream
-        await reading.CancelAsync();
-        await stream;
     }
 
     /// <summary>Keeps a stream open on a silo other than the one the visitor writes to first; reopens it elsewhere when it closes.</summary>

@@ -50,6 +50,9 @@ public sealed class ConnectionFailoverTests : IAsyncLifetime
                 m.NumMissedProbesLimit = 2;
                 m.NumVotesForDeathDeclaration = 1;
             });
+#pragma warning disable ORLEANSEXP003 // the strongly consistent directory the host runs on: no second copy of a connection grain while silos leave
+            silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
             silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
             silo.AddSqliteGrainStorage(StorageNames.Grains, database);
             silo.AddMemoryGrainStorage(StorageNames.PubSub);

@@ -44,7 +44,9 @@ public sealed partial class SiloConnections(
     public void Participate(ISiloLifecycle lifecycle)
     {
         ArgumentNullException.ThrowIfNull(lifecycle);
-        lifecycle.Subscribe(nameof(SiloConnections), ServiceLifecycleStage.Active, StartReporting, DrainAsync);
+        // One stage after Active, so its stop (the hand-over) comes first: what stops at Active (the web-chat hub's
+        // registrations, the message counter's flush) still serves the connections until they have moved.
+        lifecycle.Subscribe(nameof(SiloConnections), ServiceLifecycleStage.Active + 1, StartReporting, DrainAsync);
     }
 
     public async ValueTask DisposeAsync()

@@ -27,8 +27,11 @@ internal sealed partial class WebChatForwarder
         _time = time;
         _logger = logger;
         _retired = retired;
-        _ = Task.Run(RunAsync); // off the caller's context: a publishing grain's scheduler must not run the pump
+        Completion = Task.Run(RunAsync); // off the caller's context: a publishing grain's scheduler must not run the pump
     }
+
+    /// <summary>Ends once the forwarder has retired and sent what was queued before.</summary>
+    public Task Completion { get; }
 
     public IWebChatRelayObserver Silo => _silo;
 

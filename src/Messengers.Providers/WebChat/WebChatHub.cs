@@ -4,6 +4,8 @@ using Messengers.Abstractions.WebChat;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using Orleans.Runtime;
+
 namespace Messengers.Providers.WebChat;
 
 /// <summary>
@@ -21,7 +23,7 @@ namespace Messengers.Providers.WebChat;
 /// are renewed every <see cref="IWebChatListenersGrain.RenewalPeriod"/>.
 /// </para>
 /// </summary>
-public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, ILogger<WebChatHub> logger) : BackgroundService, IWebChatRelayObserver
+public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, ILogger<WebChatHub> logger) : BackgroundService, IWebChatRelayObserver, ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ConcurrentDictionary<(string InstanceId, string VisitorId), ConcurrentDictionary<Guid, Channel<WebChatEvent>>> _visitors = new();
 
@@ -212,10 +214,21 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
         }
     }
 
-    /// <summary>The silo stops: registrations are withdrawn (one-way, best effort; they expire anyway) and the reference deleted.</summary>
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Withdraws this silo's registrations when the silo stops, after its connections have moved to other silos
+    /// (<c>SiloConnections</c> stops a stage earlier) and before its grains deactivate: until then a connection still
+    /// publishing here must keep forwarding to the streams other silos hold, and a stream reopened elsewhere must still
+    /// reach it.
+    /// </summary>
+    public void Participate(ISiloLifecycle lifecycle)
     {
-        await base.StopAsync(cancellationToken);
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(WebChatHub), ServiceLifecycleStage.Active, _ => Task.CompletedTask, ReleaseAsync);
+    }
+
+    /// <summary>The silo stops: registrations are withdrawn (best effort; they expire anyway) and the reference deleted.</summary>
+    private async Task ReleaseAsync(CancellationToken cancellationToken)
+    {
         IWebChatRelayObserver? self;
         List<(string InstanceId, InstanceRelay Relay)> instances;
         lock (_gate)
@@ -231,9 +244,20 @@ public sealed partial class WebChatHub(IGrainFactory grains, TimeProvider time, 
             instances = [.. _instances.Select(i => (i.Key, i.Value))];
         }
 
-        foreach (var forwarder in _forwarders.Values)
+        var forwarders = _forwarders.Values.ToList();
+        foreach (var forwarder in forwarders)
         {
             forwarder.Retire();
+        }
+
+        try
+        {
+            // What the connections published here before they moved still reaches the other silos' streams.
+            await Task.WhenAll(forwarders.Select(f => f.Completion)).WaitAsync(TimeSpan.FromSeconds(2), time, cancellationToken);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            LogRegistrationFailed(logger, "(all)", "events queued for other silos were still being sent when the silo stopped");
         }
 
         if (self is null)

@@ -1,3 +1,4 @@
+using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,6 +14,7 @@ public static class WebChatServiceCollectionExtensions
         {
             services.AddSingleton<WebChatHub>();
             services.AddHostedService(sp => sp.GetRequiredService<WebChatHub>());
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WebChatHub>());
         }
 
         return services;
