@@ -13,6 +13,7 @@ using Messengers.Grains.Placement;
 using Messengers.Testing;
 using Messengers.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
@@ -34,6 +35,7 @@ public sealed class ConnectionFailoverTests : IAsyncLifetime
     private const string NoFakeSilo = "no-fake";
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messengers-failover-");
     private readonly LiveConnections _live = new();
+    private readonly WarningLog _log = new();
     private InProcessTestCluster _cluster = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -42,6 +44,7 @@ public sealed class ConnectionFailoverTests : IAsyncLifetime
     {
         var database = Path.Combine(_folder.FullName, "messengers.db");
         var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSiloHost((_, host) => host.Logging.AddProvider(_log));
         builder.ConfigureSilo((options, silo) =>
         {
             silo.Configure<ClusterMembershipOptions>(m =>
@@ -123,7 +126,7 @@ public sealed class ConnectionFailoverTests : IAsyncLifetime
         await _cluster.StopSiloAsync(leaving);
 
         // Moved during the stop itself: all live on the two others the moment the stop returns.
-        Assert.True(Instances == _live.Count, $"live {_live.Count} of {Instances} when the stop returned (by silo: {string.Join(", ", _live.BySilo())}; {held} were on the stopped one)");
+        Assert.True(Instances == _live.Count, $"live {_live.Count} of {Instances} when the stop returned (by silo: {string.Join(", ", _live.BySilo())}; {held} were on the stopped one); warnings: {_log}");
         Assert.DoesNotContain(leaving.Name, _live.BySilo().Keys);
         Assert.All(ids, id => Assert.Equal(1, _live.MaxAtOnce(id)));
         Assert.Equal(Instances + held, _live.Starts);
@@ -155,6 +158,35 @@ public sealed class ConnectionFailoverTests : IAsyncLifetime
             ApiKeys.Hash("msk_" + id))));
         await Eventually.UntilAsync(() => Task.FromResult(_live.Count), c => c == Instances, TimeSpan.FromSeconds(30), "every connection live");
         return ids;
+    }
+
+    /// <summary>Warnings of Messengers' own code in every silo, for failure messages.</summary>
+    private sealed class WarningLog : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        public override string ToString() => string.Join(" | ", _lines);
+
+        private sealed class Logger(WarningLog log, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning && category.StartsWith("Messengers", StringComparison.Ordinal);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    log._lines.Enqueue($"{category}: {formatter(state, exception)} {exception?.GetType().Name}");
+                }
+            }
+        }
     }
 
     /// <summary>Every live connection by instance and silo, shared by the silos' providers.</summary>

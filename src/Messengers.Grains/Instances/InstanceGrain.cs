@@ -55,7 +55,7 @@ public sealed class InstanceGrain(
     private static readonly TimeSpan CounterFlushDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KeepConnectedPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MoveRetryDelay = TimeSpan.FromMilliseconds(200);
-    private const int MoveAttempts = 25;
+    private const int MoveAttempts = 50; // 10 s: a loaded silo may take seconds to finish deactivating the old one
 
     private readonly WriteChain _writes = new();
     private bool _countersDirty;

@@ -31,9 +31,11 @@ public sealed class ProviderClientGrain(
         ArgumentNullException.ThrowIfNull(config);
         if (silo.IsDraining)
         {
-            // This activation is on a silo that is handing its connections over (a call reached it before it
-            // deactivated): it goes, and the caller tries again, which places the connection on another silo.
-            this.DeactivateOnIdle();
+            // This activation is on a silo that is handing its connections over: a caller elsewhere still had this
+            // silo's address, and a call sent there makes a new activation here rather than asking placement again.
+            // Migrating asks placement (which skips a draining silo) and leaves a forwarding address, so the
+            // caller's next try reaches the new activation on another silo.
+            this.MigrateOnIdle();
             throw new InstanceNotReadyException($"Instance '{Id}': this silo is stopping; start the connection again to open it on another silo.");
         }
 
