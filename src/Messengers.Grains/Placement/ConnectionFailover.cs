@@ -18,7 +18,7 @@ public sealed partial class ConnectionFailover(
     ILogger<ConnectionFailover> logger) : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private const int ResumeConcurrency = 16;
-    private const int MaxAttempts = 4;
+    private const int MaxAttempts = 8; // about 45 s of tries, within the minute after which the reminders would come anyway
     private readonly CancellationTokenSource _stop = new();
     private Task _watching = Task.CompletedTask;
     private int _disposed;
@@ -101,7 +101,7 @@ public sealed partial class ConnectionFailover(
         {
             if (attempt > 1)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1 << attempt), _stop.Token);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(1 << attempt, 8)), _stop.Token);
             }
 
             var failed = new ConcurrentBag<string>();

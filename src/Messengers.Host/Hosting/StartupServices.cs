@@ -11,8 +11,18 @@ namespace Messengers.Host.Hosting;
 /// Afterwards, every <see cref="SweepInterval"/>, what has stayed in the outbox longer than <see cref="StaleAfter"/>
 /// is published again: the turns of a silo of the cluster that died without anyone restarting it.
 /// </summary>
-public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains, IMessageStore store, TimeProvider time, ILogger<StartupServices> logger) : BackgroundService
+public sealed class StartupServices(
+    IClusterClient cluster,
+    IGrainFactory grains,
+    IMessageStore store,
+    IClusterMembershipService membership,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<StartupServices> logger) : BackgroundService
 {
+    /// <summary>How long after a silo died the outbox is replayed: the cluster has moved the dead silo's stream queues by then.</summary>
+    public static readonly TimeSpan ReplayAfterDeath = TimeSpan.FromSeconds(3);
+
     /// <summary>How often the outbox is swept for messages left behind.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
@@ -42,6 +52,7 @@ public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains
             logger.LogError(exception, "Start-up recovery failed");
         }
 
+        _ = Task.Run(() => ReplayAfterDeathsAsync(stoppingToken), CancellationToken.None); // ends with the host
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -57,6 +68,50 @@ public sealed class StartupServices(IClusterClient cluster, IGrainFactory grains
             {
                 logger.LogWarning(exception, "Sweeping the outbox failed; it is tried again in {Interval}", SweepInterval);
             }
+        }
+    }
+
+    /// <summary>
+    /// When a silo of the cluster dies, the turns it was working on die with it: their messages are still in the
+    /// outbox, stored and acknowledged. One survivor (the active silo with the lowest address, so the replay is not
+    /// done by each) publishes the whole outbox again at once instead of waiting for <see cref="StaleAfter"/>; the
+    /// consumers skip what they have answered or are answering.
+    /// </summary>
+    private async Task ReplayAfterDeathsAsync(CancellationToken cancellationToken)
+    {
+        HashSet<SiloAddress>? dead = null;
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+            {
+                var now = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead).Select(m => m.SiloAddress).ToList();
+                if (dead is null)
+                {
+                    dead = [.. now]; // earlier runs' silos: the start-up replay above covers them
+                    continue;
+                }
+
+                var died = now.Where(dead.Add).ToList();
+                var replayer = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).OrderBy(a => a.ToParsableString(), StringComparer.Ordinal).FirstOrDefault();
+                if (died.Count == 0 || !silo.SiloAddress.Equals(replayer))
+                {
+                    continue;
+                }
+
+                await Task.Delay(ReplayAfterDeath, time, cancellationToken);
+                try
+                {
+                    logger.LogWarning("Silo {Silos} left the cluster: publishing the outbox again so its unfinished turns are answered", string.Join(", ", died));
+                    await ReplayOutboxAsync(time.GetUtcNow(), cancellationToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    logger.LogWarning(exception, "Publishing the outbox again after a silo died failed; the sweep tries in {Interval}", SweepInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 
