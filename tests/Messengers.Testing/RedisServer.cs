@@ -96,6 +96,11 @@ public class RedisServer : IAsyncLifetime
 
     private async Task StartProcessAsync(string executable)
     {
+        lock (_output)
+        {
+            _output.Clear(); // a restart waits for its own process's "ready" line
+        }
+
         var start = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
@@ -141,7 +146,8 @@ public class RedisServer : IAsyncLifetime
                 throw new InvalidOperationException($"redis-server exited with code {process.ExitCode} on port {Port}: {Output()}");
             }
 
-            if (await PingAsync(Port))
+            // Redis prints this once it listens; on a starved thread pool a PING with its 1 s limit can fail for 30 s.
+            if (Output().Contains("Ready to accept connections", StringComparison.Ordinal) || await PingAsync(Port))
             {
                 return;
             }
