@@ -28,11 +28,19 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
             telegram.AddBot(token);
         }
 
-        var silos = await StartClusterAsync(3, new Dictionary<string, string>
+        // FAILOVER_DIAGNOSTICS names a folder that gets each silo's log (Messengers' information included) when messages go unanswered.
+        var diagnostics = Environment.GetEnvironmentVariable("FAILOVER_DIAGNOSTICS");
+        var settings = new Dictionary<string, string>
         {
             ["Messengers__Telegram__ApiBaseUrl"] = telegram.BaseUrl.ToString(),
             ["Messengers__Telegram__PollTimeoutSeconds"] = "10",
-        });
+        };
+        if (diagnostics is { Length: > 0 })
+        {
+            settings["Logging__LogLevel__Messengers"] = "Information";
+        }
+
+        var silos = await StartClusterAsync(3, settings);
         var admins = silos.Select(s => Client(s, AdminKey)).ToList();
         var ids = new string[Bots];
         await Parallel.ForEachAsync(Enumerable.Range(0, Bots), new ParallelOptions { MaxDegreeOfParallelism = 6, CancellationToken = Cancel }, async (i, _) =>
@@ -106,11 +114,36 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
         // Each message answered exactly once...
         using var admin = Client(survivors[0], AdminKey);
         var messages = sent.ToList();
-        await Eventually.UntilAsync(
-            () => Task.FromResult(messages.Count(m => telegram.GetSentMessages(tokens[m.Bot], 5_000 + m.Bot).Any(s => s.Text == "Echo: " + m.Text))),
-            answered => answered == messages.Count,
-            TimeSpan.FromSeconds(90),
-            $"an answer to each of {messages.Count} messages");
+        bool Answered((int Bot, string Text) m) => telegram.GetSentMessages(tokens[m.Bot], 5_000 + m.Bot).Any(s => s.Text == "Echo: " + m.Text);
+        try
+        {
+            await Eventually.UntilAsync(
+                () => Task.FromResult(messages.Count(Answered)),
+                answered => answered == messages.Count,
+                TimeSpan.FromSeconds(90),
+                $"an answer to each of {messages.Count} messages");
+        }
+        catch (TimeoutException exception)
+        {
+            var report = new System.Text.StringBuilder();
+            foreach (var (bot, text) in messages.Where(m => !Answered(m)).Take(10))
+            {
+                var bodies = await BodiesAsync(admin, ids[bot], (5_000 + bot).ToString(CultureInfo.InvariantCulture));
+                var deadLetters = await admin.GetStringAsync(new Uri($"api/v1/instances/{ids[bot]}/agent/dead-letters", UriKind.Relative), Cancel);
+                report.Append(CultureInfo.InvariantCulture, $"{text} to bot {bot} ({ids[bot]}): stored {bodies.Contains(text)}, dead letters {deadLetters}\n");
+            }
+
+            if (diagnostics is { Length: > 0 })
+            {
+                Directory.CreateDirectory(diagnostics);
+                foreach (var silo in silos)
+                {
+                    await File.WriteAllTextAsync(Path.Combine(diagnostics, silo.Name + ".log"), silo.Output, Cancel);
+                }
+            }
+
+            throw new TimeoutException($"{exception.Message}\n{report}", exception);
+        }
         await Task.Delay(TimeSpan.FromSeconds(3), Cancel); // late doubles would show by now
         foreach (var (bot, text) in messages)
         {

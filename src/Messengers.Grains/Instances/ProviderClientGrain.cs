@@ -15,6 +15,7 @@ namespace Messengers.Grains.Instances;
 /// a visitor's post; the scheduler still runs one turn at a time, and the connections are built for concurrent use.
 /// </summary>
 [Reentrant, KeepAlive, ConnectionPlacement]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The token source lives as long as one connection and is disposed when it stops or the grain deactivates.")]
 public sealed class ProviderClientGrain(
     MessengerProviders providers,
     IMessageStore store,
@@ -23,6 +24,7 @@ public sealed class ProviderClientGrain(
     ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
 {
     private IMessengerConnection? _connection;
+    private CancellationTokenSource? _connectionStopped; // ends the connection's pending status reports
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -45,7 +47,8 @@ public sealed class ProviderClientGrain(
         }
 
         var provider = providers.Get(config.Provider);
-        _connection = provider.Connect(config, new Callbacks(GrainFactory, Id));
+        _connectionStopped = new CancellationTokenSource();
+        _connection = provider.Connect(config, new ConnectionCallbacks(GrainFactory, Id, time, logger, _connectionStopped.Token));
         silo.Add(Id);
         try
         {
@@ -117,6 +120,15 @@ public sealed class ProviderClientGrain(
             await _connection.DisposeAsync();
             _connection = null;
         }
+
+        EndReports();
+    }
+
+    private void EndReports()
+    {
+        _connectionStopped?.Cancel();
+        _connectionStopped?.Dispose();
+        _connectionStopped = null;
     }
 
     private IMessengerConnection Connection()
@@ -146,19 +158,7 @@ public sealed class ProviderClientGrain(
         finally
         {
             await connection.DisposeAsync();
+            EndReports();
         }
-    }
-
-    private sealed class Callbacks(IGrainFactory grains, string instanceId) : IConnectionCallbacks
-    {
-        public Task OnStatusAsync(InstanceStatus status, string? reason, AccountInfo? account = null)
-            => grains.GetGrain<IInstanceGrain>(instanceId).ReportStatusAsync(status, reason, account);
-
-        public Task OnQrAsync(QrCodeInfo? qr) => grains.GetGrain<IInstanceGrain>(instanceId).ReportQrAsync(qr);
-
-        public Task OnMessageAsync(InboundMessage message)
-            => grains.GetGrain<IChatSessionGrain>(ChatKey.For(instanceId, message.ChatId)).ReceiveAsync(message);
-
-        public Task OnAckAsync(string messageId, MessageAck ack) => Task.CompletedTask;
     }
 }

@@ -360,7 +360,17 @@ internal sealed partial class TelegramConnection(
             _ => $"storing an incoming message failed: {exception.Message}",
         };
         logger.LogWarning("Telegram {Activity} of {InstanceId} failed ({Failures}): {Reason}", activity, instanceId, failures, reason);
-        await callbacks.OnStatusAsync(InstanceStatus.Disconnected, reason);
+        try
+        {
+            await callbacks.OnStatusAsync(InstanceStatus.Disconnected, reason);
+        }
+        catch (Exception statusFailure) when (statusFailure is not OperationCanceledException)
+        {
+            // The loop must outlive a status report that failed (e.g. the instance's silo just died): it is what
+            // fetches the unstored updates again.
+            logger.LogWarning("Telegram instance {InstanceId} could not report its status: {Reason}", instanceId, statusFailure.Message);
+        }
+
         var delay = exception is TelegramApiException { RetryAfter: { } retryAfter } ? retryAfter
             : TimeSpan.FromMilliseconds(Math.Min(options.MaxRetryDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10)) * (0.8 + (Random.Shared.NextDouble() * 0.4))));
         try

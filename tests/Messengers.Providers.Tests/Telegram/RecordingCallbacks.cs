@@ -5,7 +5,10 @@ using Messengers.Abstractions.Providers;
 
 namespace Messengers.Providers.Tests.Telegram;
 
-/// <summary>Connection callbacks that record statuses and messages; <see cref="FailNextMessages"/> plays a storage outage.</summary>
+/// <summary>
+/// Connection callbacks that record statuses and messages; <see cref="FailNextMessages"/> plays a storage outage,
+/// <see cref="FailNextStatuses"/> an instance grain that cannot be reached.
+/// </summary>
 internal sealed class RecordingCallbacks : IConnectionCallbacks
 {
     public ConcurrentQueue<(InstanceStatus Status, string? Reason, AccountInfo? Account)> Statuses { get; } = new();
@@ -14,10 +17,18 @@ internal sealed class RecordingCallbacks : IConnectionCallbacks
 
     public int FailNextMessages { get; set; }
 
+    public int FailNextStatuses { get; set; }
+
     public int Attempts;
 
     public Task OnStatusAsync(InstanceStatus status, string? reason, AccountInfo? account = null)
     {
+        if (FailNextStatuses > 0)
+        {
+            FailNextStatuses--;
+            throw new TimeoutException("the instance grain's silo does not answer");
+        }
+
         Statuses.Enqueue((status, reason, account));
         return Task.CompletedTask;
     }

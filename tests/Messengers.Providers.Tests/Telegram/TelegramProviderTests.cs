@@ -113,6 +113,22 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
     }
 
     [Fact]
+    public async Task Poll_CallbackAndStatusReportFail_KeepsPollingAndStoresEveryMessage()
+    {
+        await using var connection = Connect();
+        await connection.StartAsync(Ct);
+        _callbacks.FailNextMessages = 1;
+        _callbacks.FailNextStatuses = 1; // the Disconnected report of the failed store
+        Fake.SendUserMessage(Token, 502, "first");
+
+        await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 30_000);
+        Fake.SendUserMessage(Token, 502, "second");
+        await WaitUntilAsync(() => _callbacks.Messages.Count == 2, 30_000);
+        Assert.Equal(["first", "second"], _callbacks.Messages.Select(m => m.Body));
+        Assert.Equal(0, _callbacks.FailNextStatuses);
+    }
+
+    [Fact]
     public async Task Poll_UserPhoto_IsDownloadedIntoTheMediaStore()
     {
         var bytes = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
