@@ -54,6 +54,23 @@ public sealed class ProviderClientGrainTests(GrainsCluster cluster)
     }
 
     [Fact]
+    public async Task Send_SameClientIdAgain_MessengerGetsItOnceAndBothCallersTheSameResult()
+    {
+        var id = await ReadyInstanceAsync();
+        var client = cluster.Client.GetGrain<IProviderClientGrain>(id);
+
+        // A chat grain that died after the send and before storing its row asks again with the same client id.
+        var first = await client.SendAsync(new OutgoingMessage { ChatId = "chat-1", Text = "answer", ClientMessageId = "reply-m1" });
+        var again = await client.SendAsync(new OutgoingMessage { ChatId = "chat-1", Text = "answer", ClientMessageId = "reply-m1" });
+        var otherChat = await client.SendAsync(new OutgoingMessage { ChatId = "chat-2", Text = "answer", ClientMessageId = "reply-m1" });
+
+        Assert.Equal(first, again);
+        Assert.NotEqual(first.MessageId, otherChat.MessageId);
+        var sent = cluster.Provider.SentBy(id);
+        Assert.Equal(["chat-1", "chat-2"], sent.Select(m => m.ChatId));
+    }
+
+    [Fact]
     public async Task Receive_VisitorPost_StoredBeforeItReturnsAndCounted()
     {
         var id = await ReadyInstanceAsync();

@@ -23,6 +23,10 @@ public sealed class ProviderClientGrain(
     TimeProvider time,
     ILogger<ProviderClientGrain> logger) : Grain, IProviderClientGrain
 {
+    /// <summary>How many of the latest sends with a client message id a repeated send is recognised among.</summary>
+    private const int RecentSends = 1000;
+    private readonly Dictionary<(string ChatId, string ClientId), Task<SendResult>> _sends = [];
+    private readonly Queue<(string ChatId, string ClientId)> _sendOrder = new();
     private IMessengerConnection? _connection;
     private CancellationTokenSource? _connectionStopped; // ends the connection's pending status reports
 
@@ -73,8 +77,39 @@ public sealed class ProviderClientGrain(
         this.DeactivateOnIdle();
     }
 
-    public async Task<SendResult> SendAsync(OutgoingMessage message)
-        => await Connection().SendAsync(message, CancellationToken.None);
+    public Task<SendResult> SendAsync(OutgoingMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var connection = Connection();
+        if (message.ClientMessageId is not { } clientId)
+        {
+            return connection.SendAsync(message, CancellationToken.None);
+        }
+
+        // The chat grain that asked may have died after the messenger took the message and before it stored the
+        // row; its next activation asks again with the same client id. Answering from here keeps the message single.
+        var key = (message.ChatId, clientId);
+        if (_sends.TryGetValue(key, out var earlier) && !earlier.IsFaulted && !earlier.IsCanceled)
+        {
+            return earlier;
+        }
+
+        var send = connection.SendAsync(message, CancellationToken.None);
+        if (_sends.TryAdd(key, send))
+        {
+            _sendOrder.Enqueue(key);
+            while (_sendOrder.Count > RecentSends)
+            {
+                _sends.Remove(_sendOrder.Dequeue());
+            }
+        }
+        else
+        {
+            _sends[key] = send; // replaces a failed one
+        }
+
+        return send;
+    }
 
     public Task<bool> IsConnectedAsync() => Task.FromResult(_connection is not null);
 
