@@ -28,6 +28,9 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
     internal const string FileNameMetadata = "file-name";
     internal const string Sha256Metadata = "sha256";
 
+    /// <summary>Leaves room in S3's 2 KB of metadata for the sha256 and the names.</summary>
+    internal const int MaxEncodedFileName = 1536;
+
     private readonly S3MediaStoreOptions _options;
     private readonly AmazonS3Client _client;
     private readonly ILogger _logger;
@@ -63,6 +66,7 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
 
         var mediaId = MediaIds.New();
+        fileName = fileName is null ? null : FitFileName(fileName);
         await using var buffered = await BufferAsync(content, cancellationToken);
         var (body, size, sha256) = buffered;
         var request = new PutObjectRequest
@@ -166,6 +170,37 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         {
             throw Failure("reading a media file", ex);
         }
+    }
+
+    /// <summary>
+    /// The file name, shortened (before its extension, whole characters only) until it encodes in
+    /// <see cref="MaxEncodedFileName"/> characters: S3 allows 2 KB of user metadata per object, and a long non-ASCII
+    /// name grows up to 12-fold when percent-encoded. A shortened name beats a failed upload.
+    /// </summary>
+    internal static string FitFileName(string fileName)
+    {
+        if (EncodeFileName(fileName).Length <= MaxEncodedFileName)
+        {
+            return fileName;
+        }
+
+        var extension = Path.GetExtension(fileName);
+        if (extension.Length > 16)
+        {
+            extension = "";
+        }
+
+        var stem = new System.Globalization.StringInfo(fileName[..^extension.Length]);
+        var keep = stem.LengthInTextElements;
+        string candidate;
+        do
+        {
+            keep--;
+            candidate = stem.SubstringByTextElements(0, Math.Max(keep, 0)) + extension;
+        }
+        while (keep > 0 && EncodeFileName(candidate).Length > MaxEncodedFileName);
+
+        return candidate;
     }
 
     /// <summary>Percent-encoded UTF-8 (RFC 3986): S3 user metadata travels as HTTP headers, which carry ASCII only.</summary>

@@ -109,7 +109,7 @@ public static class MessengersHostExtensions
     }
 
     /// <summary>The database of messages, outbox, webhooks and dead letters (the same one as the grain state), and the media store beside it.</summary>
-    private static void AddData(IServiceCollection services, MessengersOptions options, IConfiguration configuration)
+    private static void AddData(IServiceCollection services, MessengersOptions options, ConfigurationManager configuration)
     {
         // A configured S3 bucket holds the media whatever the database: registered first, the defaults below yield to it.
         var s3 = configuration.GetSection(S3MediaStoreOptions.Section);

@@ -91,6 +91,22 @@ public sealed class S3MediaStoreTests : MediaStoreContract, IAsyncLifetime
     }
 
     [Fact]
+    public async Task S3SaveAsync_VeryLongNonAsciiFileName_ShortenedToFitMetadataKeepingExtension()
+    {
+        var name = string.Concat(Enumerable.Repeat("Ж😀", 300)) + ".docx";
+
+        var media = await Store().SaveAsync("inst-1", new MemoryStream(Bytes(10)), "application/msword", name, Cancel);
+
+        Assert.NotNull(media.FileName);
+        Assert.EndsWith("😀.docx", media.FileName, StringComparison.Ordinal); // whole characters: no split surrogate pair
+        Assert.StartsWith(media.FileName[..^5], name, StringComparison.Ordinal);
+        var opened = await Store().OpenAsync("inst-1", media.MediaId, Cancel);
+        Assert.NotNull(opened);
+        await opened.Value.Content.DisposeAsync();
+        Assert.Equal(media, opened.Value.Media);
+    }
+
+    [Fact]
     public async Task S3SaveAsync_LargerThanMemoryBuffer_GoesThroughTempFileAndRoundTrips()
     {
         var store = Store(change: o => o.MemoryBufferSize = 64 * 1024);
