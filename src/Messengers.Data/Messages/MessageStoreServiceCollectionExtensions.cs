@@ -52,4 +52,18 @@ public static class MessageStoreServiceCollectionExtensions
         services.TryAddSingleton<IMediaStore>(sp => new PostgresMediaStore(sp.GetRequiredService<PostgresDatabase>(), maxFileSize));
         return services;
     }
+
+    /// <summary>
+    /// <see cref="S3MediaStore"/> in the bucket of <paramref name="options"/>, files up to <paramref name="maxFileSize"/>
+    /// bytes: the media store silos share whatever their database. The options are validated here, at start-up.
+    /// </summary>
+    public static IServiceCollection AddS3MediaStore(this IServiceCollection services, S3MediaStoreOptions options, long maxFileSize = FileMediaStore.DefaultMaxFileSize)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFileSize);
+        options.Validate();
+        services.TryAddSingleton<IMediaStore>(sp => new S3MediaStore(options, maxFileSize, sp.GetService<Microsoft.Extensions.Logging.ILogger<S3MediaStore>>()));
+        return services;
+    }
 }

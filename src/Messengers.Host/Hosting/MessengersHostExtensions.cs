@@ -109,8 +109,15 @@ public static class MessengersHostExtensions
     }
 
     /// <summary>The database of messages, outbox, webhooks and dead letters (the same one as the grain state), and the media store beside it.</summary>
-    private static void AddData(IServiceCollection services, MessengersOptions options, IConfiguration configuration)
+    private static void AddData(IServiceCollection services, MessengersOptions options, ConfigurationManager configuration)
     {
+        // A configured S3 bucket holds the media whatever the database: registered first, the defaults below yield to it.
+        var s3 = configuration.GetSection(S3MediaStoreOptions.Section);
+        if (s3.GetChildren().Any(c => !string.IsNullOrEmpty(c.Value)))
+        {
+            services.AddS3MediaStore(s3.Get<S3MediaStoreOptions>() ?? new S3MediaStoreOptions());
+        }
+
         switch (options.Storage.ToLowerInvariant())
         {
             case "sqlite":
@@ -160,6 +167,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             MessengerRequestException => (422, "Refused by the messenger", exception.Message),
             TimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
             DatabaseException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
+            MediaStoreException => (503, "Storage unavailable", "The media store is unavailable right now; try again shortly."),
             OrleansException { InnerException: System.Data.Common.DbException or DatabaseException } => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             Orleans.Runtime.SiloUnavailableException => (503, "Service unavailable", "The part of the cluster that holds this is restarting; try again shortly."),
             Orleans.Runtime.OrleansMessageRejectionException => (503, "Service unavailable", "This silo is stopping or the cluster is changing; try again (another silo answers)."),
