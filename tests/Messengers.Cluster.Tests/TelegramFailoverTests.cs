@@ -18,9 +18,6 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
     [Fact]
     public async Task Bots_SiloHoldingMostKilled_AllPollAgainOnSurvivorsEachMessageAnsweredOnce()
     {
-        // Not yet reliable enough for every CI run: in about half the runs a few of the ~540 messages stay unanswered
-        // after the kill, or one bot polls again only after its minute-long reminder. bench/failover.sh runs it.
-        Assert.SkipUnless(Environment.GetEnvironmentVariable("MESSENGERS_FAILOVER_TEST") == "1", "Set MESSENGERS_FAILOVER_TEST=1 (bench/failover.sh does) to run the 300-bot kill test.");
         var telegram = Keep(await FakeTelegramServer.StartAsync(cancellationToken: Cancel));
         var tokens = Enumerable.Range(0, Bots).Select(i => $"{7_100_000 + i}:AAFailover{i:D4}_abcdefghijklmnopqrstuvwx").ToList();
         foreach (var token in tokens)
@@ -144,13 +141,25 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
 
             throw new TimeoutException($"{exception.Message}\n{report}", exception);
         }
+
         await Task.Delay(TimeSpan.FromSeconds(3), Cancel); // late doubles would show by now
-        var doubled = messages
-            .Select(m => (m.Text, Sent: telegram.GetSentMessages(tokens[m.Bot], 5_000 + m.Bot).Where(s => s.Text == "Echo: " + m.Text).Select(s => s.At - killedAt).ToList()))
+
+        // Answered once. The one exception Telegram leaves no way around: a reply the killed silo had handed to the Bot
+        // API but not yet stored when it died is sent again by the survivors (sendMessage has no idempotency key, so
+        // whether it arrived cannot be known). Such a reply reached the API within a moment of the kill, at most twice.
+        var copies = messages
+            .Select(m => (m.Text, Sent: telegram.GetSentMessages(tokens[m.Bot], 5_000 + m.Bot).Where(s => s.Text == "Echo: " + m.Text).Select(s => s.At - killedAt).Order().ToList()))
             .Where(m => m.Sent.Count != 1)
             .ToList();
-        Assert.True(doubled.Count == 0, "answered more than once (seconds after the kill): "
-            + string.Join("; ", doubled.Select(d => $"{d.Text} at {string.Join(", ", d.Sent.Select(t => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)))}")));
+        var inFlightAtKill = copies.Where(m => m.Sent.Count == 2 && m.Sent[0].Duration() < TimeSpan.FromSeconds(1)).ToList();
+        var doubled = copies.Except(inFlightAtKill).ToList();
+        string Times(List<TimeSpan> sent) => string.Join(", ", sent.Select(t => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)));
+        Assert.True(doubled.Count == 0, "answered more than once (seconds after the kill): " + string.Join("; ", doubled.Select(d => $"{d.Text} at {Times(d.Sent)}")));
+        Assert.True(inFlightAtKill.Count <= 3, $"{inFlightAtKill.Count} replies in flight at the kill were repeated");
+        if (inFlightAtKill.Count > 0)
+        {
+            TestContext.Current.SendDiagnosticMessage("Repeated after the kill (in flight when it came): " + string.Join("; ", inFlightAtKill.Select(d => $"{d.Text} at {Times(d.Sent)}")));
+        }
 
         // ...stored exactly once, and no bot was ever polled twice at once.
         foreach (var bot in messages.Select(m => m.Bot).Distinct())

@@ -11,23 +11,20 @@ namespace Messengers.Grains.Instances;
 /// instance grain's work). Counters are statistics: a sum not handed over when the process dies is lost, as is the
 /// instance grain's own unsaved count. A silo that stops hands over what it has before its grains deactivate.
 /// </summary>
-public sealed partial class MessageCounter : IAsyncDisposable, ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class MessageCounter : SiloBackgroundLoop, ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
     private readonly ConcurrentDictionary<(string InstanceId, bool Outgoing), long> _pending = new();
     private readonly IGrainFactory _grains;
     private readonly ILogger<MessageCounter> _logger;
-    private readonly CancellationTokenSource _stop = new();
     private readonly PeriodicTimer _timer;
-    private readonly Task _loop;
-    private int _disposed;
 
     public MessageCounter(IGrainFactory grains, TimeProvider time, ILogger<MessageCounter> logger)
     {
         _grains = grains;
         _logger = logger;
         _timer = new PeriodicTimer(FlushInterval, time);
-        _loop = Task.Run(LoopAsync);
+        StartLoop(LoopAsync);
     }
 
     public void Count(string instanceId, bool outgoing) => _pending.AddOrUpdate((instanceId, outgoing), 1, static (_, count) => count + 1);
@@ -39,25 +36,17 @@ public sealed partial class MessageCounter : IAsyncDisposable, ILifecyclePartici
         lifecycle.Subscribe(nameof(MessageCounter), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => Flush());
     }
 
-    public async ValueTask DisposeAsync()
+    protected override ValueTask DisposeCoreAsync()
     {
-        // Registered as itself and as a lifecycle participant, so the container disposes it twice.
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-
-        await _stop.CancelAsync();
         _timer.Dispose();
-        await _loop;
-        _stop.Dispose();
+        return ValueTask.CompletedTask;
     }
 
     private async Task LoopAsync()
     {
         try
         {
-            while (await _timer.WaitForNextTickAsync(_stop.Token))
+            while (await _timer.WaitForNextTickAsync(Stopping))
             {
                 _ = Flush(); // failures are logged there
             }

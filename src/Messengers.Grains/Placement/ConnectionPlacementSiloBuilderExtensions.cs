@@ -22,8 +22,23 @@ public static class ConnectionPlacementSiloBuilderExtensions
         var services = silo.Services;
         services.TryAddSingleton<SiloConnections>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloConnections>());
-        services.TryAddSingleton<ConnectionFailover>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ConnectionFailover>());
+        services.AddSingleton<ISiloDeathHandler, ConnectionFailover>();
+        silo.AddSiloDeathWatcher();
+        return silo;
+    }
+
+    /// <summary>The watcher that tells every registered <see cref="ISiloDeathHandler"/> when other silos die (once, however often it is asked for).</summary>
+    public static ISiloBuilder AddSiloDeathWatcher(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        var services = silo.Services;
+        if (services.Any(s => s.ServiceType == typeof(SiloDeathWatcher)))
+        {
+            return silo;
+        }
+
+        services.AddSingleton<SiloDeathWatcher>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloDeathWatcher>());
         return silo;
     }
 }

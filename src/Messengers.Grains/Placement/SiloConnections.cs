@@ -18,7 +18,7 @@ public sealed partial class SiloConnections(
     IClusterMembershipService membership,
     TimeProvider time,
     ILogger<SiloConnections> logger)
-    : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+    : SiloBackgroundLoop, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>Silo metadata: the providers whose connections this silo cannot hold (no browser, say), comma-separated.</summary>
     public const string UnavailableProvidersMetadataKey = "messengers.unavailable-providers";
@@ -28,10 +28,7 @@ public sealed partial class SiloConnections(
 
     private const int MoveConcurrency = 8;
     private readonly ConcurrentDictionary<string, byte> _connections = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
-    private Task _reporting = Task.CompletedTask;
     private volatile bool _draining;
-    private int _disposed;
 
     public bool IsDraining => _draining;
 
@@ -49,22 +46,9 @@ public sealed partial class SiloConnections(
         lifecycle.Subscribe(nameof(SiloConnections), ServiceLifecycleStage.Active + 1, StartReporting, DrainAsync);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        // Registered as itself and as a lifecycle participant, so the container disposes it twice.
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-
-        await _stop.CancelAsync();
-        await _reporting;
-        _stop.Dispose();
-    }
-
     private Task StartReporting(CancellationToken cancellationToken)
     {
-        _reporting = Task.Run(ReportLoopAsync, CancellationToken.None);
+        StartLoop(ReportLoopAsync);
         return Task.CompletedTask;
     }
 
@@ -94,7 +78,7 @@ public sealed partial class SiloConnections(
     {
         try
         {
-            return await timer.WaitForNextTickAsync(_stop.Token);
+            return await timer.WaitForNextTickAsync(Stopping);
         }
         catch (OperationCanceledException)
         {

@@ -42,6 +42,8 @@ public static class MessengersHostExtensions
         builder.Services.AddMessengerProviders();
         builder.Services.Configure<Providers.Telegram.TelegramOptions>(builder.Configuration.GetSection("Messengers:Telegram"));
         builder.Services.AddAgentBackends(agents => builder.Configuration.GetSection("Messengers:Agents").Bind(agents));
+        builder.Services.AddSingleton<OutboxReplay>();
+        builder.Services.AddSingleton<Grains.Placement.ISiloDeathHandler>(sp => sp.GetRequiredService<OutboxReplay>());
         builder.Services.AddHostedService<StartupServices>();
         builder.Services.AddAgentTurns(turns => builder.Configuration.GetSection("Messengers:Agents:Bridge").Bind(turns));
         builder.Services.AddMessengersWebhooks(builder.Configuration);
