@@ -133,9 +133,18 @@ public sealed partial class WebChatRelayBenchmark
                 Progress($"{label}: silo B forwards the instance's events to {owner.Services.GetRequiredService<WebChatHub>().RemoteListenerCount(instanceId)} other silo(s)");
             }
 
-            Progress($"{label}: closed loop, {ClusterMessages:N0} messages from {Visitors} visitors");
+            // What the silos burn with nothing to relay (queue polling, membership, timers): a second silo adds its own.
             var process = Process.GetCurrentProcess();
+            await Task.Delay(TimeSpan.FromSeconds(2));
             process.Refresh();
+            var idleBefore = process.TotalProcessorTime;
+            var idleClock = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            process.Refresh();
+            var idleCores = (process.TotalProcessorTime - idleBefore) / idleClock.Elapsed;
+            Progress($"{label}: idle, this process uses {idleCores * 100:N1} % of a core");
+
+            Progress($"{label}: closed loop, {ClusterMessages:N0} messages from {Visitors} visitors");
             var cpuBefore = process.TotalProcessorTime;
             var serversBefore = ServerCpu.Sample();
             var allocatedBefore = GC.GetTotalAllocatedBytes();
@@ -152,7 +161,10 @@ public sealed partial class WebChatRelayBenchmark
                 (serversAfter.Postgres - serversBefore.Postgres).TotalMicroseconds / answered,
                 (serversAfter.Redis - serversBefore.Redis).TotalMicroseconds / answered,
                 (GC.GetTotalAllocatedBytes() - allocatedBefore) / (double)answered,
-                hops.PerMessage(answered));
+                hops.PerMessage(answered))
+            {
+                IdleCores = idleCores,
+            };
             Progress($"{label}: closed loop: {closed.Latencies.Count:N0} answered, {closed.Lost} unanswered in {closed.Elapsed.TotalSeconds:N1} s: {closed.Latencies.Count / closed.Elapsed.TotalSeconds:N0} messages/s; " +
                 $"p50 / p95 / p99 {Percentile(closed.Latencies, 0.50):N1} / {Percentile(closed.Latencies, 0.95):N1} / {Percentile(closed.Latencies, 0.99):N1} ms; " +
                 $"CPU per message: this process {run.ProcessCpuMicroseconds:N0} µs, PostgreSQL {run.PostgresMicroseconds:N0} µs, Redis {run.RedisMicroseconds:N0} µs; {run.AllocatedBytes:N0} B allocated; " +
@@ -285,7 +297,7 @@ public sealed partial class WebChatRelayBenchmark
                 Progress($"{label}: activations on {silo.Key}: {grains}");
             }
         }
-        catch (Exception exception) when (exception is TimeoutException or OrleansException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             Progress($"{label}: grain statistics unavailable: {exception.Message}");
         }
@@ -309,6 +321,7 @@ public sealed partial class WebChatRelayBenchmark
             Row($"closed loop: p{p * 100:N0} ms", $"{Percentile(one.Closed.Latencies, p):N1}", $"{Percentile(two.Closed.Latencies, p):N1}", $"{Percentile(two.Closed.Latencies, p) - Percentile(one.Closed.Latencies, p):+0.0;-0.0}");
         }
 
+        Row("idle CPU of this process, % of a core", $"{one.IdleCores * 100:N1}", $"{two.IdleCores * 100:N1}", $"{(two.IdleCores - one.IdleCores) * 100:+0.0;-0.0}");
         Row("CPU µs per message: this process (silos + load client)", $"{one.ProcessCpuMicroseconds:N0}", $"{two.ProcessCpuMicroseconds:N0}", $"{two.ProcessCpuMicroseconds - one.ProcessCpuMicroseconds:+0;-0}");
         Row("CPU µs per message: PostgreSQL + Redis", $"{one.PostgresMicroseconds:N0} + {one.RedisMicroseconds:N0}", $"{two.PostgresMicroseconds:N0} + {two.RedisMicroseconds:N0}", $"{two.PostgresMicroseconds + two.RedisMicroseconds - one.PostgresMicroseconds - one.RedisMicroseconds:+0;-0}");
         Row("CPU µs per message: total", $"{one.TotalCpuMicroseconds:N0}", $"{two.TotalCpuMicroseconds:N0}", $"{two.TotalCpuMicroseconds - one.TotalCpuMicroseconds:+0;-0}");
@@ -349,6 +362,9 @@ public sealed partial class WebChatRelayBenchmark
     {
         public OpenResult? Open { get; init; }
 
+        /// <summary>CPU of this process with no load, in cores.</summary>
+        public double IdleCores { get; init; }
+
         public double TotalCpuMicroseconds => ProcessCpuMicroseconds + PostgresMicroseconds + RedisMicroseconds;
 
         /// <summary>Several runs as one: latencies pooled, per-message figures weighted by messages answered.</summary>
@@ -360,6 +376,7 @@ public sealed partial class WebChatRelayBenchmark
                 new HopsPerMessage(Weighted(r => r.Hops.Requests), Weighted(r => r.Hops.OneWays), Weighted(r => r.Hops.Responses)))
             {
                 Open = new OpenResult(runs.Average(r => r.Open!.Answered), [.. runs.SelectMany(r => r.Open!.Latencies)], runs.Sum(r => r.Open!.Missed)),
+                IdleCores = runs.Average(r => r.IdleCores),
             };
         }
     }
