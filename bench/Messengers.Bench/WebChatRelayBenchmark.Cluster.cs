@@ -25,14 +25,14 @@ namespace Messengers.Bench;
 /// Cross-silo messages are counted from Orleans' own metric of messages sent on silo-to-silo connections.
 /// On a two-core machine both silos share the same cores: this is the cost of the hops, not scaling.
 /// Environment: BENCH_MESSAGES (closed-loop messages per configuration, default 15000), BENCH_CLUSTER_RATE (open-loop
-/// messages/s, default 200, low enough for both to keep up), BENCH_ROUNDS (default 2: one then two silos, then two then
+/// messages/s, default 200, low enough for both to keep up), BENCH_ROUNDS (default 1; odd rounds run one silo then two, even rounds two then
 /// one), BENCH_SECONDS (open-loop duration), BENCH_VISITORS, BENCH_WARMUP_SECONDS.
 /// </summary>
 public sealed partial class WebChatRelayBenchmark
 {
     private static readonly int ClusterMessages = int.Parse(Environment.GetEnvironmentVariable("BENCH_MESSAGES") ?? "15000", CultureInfo.InvariantCulture);
     private static readonly int ClusterRate = int.Parse(Environment.GetEnvironmentVariable("BENCH_CLUSTER_RATE") ?? "200", CultureInfo.InvariantCulture);
-    private static readonly int ClusterRounds = int.Parse(Environment.GetEnvironmentVariable("BENCH_ROUNDS") ?? "2", CultureInfo.InvariantCulture);
+    private static readonly int ClusterRounds = int.Parse(Environment.GetEnvironmentVariable("BENCH_ROUNDS") ?? "1", CultureInfo.InvariantCulture);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
 
