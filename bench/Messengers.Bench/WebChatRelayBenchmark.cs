@@ -22,13 +22,15 @@ namespace Messengers.Bench;
 /// visitors sending as fast as replies come back (closed loop), and p50/p99 latency at a fixed offered rate (open
 /// loop). Runs the embedded configuration (SQLite + memory streams) and PostgreSQL + Redis (throwaway servers).
 /// Environment: BENCH_SECONDS (default 10), BENCH_VISITORS (default 200), BENCH_RATE (default 1000 messages/s),
-/// BENCH_CONFIG (default "embedded,postgres": which configurations run; "cluster" adds two silos on PostgreSQL + Redis), BENCH_WARMUP_SECONDS (default 10),
+/// BENCH_CONFIG (default "embedded,postgres": which configurations run; "cluster" compares one silo with two on PostgreSQL + Redis,
+/// see WebChatRelayBenchmark.Cluster.cs), BENCH_WARMUP_SECONDS (default 10),
 /// BENCH_CLIENT ("raw", the default: <see cref="RawHttpConnection"/> sockets; "httpclient": HttpClient and StreamReader),
 /// BENCH_MAX_IN_FLIGHT (default 2000: the open loop sends no more while this many messages await their reply, and
 /// counts them as not sent; a saturated gateway otherwise piles up sockets until the process runs out of files or memory).
 /// The gateway's silo gets free loopback ports and BENCH_STREAM_POLL_MS / BENCH_HOST_ARGS (<see cref="BenchHost"/>).
+/// Every wait is bounded: a reply not seen within <see cref="ReplyTimeout"/> counts as unanswered.
 /// </summary>
-public sealed class WebChatRelayBenchmark : IBenchmark
+public sealed partial class WebChatRelayBenchmark : IBenchmark
 {
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_SECONDS") ?? "10", CultureInfo.InvariantCulture));
     private static readonly int Visitors = int.Parse(Environment.GetEnvironmentVariable("BENCH_VISITORS") ?? "200", CultureInfo.InvariantCulture);
@@ -37,6 +39,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("BENCH_WARMUP_SECONDS") ?? "10", CultureInfo.InvariantCulture));
     private static readonly bool RawClient = (Environment.GetEnvironmentVariable("BENCH_CLIENT") ?? "raw") != "httpclient";
     private static readonly string Configurations = Environment.GetEnvironmentVariable("BENCH_CONFIG") ?? "embedded,postgres";
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
 
     public string Name => "webchat-relay";
 
@@ -57,22 +60,17 @@ public sealed class WebChatRelayBenchmark : IBenchmark
 
         if (Configurations.Contains("postgres", StringComparison.Ordinal))
         {
-            await RunOnPostgresAsync(silos: 1);
+            await RunOnPostgresAsync();
         }
 
         if (Configurations.Contains("cluster", StringComparison.Ordinal))
         {
-            await RunOnPostgresAsync(silos: 2);
+            await RunClusterComparisonAsync();
         }
     }
 
-    /// <summary>
-    /// PostgreSQL + Redis with one silo, or two silos of one cluster in this process: the load goes to the first; the
-    /// grains spread over both (the chat's connection grain by the connection census, the rest by Orleans' placement),
-    /// so part of every message's calls cross between silos. On two cores both silos share the same CPU: this measures
-    /// what the hops cost, not what a second machine adds.
-    /// </summary>
-    private static async Task RunOnPostgresAsync(int silos)
+    /// <summary>PostgreSQL + Redis (throwaway servers), one silo.</summary>
+    private static async Task RunOnPostgresAsync()
     {
         var postgres = new PostgresServer();
         await postgres.InitializeAsync();
@@ -90,27 +88,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
                 "--ConnectionStrings:Redis=" + redis.ConnectionString,
                 "--Messengers:EncryptionKey=" + Convert.ToBase64String(new byte[32]),
             ];
-            if (silos == 1)
-            {
-                await RunConfigurationAsync("PostgreSQL + Redis", [.. shared, "--Messengers:DataPath=" + data.FullName]);
-                return;
-            }
-
-            var otherData = Directory.CreateTempSubdirectory("messengers-relay-");
-            try
-            {
-                var other = WebApplication.CreateBuilder([.. shared, .. BenchHost.Settings(), "--Messengers:DataPath=" + otherData.FullName, "--Orleans:Name=bench-b", "--Messengers:AdminKey=" + AdminKey, "--urls=http://127.0.0.1:0"]);
-                other.Logging.SetMinimumLevel(LogLevel.Warning);
-                other.AddMessengers();
-                await using var second = other.Build();
-                second.UseMessengers();
-                await second.StartAsync();
-                await RunConfigurationAsync("PostgreSQL + Redis, two silos", [.. shared, "--Messengers:DataPath=" + data.FullName, "--Orleans:Name=bench-a"]);
-            }
-            finally
-            {
-                otherData.Delete(recursive: true);
-            }
+            await RunConfigurationAsync("PostgreSQL + Redis", [.. shared, "--Messengers:DataPath=" + data.FullName]);
         }
         finally
         {
@@ -198,9 +176,11 @@ public sealed class WebChatRelayBenchmark : IBenchmark
             var n = 0;
             while (clock.Elapsed < duration)
             {
-                var ms = await SendAndWaitAsync(visitors, $"v{v}", $"v{v}-c{n++}-{Guid.NewGuid():N}", pending);
-                latencies.Add(ms);
-                Interlocked.Increment(ref count);
+                if (await TrySendAndWaitAsync(visitors, $"v{v}", $"v{v}-c{n++}-{Guid.NewGuid():N}", pending) is { } ms)
+                {
+                    latencies.Add(ms);
+                    Interlocked.Increment(ref count);
+                }
             }
         }));
         return (count, clock.Elapsed, [.. latencies]);
@@ -236,16 +216,20 @@ public sealed class WebChatRelayBenchmark : IBenchmark
             var text = $"{visitor}-o{i}-{Guid.NewGuid():N}";
             sends.Add(Task.Run(async () =>
             {
-                // A message holds its slot until its reply arrives, even after the 10 s wait gave up on it.
-                var send = SendAndWaitAsync(visitors, visitor, text, pending);
-                _ = send.ContinueWith(_ => Interlocked.Decrement(ref inFlight), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 try
                 {
-                    latencies.Add(await send.WaitAsync(TimeSpan.FromSeconds(10)));
+                    if (await TrySendAndWaitAsync(visitors, visitor, text, pending) is { } ms)
+                    {
+                        latencies.Add(ms);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref late);
+                    }
                 }
-                catch (TimeoutException)
+                finally
                 {
-                    Interlocked.Increment(ref late);
+                    Interlocked.Decrement(ref inFlight);
                 }
             }));
         }
@@ -254,14 +238,30 @@ public sealed class WebChatRelayBenchmark : IBenchmark
         return (latencies.Count, clock.Elapsed, [.. latencies], late, shed);
     }
 
-    private static async Task<double> SendAndWaitAsync(IVisitors visitors, string visitor, string text, ConcurrentDictionary<string, (long Started, TaskCompletionSource Done)> pending)
+    /// <summary>Posts and waits for the echo on the visitor's event stream: milliseconds, or null when it failed or took over <see cref="ReplyTimeout"/>.</summary>
+    private static async Task<double?> TrySendAndWaitAsync(IVisitors visitors, string visitor, string text, ConcurrentDictionary<string, (long Started, TaskCompletionSource Done)> pending)
     {
+        var key = "Echo: " + text;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = Stopwatch.GetTimestamp();
-        pending["Echo: " + text] = (started, done);
-        await visitors.PostAsync(visitor, text);
-        await done.Task;
-        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        pending[key] = (started, done);
+        using var timeout = new CancellationTokenSource(ReplyTimeout);
+        try
+        {
+            await visitors.PostAsync(visitor, text, timeout.Token);
+            await done.Task.WaitAsync(timeout.Token);
+            return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or IOException or System.Net.Sockets.SocketException)
+        {
+            pending.TryRemove(key, out _);
+            if (!timeout.IsCancellationRequested)
+            {
+                await Task.Delay(100); // refused (503 while a connection moves): no tight retry loop
+            }
+
+            return null;
+        }
     }
 
     private static double Percentile(List<double> values, double p)
@@ -278,7 +278,7 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     /// <summary>The visitors' side: posting messages and reading each visitor's event stream for replies.</summary>
     private interface IVisitors
     {
-        Task PostAsync(string visitor, string text);
+        Task PostAsync(string visitor, string text, CancellationToken cancellationToken);
 
         /// <summary>Reads the visitor's events until cancelled, calling <paramref name="onReply"/> with the text of every reply.</summary>
         Task ListenAsync(string visitor, Action<string> onReply, CancellationToken cancellationToken);
@@ -286,9 +286,9 @@ public sealed class WebChatRelayBenchmark : IBenchmark
 
     private sealed class HttpClientVisitors(HttpClient http, string instanceId) : IVisitors
     {
-        public async Task PostAsync(string visitor, string text)
+        public async Task PostAsync(string visitor, string text, CancellationToken cancellationToken)
         {
-            using var response = await http.PostAsJsonAsync($"/webchat/{instanceId}/messages", new { visitorId = visitor, text });
+            using var response = await http.PostAsJsonAsync($"/webchat/{instanceId}/messages", new { visitorId = visitor, text }, cancellationToken);
             response.EnsureSuccessStatusCode();
         }
 
@@ -311,14 +311,24 @@ public sealed class WebChatRelayBenchmark : IBenchmark
     {
         private readonly ConcurrentBag<RawHttpConnection> _idle = [];
 
-        public async Task PostAsync(string visitor, string text)
+        public async Task PostAsync(string visitor, string text, CancellationToken cancellationToken)
         {
             if (!_idle.TryTake(out var connection))
             {
-                connection = await RawHttpConnection.ConnectAsync(server);
+                connection = await RawHttpConnection.ConnectAsync(server, cancellationToken);
             }
 
-            var status = await connection.PostJsonAsync($"/webchat/{instanceId}/messages", JsonSerializer.Serialize(new { visitorId = visitor, text }));
+            int status;
+            try
+            {
+                status = await connection.PostJsonAsync($"/webchat/{instanceId}/messages", JsonSerializer.Serialize(new { visitorId = visitor, text }), cancellationToken);
+            }
+            catch
+            {
+                connection.Dispose(); // its answer may still arrive: not reused
+                throw;
+            }
+
             _idle.Add(connection);
             if (status is < 200 or > 299)
             {
