@@ -36,10 +36,10 @@ public sealed partial class MessageCounter : SiloBackgroundLoop, ILifecycleParti
         lifecycle.Subscribe(nameof(MessageCounter), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => Flush());
     }
 
-    protected override ValueTask DisposeCoreAsync()
+    protected override async ValueTask DisposeCoreAsync()
     {
         _timer.Dispose();
-        return ValueTask.CompletedTask;
+        await base.DisposeCoreAsync();
     }
 
     private async Task LoopAsync()

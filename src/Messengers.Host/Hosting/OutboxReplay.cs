@@ -1,3 +1,4 @@
+using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Grains.Placement;
 
