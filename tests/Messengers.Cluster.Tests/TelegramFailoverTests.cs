@@ -31,6 +31,7 @@ public sealed class TelegramFailoverTests : ClusterProcessTests
         {
             ["Messengers__Telegram__ApiBaseUrl"] = telegram.BaseUrl.ToString(),
             ["Messengers__Telegram__PollTimeoutSeconds"] = "10",
+            ["Messengers__RequestsPerMinute"] = "100000", // 300 creations and 300 history reads with one admin key
         };
         if (diagnostics is { Length: > 0 })
         {
