@@ -14,7 +14,7 @@ public sealed class StatusFeedTests(GrainsCluster cluster)
         var observer = new RecordingObserver();
         var reference = cluster.Client.CreateObjectReference<IInstanceStatusObserver>(observer);
         var feed = cluster.Client.GetGrain<IStatusFeedGrain>(IStatusFeedGrain.Key);
-        await feed.SubscribeAsync(reference);
+        await feed.SubscribeAsync(reference, null);
         try
         {
             var id = await cluster.CreateInstanceAsync();

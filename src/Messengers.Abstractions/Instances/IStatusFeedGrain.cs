@@ -1,11 +1,13 @@
 using Orleans;
 using Orleans.Concurrency;
+using Orleans.Runtime;
 
 namespace Messengers.Abstractions.Instances;
 
 /// <summary>
 /// The fan-out of status changes to every silo's live feed (one grain, key <see cref="Key"/>). Silos subscribe an
-/// observer and renew it within <see cref="ObserverLifetime"/>; an observer not renewed (its silo died) is dropped.
+/// observer and renew it within <see cref="ObserverLifetime"/>; an observer not renewed is dropped, and one whose
+/// silo membership has declared dead is dropped at once.
 /// </summary>
 public interface IStatusFeedGrain : IGrainWithStringKey
 {
@@ -14,7 +16,9 @@ public interface IStatusFeedGrain : IGrainWithStringKey
     /// <summary>How long a subscription lasts without being renewed.</summary>
     static readonly TimeSpan ObserverLifetime = TimeSpan.FromMinutes(1);
 
-    Task SubscribeAsync(IInstanceStatusObserver observer);
+    /// <param name="observer">The observer to tell.</param>
+    /// <param name="silo">The silo the observer lives on (null for a client outside the cluster).</param>
+    Task SubscribeAsync(IInstanceStatusObserver observer, SiloAddress? silo);
 
     Task UnsubscribeAsync(IInstanceStatusObserver observer);
 

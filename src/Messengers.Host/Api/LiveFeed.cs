@@ -9,7 +9,7 @@ namespace Messengers.Host.Api;
 /// lifetime), fanned out to the dashboards and event streams connected here. Each silo sees every status change,
 /// whichever silo hosts the instance.
 /// </summary>
-public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, ILogger<LiveFeed> logger) : BackgroundService, IInstanceStatusObserver
+public sealed partial class LiveFeed(IGrainFactory grains, ILocalSiloDetails silo, TimeProvider time, ILogger<LiveFeed> logger) : BackgroundService, IInstanceStatusObserver
 {
     private readonly ConcurrentDictionary<Guid, Channel<InstanceInfo>> _listeners = new();
     private IInstanceStatusObserver? _reference;
@@ -41,7 +41,7 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
         {
             try
             {
-                await feed.SubscribeAsync(_reference);
+                await feed.SubscribeAsync(_reference, silo.SiloAddress);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
