@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Messengers.Testing;
 using Messengers.Testing.Fakes.Agno;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Agents.Tests;
 

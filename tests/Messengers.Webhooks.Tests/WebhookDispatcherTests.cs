@@ -9,6 +9,7 @@ using Messengers.Data.Postgres;
 using Messengers.Data.Sqlite;
 using Messengers.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Webhooks.Tests;
 

@@ -1,5 +1,6 @@
 using Messengers.Abstractions.Messages;
 using Messengers.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Data.Tests.Messages;
 

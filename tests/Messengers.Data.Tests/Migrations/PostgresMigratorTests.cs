@@ -1,6 +1,7 @@
 using Messengers.Data.Migrations;
 using Messengers.Testing;
 using Npgsql;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Data.Tests.Migrations;
 

@@ -2,6 +2,7 @@ using Messengers.Abstractions.Security;
 using Messengers.Data.Security;
 using Messengers.Data.Webhooks;
 using Messengers.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Data.Tests.Webhooks;
 

@@ -1,4 +1,5 @@
 using Messengers.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Providers.Tests.Telegram;
 

@@ -4,6 +4,7 @@ using Messengers.Providers.WhatsAppWeb;
 using Messengers.Testing.Fakes.WhatsAppWeb;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Messengers.Providers.Tests.WhatsAppWeb;
 
@@ -107,7 +108,7 @@ public sealed class WhatsAppWebPairingAndLeaseTests : WhatsAppWebTestBase
     [Fact]
     public async Task Leases_ReleasedOrExpired_CanBeTakenByAnotherSilo()
     {
-        var time = new Messengers.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var a = new GrainStorageWhatsAppAccountLeases(Storage, "silo-a", time);
         var b = new GrainStorageWhatsAppAccountLeases(Storage, "silo-b", time);
 
