@@ -125,12 +125,15 @@ public static class MediaUploads
             errors["caption"] = ["Send either text or caption, not both."];
         }
 
+        var silent = FlagField(form, "silent", errors);
+        var disableLinkPreview = FlagField(form, "disableLinkPreview", errors);
         if (errors.Count > 0)
         {
             return (null, null, TypedResults.ValidationProblem(errors, title: "The message is not valid."));
         }
 
-        var request = new SendMessageRequest(Field(form, "chatId"), Field(form, "text") ?? Field(form, "caption"), Field(form, "replyTo"), Field(form, "clientMessageId"));
+        var request = new SendMessageRequest(Field(form, "chatId"), Field(form, "text") ?? Field(form, "caption"), Field(form, "replyTo"), Field(form, "clientMessageId"),
+            ParseMode: Field(form, "parseMode"), Silent: silent, DisableLinkPreview: disableLinkPreview);
         if (files.Count == 0)
         {
             return (request, null, null);
@@ -234,6 +237,23 @@ public static class MediaUploads
 
     private static string? Field(IFormCollection form, string name)
         => form.TryGetValue(name, out var value) && value.Count > 0 ? value.ToString() : null;
+
+    /// <summary>A true/false form field (case-insensitive); absent is null, anything else an error naming it.</summary>
+    private static bool? FlagField(IFormCollection form, string name, Dictionary<string, string[]> errors)
+    {
+        if (Field(form, name) is not { } value)
+        {
+            return null;
+        }
+
+        if (bool.TryParse(value.Trim(), out var flag))
+        {
+            return flag;
+        }
+
+        errors[name] = [$"{name} must be true or false, not '{value}'."];
+        return null;
+    }
 
     private static Microsoft.AspNetCore.Http.HttpResults.ValidationProblem Invalid(string field, string message)
         => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The message is not valid.");
