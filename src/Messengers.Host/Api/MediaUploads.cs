@@ -22,7 +22,8 @@ public sealed record MediaUpload(byte[] Content, string ContentType, string? Fil
 /// <summary>
 /// Reads the body of <c>POST /api/v1/instances/{id}/messages</c>: JSON (<see cref="SendMessageRequest"/>, media as
 /// base64 or a URL) or multipart/form-data (fields <c>chatId</c>, <c>text</c> or <c>caption</c>, <c>replyTo</c>,
-/// <c>clientMessageId</c> and one file part <c>file</c>). Checks media size and type with errors that name the field.
+/// <c>clientMessageId</c>, the Telegram options <c>parseMode</c>, <c>silent</c>, <c>disableLinkPreview</c>, and one file part
+/// <c>file</c>). Checks media size and type with errors that name the field.
 /// A URL is downloaded by <see cref="DownloadAsync"/> once the rest of the message is known to be valid.
 /// </summary>
 public static class MediaUploads
@@ -31,7 +32,7 @@ public static class MediaUploads
     public const int MaxMediaBytes = MediaFiles.MaxBytes;
 
     private const int MaxFileNameLength = 255;
-    private static readonly HashSet<string> FormFields = new(StringComparer.OrdinalIgnoreCase) { "chatId", "text", "caption", "replyTo", "clientMessageId" };
+    private static readonly HashSet<string> FormFields = new(StringComparer.OrdinalIgnoreCase) { "chatId", "text", "caption", "replyTo", "clientMessageId", "parseMode", "silent", "disableLinkPreview" };
 
     /// <summary>The request and its media, or a problem result (400 naming the field, 413 too large, 415 wrong body type).</summary>
     public static async Task<(SendMessageRequest? Request, MediaUpload? Media, IResult? Problem)> ReadSendAsync(HttpRequest http, CancellationToken cancellationToken)
@@ -111,7 +112,7 @@ public static class MediaUploads
         var unknown = form.Keys.Where(k => !FormFields.Contains(k)).Concat(form.Files.Select(f => f.Name).Where(n => !string.Equals(n, "file", StringComparison.OrdinalIgnoreCase))).Distinct().ToList();
         if (unknown.Count > 0)
         {
-            errors["form"] = [$"Unknown form fields: {string.Join(", ", unknown)}. Expected chatId, text (or caption), replyTo, clientMessageId and a file part 'file'."];
+            errors["form"] = [$"Unknown form fields: {string.Join(", ", unknown)}. Expected chatId, text (or caption), replyTo, clientMessageId, parseMode, silent, disableLinkPreview and a file part 'file'."];
         }
 
         var files = form.Files.Where(f => string.Equals(f.Name, "file", StringComparison.OrdinalIgnoreCase)).ToList();
