@@ -42,6 +42,13 @@ public sealed class TelegramOptions
     /// </summary>
     public string HttpVersion { get; set; } = "1.1";
 
+    /// <summary>
+    /// Whether <paramref name="url"/> may serve as the Bot API base URL: absolute http(s) without a path, since
+    /// Telegram.Bot keeps only the scheme and authority and would silently drop a path.
+    /// </summary>
+    public static bool IsValidApiBaseUrl(string url)
+        => Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) && uri.AbsolutePath.Trim('/').Length == 0;
+
     /// <summary>Whether <paramref name="url"/> may serve as a public URL: absolute http(s).</summary>
     public static bool IsValidPublicUrl(string url)
         => Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) && string.IsNullOrEmpty(uri.Query);
@@ -85,9 +92,9 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
             errors["credentials.botToken"] = ["A bot token from @BotFather is required (digits, a colon, then at least 30 letters, digits, '-' or '_')."];
         }
 
-        if (settings.TryGetValue("apiBaseUrl", out var url) && !Uri.TryCreate(url, UriKind.Absolute, out _))
+        if (settings.TryGetValue("apiBaseUrl", out var url) && !TelegramOptions.IsValidApiBaseUrl(url))
         {
-            errors["settings.apiBaseUrl"] = ["apiBaseUrl must be an absolute URL."];
+            errors["settings.apiBaseUrl"] = ["apiBaseUrl must be an absolute http(s) URL without a path, like http://localhost:8081."];
         }
 
         if (settings.TryGetValue(PublicUrlSetting, out var publicUrl) && publicUrl.Length > 0 && !TelegramOptions.IsValidPublicUrl(publicUrl))
