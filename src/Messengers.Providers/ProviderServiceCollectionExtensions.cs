@@ -18,6 +18,7 @@ public static class ProviderServiceCollectionExtensions
         services.AddOptions<TelegramOptions>()
             .Validate(o => string.IsNullOrEmpty(o.PublicUrl) || TelegramOptions.IsValidPublicUrl(o.PublicUrl), "Messengers:Telegram:PublicUrl must be an absolute http(s) URL without a query.")
             .Validate(o => o.HttpVersion is "1.1" or "2", "Messengers:Telegram:HttpVersion must be \"1.1\" or \"2\".")
+            .Validate(o => TelegramOptions.IsValidApiBaseUrl(o.ApiBaseUrl), "Messengers:Telegram:ApiBaseUrl must be an absolute http(s) URL without a path, like http://localhost:8081.")
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IMessengerProvider, TelegramProvider>());
         services.AddWhatsAppWebProvider();

@@ -308,4 +308,70 @@ public sealed class TelegramHostTests() : TelegramGatewayTests(Token, "host_test
         var response = await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "bad", provider = "telegram", credentials = new { botToken = "nope" } }), TestApi.Ct);
         await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "credentials.botToken");
     }
+
+    [Fact]
+    public async Task Create_TokenTelegramBotRefuses_IsRejectedNamingTheField()
+    {
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
+        // Well-formed for the old pattern, but Telegram.Bot takes at most 16 digits of bot id before the colon.
+        const string tooLongBotId = "12345678901234567:AAHtokenWithABotIdTooLong_abcdefghij";
+
+        var response = await admin.PostAsync(TestApi.Instances, TestApi.Json(new { name = "bad", provider = "telegram", credentials = new { botToken = tooLongBotId } }), TestApi.Ct);
+
+        await response.ExpectProblemAsync(HttpStatusCode.BadRequest, "credentials.botToken");
+    }
+
+    [Fact]
+    public async Task SendThroughApi_TelegramOptions_ReachTheFakeAsBotApiParameters()
+    {
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
+        var id = await CreateTelegramInstanceAsync(admin, agent: false);
+        await admin.WaitForStatusAsync(id, "Ready");
+        Telegram.AddChat(Token, 5252);
+
+        await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages", TestApi.Json(new
+        {
+            chatId = "5252",
+            text = "<b>bold</b> https://example.org",
+            parseMode = "html",
+            silent = true,
+            disableLinkPreview = true,
+        }), TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("5252"), "chatId" },
+            { new StringContent("*plain*"), "text" },
+            { new StringContent("MarkdownV2"), "parseMode" },
+            { new StringContent("false"), "silent" },
+        };
+        await (await admin.PostAsync($"{TestApi.Instances}/{id}/messages", form, TestApi.Ct)).ExpectAsync(HttpStatusCode.Created);
+
+        var sent = Telegram.GetSentMessages(Token, 5252);
+        Assert.Equal(2, sent.Count);
+        Assert.Equal("HTML", sent[0].ParseMode);
+        Assert.True(sent[0].DisableNotification);
+        Assert.True(sent[0].LinkPreviewDisabled);
+        Assert.Equal("MarkdownV2", sent[1].ParseMode);
+        Assert.False(sent[1].DisableNotification);
+        Assert.NotEqual(true, sent[1].LinkPreviewDisabled);
+    }
+
+    [Fact]
+    public async Task SendThroughApi_BadTelegramOptions_RejectedNamingTheField()
+    {
+        using var admin = HostFixture.Client(Factory, HostFixture.AdminKey);
+        var id = await CreateTelegramInstanceAsync(admin, agent: false);
+        Telegram.AddChat(Token, 5353);
+        var messages = $"{TestApi.Instances}/{id}/messages";
+
+        var badMode = await admin.PostAsync(messages, TestApi.Json(new { chatId = "5353", text = "x", parseMode = "bbcode" }), TestApi.Ct);
+        var badJsonFlag = await admin.PostAsync(messages, TestApi.Json(new { chatId = "5353", text = "x", silent = "loud" }), TestApi.Ct);
+        using var form = new MultipartFormDataContent { { new StringContent("5353"), "chatId" }, { new StringContent("x"), "text" }, { new StringContent("maybe"), "disableLinkPreview" } };
+        var badFormFlag = await admin.PostAsync(messages, form, TestApi.Ct);
+
+        await badMode.ExpectProblemAsync(HttpStatusCode.BadRequest, "parseMode", "bbcode");
+        await badJsonFlag.ExpectProblemAsync(HttpStatusCode.BadRequest, "silent");
+        await badFormFlag.ExpectProblemAsync(HttpStatusCode.BadRequest, "disableLinkPreview", "maybe");
+        Assert.Empty(Telegram.GetSentMessages(Token, 5353));
+    }
 }

@@ -58,6 +58,7 @@ public sealed class McpTelegramTests : IAsyncLifetime
             ["text"] = "<b>bold</b>",
             ["parseMode"] = "html",
             ["silent"] = true,
+            ["disableLinkPreview"] = true,
             ["replyToMessageId"] = userMessageId,
         });
         Assert.StartsWith("Message sent successfully to 555. Message ID: 555_", sent, StringComparison.Ordinal);
@@ -65,6 +66,7 @@ public sealed class McpTelegramTests : IAsyncLifetime
         Assert.Equal("<b>bold</b>", last.Text);
         Assert.Equal("HTML", last.ParseMode);
         Assert.True(last.DisableNotification);
+        Assert.True(last.LinkPreviewDisabled);
         Assert.Equal(long.Parse(userMessageId.Split('_')[1], System.Globalization.CultureInfo.InvariantCulture), last.ReplyToMessageId);
         Assert.Contains("parseMode 'Fancy'", await client.CallErrorAsync("send_telegram_message", new() { ["chatId"] = "555", ["text"] = "x", ["parseMode"] = "Fancy" }), StringComparison.Ordinal);
 

@@ -22,7 +22,8 @@ public sealed record MediaUpload(byte[] Content, string ContentType, string? Fil
 /// <summary>
 /// Reads the body of <c>POST /api/v1/instances/{id}/messages</c>: JSON (<see cref="SendMessageRequest"/>, media as
 /// base64 or a URL) or multipart/form-data (fields <c>chatId</c>, <c>text</c> or <c>caption</c>, <c>replyTo</c>,
-/// <c>clientMessageId</c> and one file part <c>file</c>). Checks media size and type with errors that name the field.
+/// <c>clientMessageId</c>, the Telegram options <c>parseMode</c>, <c>silent</c>, <c>disableLinkPreview</c>, and one file part
+/// <c>file</c>). Checks media size and type with errors that name the field.
 /// A URL is downloaded by <see cref="DownloadAsync"/> once the rest of the message is known to be valid.
 /// </summary>
 public static class MediaUploads
@@ -31,7 +32,7 @@ public static class MediaUploads
     public const int MaxMediaBytes = MediaFiles.MaxBytes;
 
     private const int MaxFileNameLength = 255;
-    private static readonly HashSet<string> FormFields = new(StringComparer.OrdinalIgnoreCase) { "chatId", "text", "caption", "replyTo", "clientMessageId" };
+    private static readonly HashSet<string> FormFields = new(StringComparer.OrdinalIgnoreCase) { "chatId", "text", "caption", "replyTo", "clientMessageId", "parseMode", "silent", "disableLinkPreview" };
 
     /// <summary>The request and its media, or a problem result (400 naming the field, 413 too large, 415 wrong body type).</summary>
     public static async Task<(SendMessageRequest? Request, MediaUpload? Media, IResult? Problem)> ReadSendAsync(HttpRequest http, CancellationToken cancellationToken)
@@ -111,7 +112,7 @@ public static class MediaUploads
         var unknown = form.Keys.Where(k => !FormFields.Contains(k)).Concat(form.Files.Select(f => f.Name).Where(n => !string.Equals(n, "file", StringComparison.OrdinalIgnoreCase))).Distinct().ToList();
         if (unknown.Count > 0)
         {
-            errors["form"] = [$"Unknown form fields: {string.Join(", ", unknown)}. Expected chatId, text (or caption), replyTo, clientMessageId and a file part 'file'."];
+            errors["form"] = [$"Unknown form fields: {string.Join(", ", unknown)}. Expected chatId, text (or caption), replyTo, clientMessageId, parseMode, silent, disableLinkPreview and a file part 'file'."];
         }
 
         var files = form.Files.Where(f => string.Equals(f.Name, "file", StringComparison.OrdinalIgnoreCase)).ToList();
@@ -125,12 +126,15 @@ public static class MediaUploads
             errors["caption"] = ["Send either text or caption, not both."];
         }
 
+        var silent = FlagField(form, "silent", errors);
+        var disableLinkPreview = FlagField(form, "disableLinkPreview", errors);
         if (errors.Count > 0)
         {
             return (null, null, TypedResults.ValidationProblem(errors, title: "The message is not valid."));
         }
 
-        var request = new SendMessageRequest(Field(form, "chatId"), Field(form, "text") ?? Field(form, "caption"), Field(form, "replyTo"), Field(form, "clientMessageId"));
+        var request = new SendMessageRequest(Field(form, "chatId"), Field(form, "text") ?? Field(form, "caption"), Field(form, "replyTo"), Field(form, "clientMessageId"),
+            ParseMode: Field(form, "parseMode"), Silent: silent, DisableLinkPreview: disableLinkPreview);
         if (files.Count == 0)
         {
             return (request, null, null);
@@ -234,6 +238,23 @@ public static class MediaUploads
 
     private static string? Field(IFormCollection form, string name)
         => form.TryGetValue(name, out var value) && value.Count > 0 ? value.ToString() : null;
+
+    /// <summary>A true/false form field (case-insensitive); absent is null, anything else an error naming it.</summary>
+    private static bool? FlagField(IFormCollection form, string name, Dictionary<string, string[]> errors)
+    {
+        if (Field(form, name) is not { } value)
+        {
+            return null;
+        }
+
+        if (bool.TryParse(value.Trim(), out var flag))
+        {
+            return flag;
+        }
+
+        errors[name] = [$"{name} must be true or false, not '{value}'."];
+        return null;
+    }
 
     private static Microsoft.AspNetCore.Http.HttpResults.ValidationProblem Invalid(string field, string message)
         => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] }, title: "The message is not valid.");

@@ -3,12 +3,25 @@ using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using Messengers.Host.Hosting;
+using Messengers.Providers.Telegram;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;
 
-/// <summary>A message to send: text, or media (<see cref="Media"/>, base64 or a URL) with an optional caption in <see cref="Text"/>.</summary>
-public sealed record SendMessageRequest(string? ChatId, string? Text, string? ReplyTo, string? ClientMessageId, SendMediaRequest? Media = null);
+/// <summary>
+/// A message to send: text, or media (<see cref="Media"/>, base64 or a URL) with an optional caption in <see cref="Text"/>.
+/// Telegram instances also take <see cref="ParseMode"/> (HTML, Markdown, MarkdownV2), <see cref="Silent"/> (no notification
+/// sound) and <see cref="DisableLinkPreview"/>, the options of the MCP tool send_telegram_message.
+/// </summary>
+public sealed record SendMessageRequest(
+    string? ChatId,
+    string? Text,
+    string? ReplyTo,
+    string? ClientMessageId,
+    SendMediaRequest? Media = null,
+    string? ParseMode = null,
+    bool? Silent = null,
+    bool? DisableLinkPreview = null);
 
 /// <summary>A stored media file of a message: its id in the media store, type, name and size in bytes.</summary>
 public sealed record MediaView(string Id, string ContentType, string? FileName, long Size)
@@ -43,6 +56,8 @@ public static class MessagesApi
             .WithSummary("Send a text or media message")
             .WithDescription("""
                 JSON: {"chatId", "text", "replyTo", "clientMessageId", "media": {"data": "<base64 or data: URL>", "mimetype": "image/png", "filename": "a.png"}};
+                Telegram instances also take "parseMode" ("HTML", "Markdown", "MarkdownV2"; empty for plain text), "silent" and
+                "disableLinkPreview" (booleans; as multipart fields "true"/"false"); 400 naming the field for other values or providers.
                 with media, "text" is the caption and may be empty. Instead of "data", "media" may carry "url": an http(s) link
                 the gateway downloads ("mimetype" and "filename" then optional: the server's Content-Type and the link's file
                 name are used); exactly one of data or url. multipart/form-data: fields chatId, text (or caption), replyTo,
@@ -102,6 +117,8 @@ public static class MessagesApi
             errors["clientMessageId"] = ["The clientMessageId is longer than 100 characters."];
         }
 
+        var options = TelegramOptionsOf(request, info.Provider, errors);
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, title: "The message is not valid.");
@@ -136,8 +153,51 @@ public static class MessagesApi
             Media = media,
             ReplyToMessageId = request.ReplyTo,
             ClientMessageId = request.ClientMessageId,
+            Options = options,
         });
         return TypedResults.Created($"/api/v1/instances/{id}/chats/{Uri.EscapeDataString(sent.ChatId)}/messages", MessageView.Of(sent));
+    }
+
+    /// <summary>The Telegram send options of the body as <see cref="OutgoingMessage.Options"/>; an error per field that is wrong.</summary>
+    private static Dictionary<string, string> TelegramOptionsOf(SendMessageRequest request, string provider, Dictionary<string, string[]> errors)
+    {
+        var options = new Dictionary<string, string>();
+        var given = new List<string>();
+        if (request.ParseMode is not null)
+        {
+            given.Add("parseMode");
+            if (TelegramSendOptions.NormalizeParseMode(request.ParseMode) is not { } mode)
+            {
+                errors["parseMode"] = [$"'{request.ParseMode}' is not one of HTML, Markdown, MarkdownV2 (or empty for plain text)."];
+            }
+            else if (mode.Length > 0)
+            {
+                options[TelegramSendOptions.ParseModeKey] = mode;
+            }
+        }
+
+        if (request.Silent is { } silent)
+        {
+            given.Add("silent");
+            options[TelegramSendOptions.SilentKey] = silent ? "true" : "false";
+        }
+
+        if (request.DisableLinkPreview is { } disable)
+        {
+            given.Add("disableLinkPreview");
+            options[TelegramSendOptions.DisableLinkPreviewKey] = disable ? "true" : "false";
+        }
+
+        if (!string.Equals(provider, TelegramProvider.ProviderName, StringComparison.OrdinalIgnoreCase))
+        {
+            // Other providers have no such options; refusing beats sending the text differently than asked.
+            foreach (var field in given)
+            {
+                errors[field] = [$"{field} applies to Telegram instances only, not '{provider}'."];
+            }
+        }
+
+        return options;
     }
 
     /// <summary>Newest first; pass <c>before</c> = the <c>next</c> of the previous page to go back in time.</summary>

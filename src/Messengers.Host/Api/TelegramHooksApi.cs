@@ -1,7 +1,6 @@
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
 using Messengers.Providers.Telegram;
-using Messengers.Providers.Telegram.BotApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messengers.Host.Api;

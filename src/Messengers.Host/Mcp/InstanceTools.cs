@@ -5,6 +5,7 @@ using Messengers.Abstractions.Providers;
 using Messengers.Agents;
 using Messengers.Host.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Messengers.Providers.Telegram;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -17,8 +18,6 @@ namespace Messengers.Host.Mcp;
 [McpServerToolType]
 public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, AgentBackends backends, IServiceProvider services)
 {
-    private static readonly string[] ParseModes = ["", "HTML", "Markdown", "MarkdownV2"];
-
     [McpServerTool(Name = "list_instances", ReadOnly = true), Description("Admin key only: list every messenger instance (connected account) with its id, name, provider and status. Use an id as the 'instance' argument of the other tools.")]
     public Task<CallToolResult> ListInstancesAsync(RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken = default)
         => kit.RunAsync("listing instances", async () =>
@@ -132,13 +131,14 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
             return McpToolKit.Text($"Instance {info.Id} stopped. Status: {info.Status}");
         });
 
-    [McpServerTool(Name = "send_telegram_message"), Description("Send a text message through a Telegram bot instance, with Telegram formatting (HTML, Markdown or MarkdownV2), silent delivery and reply-to options.")]
+    [McpServerTool(Name = "send_telegram_message"), Description("Send a text message through a Telegram bot instance, with Telegram formatting (HTML, Markdown or MarkdownV2), silent delivery, link preview and reply-to options.")]
     public Task<CallToolResult> SendTelegramMessageAsync(
         RequestContext<CallToolRequestParams> context,
         [Description("Telegram chat id (a number, negative for groups) or @channelusername")] string chatId,
         [Description("The message text")] string text,
         [Description("Formatting of the text: empty for plain text, 'HTML', 'Markdown' or 'MarkdownV2'")] string parseMode = "",
         [Description("Deliver without a notification sound")] bool silent = false,
+        [Description("Show no preview of the first link in the text")] bool disableLinkPreview = false,
         [Description("Message id to reply to, as returned by get_messages; empty for none")] string replyToMessageId = "",
         [Description(WhatsAppTools.InstanceDescription)] string instance = "",
         CancellationToken cancellationToken = default)
@@ -150,17 +150,22 @@ public sealed class InstanceTools(McpToolKit kit, MessengerProviders providers, 
                 throw new McpToolException($"instance '{target.Id}' is a '{target.Instance.Provider}' instance, not Telegram: use send_message");
             }
 
-            var mode = ParseModes.FirstOrDefault(m => string.Equals(m, (parseMode ?? "").Trim(), StringComparison.OrdinalIgnoreCase))
+            var mode = TelegramSendOptions.NormalizeParseMode(parseMode)
                 ?? throw new McpToolException($"parseMode '{parseMode}' is not one of HTML, Markdown, MarkdownV2 (or empty for plain text)");
             var options = new Dictionary<string, string>();
             if (mode.Length > 0)
             {
-                options["parseMode"] = mode;
+                options[TelegramSendOptions.ParseModeKey] = mode;
             }
 
             if (silent)
             {
-                options["silent"] = "true";
+                options[TelegramSendOptions.SilentKey] = "true";
+            }
+
+            if (disableLinkPreview)
+            {
+                options[TelegramSendOptions.DisableLinkPreviewKey] = "true";
             }
 
             var sent = await kit.SendAsync(target, new OutgoingMessage

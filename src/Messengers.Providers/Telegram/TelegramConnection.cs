@@ -1,8 +1,12 @@
 using System.Globalization;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Providers;
-using Messengers.Providers.Telegram.BotApi;
+using Messengers.Providers.Telegram.Updates;
 using Microsoft.Extensions.Logging;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace Messengers.Providers.Telegram;
 
@@ -24,15 +28,15 @@ internal sealed partial class TelegramConnection(
 {
     private const int MaxCaptionLength = 1024;
     // message_reaction must be named: Telegram's default leaves it out. Groups send it only to bots that are administrators.
-    private static readonly string[] AllowedUpdates = ["message", "edited_message", "channel_post", "message_reaction"];
+    private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message, UpdateType.EditedMessage, UpdateType.ChannelPost, UpdateType.MessageReaction];
     private static readonly TimeSpan ShutdownCallTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private TelegramSendQueue? _queue; // created by the first send: an idle bot runs no queue loop
     private Task? _loop;
     private Task? _stopping;
-    private long? _offset;
-    private long? _confirmedOffset;
+    private int? _offset;
+    private int? _confirmedOffset;
     private bool _webhookRequested;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -40,14 +44,14 @@ internal sealed partial class TelegramConnection(
         User me;
         try
         {
-            me = await client.GetMeAsync(cancellationToken);
+            me = await client.GetMe(cancellationToken);
         }
-        catch (TelegramApiException exception) when (exception.ErrorCode is 401 or 404)
+        catch (ApiRequestException exception) when (TelegramErrors.IsInvalidToken(exception))
         {
             await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
             return;
         }
-        catch (TelegramException exception)
+        catch (RequestException exception)
         {
             await callbacks.OnStatusAsync(InstanceStatus.Disconnected, $"Telegram unreachable: {exception.Message}");
             _loop = Task.Run(() => ReceiveUpdatesAsync(null, _stop.Token), CancellationToken.None);
@@ -75,10 +79,11 @@ internal sealed partial class TelegramConnection(
     {
         ArgumentNullException.ThrowIfNull(message);
         ChatId chat = long.TryParse(message.ChatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var numeric) ? numeric : message.ChatId;
-        ParseMode? parseMode = message.Options.TryGetValue("parseMode", out var mode) && Enum.TryParse<ParseMode>(mode, ignoreCase: true, out var parsed) ? parsed : null;
-        bool? silent = message.Options.TryGetValue("silent", out var s) && bool.TryParse(s, out var quiet) ? quiet : null;
+        var parseMode = TelegramSendOptions.ParseModeOf(message.Options);
+        var silent = TelegramSendOptions.SilentOf(message.Options);
+        var linkPreview = TelegramSendOptions.LinkPreviewOf(message.Options);
         ReplyParameters? reply = message.ReplyToMessageId is { } replyTo && replyTo.LastIndexOf('_') is var at and > 0
-            && long.TryParse(replyTo[(at + 1)..], CultureInfo.InvariantCulture, out var replyId)
+            && int.TryParse(replyTo[(at + 1)..], CultureInfo.InvariantCulture, out var replyId)
             ? new ReplyParameters { MessageId = replyId, AllowSendingWithoutReply = true }
             : null;
 
@@ -91,22 +96,22 @@ internal sealed partial class TelegramConnection(
             sent = await queue.EnqueueAsync(numeric, ct => media.SendAsync(chat, file, caption, parseMode, reply, silent, ct), cancellationToken);
             if (message.Text.Length > MaxCaptionLength)
             {
-                await queue.EnqueueAsync(numeric, ct => client.SendMessageAsync(chat, message.Text, parseMode, null, silent, cancellationToken: ct), cancellationToken);
+                await queue.EnqueueAsync(numeric, ct => client.SendMessage(chat, message.Text, parseMode, linkPreviewOptions: linkPreview, disableNotification: silent, cancellationToken: ct), cancellationToken);
             }
         }
         else
         {
-            sent = await queue.EnqueueAsync(numeric, ct => client.SendMessageAsync(chat, message.Text, parseMode, reply, silent, cancellationToken: ct), cancellationToken);
+            sent = await queue.EnqueueAsync(numeric, ct => client.SendMessage(chat, message.Text, parseMode, reply, linkPreviewOptions: linkPreview, disableNotification: silent, cancellationToken: ct), cancellationToken);
         }
 
-        return new SendResult(TelegramProvider.MessageId(sent.Chat.Id, sent.MessageId), DateTimeOffset.FromUnixTimeSeconds(sent.Date));
+        return new SendResult(TelegramProvider.MessageId(sent.Chat.Id, sent.Id), new DateTimeOffset(DateTime.SpecifyKind(sent.Date, DateTimeKind.Utc)));
     }
 
     public async Task SetTypingAsync(string chatId, bool typing, CancellationToken cancellationToken)
     {
         if (typing && long.TryParse(chatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var numeric))
         {
-            await client.SendChatActionAsync(numeric, ChatAction.Typing, cancellationToken: cancellationToken);
+            await client.SendChatAction(numeric, ChatAction.Typing, cancellationToken: cancellationToken);
         }
     }
 
@@ -138,14 +143,14 @@ internal sealed partial class TelegramConnection(
         try
         {
             using var body = new MemoryStream(delivery.Body, writable: false);
-            update = await TelegramJson.DeserializeUpdateAsync(body, cancellationToken);
+            update = await UpdateParser.DeserializeAsync(body, cancellationToken);
         }
         catch (System.Text.Json.JsonException exception)
         {
             return new InboundResult(InboundOutcome.Invalid, Detail: $"The body is not a Telegram Update: {exception.Message}");
         }
 
-        if (update is null || update.UpdateId <= 0)
+        if (update is null || update.Id <= 0)
         {
             return new InboundResult(InboundOutcome.Invalid, Detail: "The body is not a Telegram Update: update_id is missing.");
         }
@@ -155,7 +160,7 @@ internal sealed partial class TelegramConnection(
         {
             message = await media.ReadAsync(update, cancellationToken);
         }
-        catch (TelegramException exception)
+        catch (RequestException exception)
         {
             return new InboundResult(InboundOutcome.RetryLater, Detail: $"Downloading the update's file failed: {exception.Message}");
         }
@@ -209,16 +214,16 @@ internal sealed partial class TelegramConnection(
             if (_webhookRequested)
             {
                 // Updates wait at Telegram until the next start (webhook or polling) instead of failing deliveries.
-                await client.DeleteWebhookAsync(cancellationToken: timeout.Token);
+                await client.DeleteWebhook(cancellationToken: timeout.Token);
             }
             else if (_offset is { } offset && offset != _confirmedOffset)
             {
                 // Confirms what was stored since the last poll, so a restart does not fetch it again (it would be
                 // deduplicated anyway). timeout 0 returns at once; limit 1 keeps the answer small.
-                await client.GetUpdatesAsync(offset, 1, 0, null, timeout.Token);
+                await client.GetUpdates(offset, 1, 0, null, timeout.Token);
             }
         }
-        catch (Exception exception) when (exception is TelegramException or OperationCanceledException)
+        catch (Exception exception) when (exception is RequestException or OperationCanceledException)
         {
             logger.LogWarning("Telegram instance {InstanceId} could not tidy up at stop: {Reason}", instanceId, exception.Message);
         }
@@ -242,7 +247,7 @@ internal sealed partial class TelegramConnection(
             {
                 var secret = await webhookSecret();
                 _webhookRequested = true;
-                await client.SetWebhookAsync(url.ToString(), secret, AllowedUpdates, cancellationToken: cancellationToken);
+                await client.SetWebhook(url.ToString(), allowedUpdates: AllowedUpdates, secretToken: secret, cancellationToken: cancellationToken);
                 logger.LogInformation("Telegram instance {InstanceId} receives updates by webhook at {WebhookUrl}", instanceId, url);
                 await callbacks.OnStatusAsync(InstanceStatus.Ready, null, account);
                 return;
@@ -251,14 +256,14 @@ internal sealed partial class TelegramConnection(
             {
                 return;
             }
-            catch (TelegramApiException exception) when (exception.ErrorCode == 401)
+            catch (ApiRequestException exception) when (TelegramErrors.IsUnauthorized(exception))
             {
                 await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
                 return;
             }
-            catch (TelegramApiException exception) when (exception.ErrorCode == 400)
+            catch (ApiRequestException exception) when (exception.ErrorCode == 400)
             {
-                await callbacks.OnStatusAsync(InstanceStatus.Failed, $"Telegram rejected the webhook URL {url}: {exception.Description}");
+                await callbacks.OnStatusAsync(InstanceStatus.Failed, $"Telegram rejected the webhook URL {url}: {exception.Message}");
                 return;
             }
             catch (Exception exception)
@@ -280,7 +285,7 @@ internal sealed partial class TelegramConnection(
             try
             {
                 var offset = _offset;
-                var updates = await client.GetUpdatesAsync(offset, 100, options.PollTimeoutSeconds, AllowedUpdates, cancellationToken);
+                var updates = await client.GetUpdates(offset, 100, options.PollTimeoutSeconds, AllowedUpdates, cancellationToken);
                 _confirmedOffset = offset;
                 if (!connected)
                 {
@@ -296,21 +301,21 @@ internal sealed partial class TelegramConnection(
                         await callbacks.OnMessageAsync(message);
                     }
 
-                    _offset = update.UpdateId + 1; // confirmed by the next poll, now that the message is stored
+                    _offset = update.Id + 1; // confirmed by the next poll, now that the message is stored
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (TelegramApiException exception) when (exception.ErrorCode == 401)
+            catch (ApiRequestException exception) when (TelegramErrors.IsUnauthorized(exception))
             {
                 await callbacks.OnStatusAsync(InstanceStatus.Failed, "invalid bot token");
                 return;
             }
             catch (Exception exception)
             {
-                if (exception is TelegramApiException { ErrorCode: 409 } conflict && conflict.Description.Contains("webhook", StringComparison.OrdinalIgnoreCase)
+                if (TelegramErrors.IsConflict(exception) && exception.Message.Contains("webhook", StringComparison.OrdinalIgnoreCase)
                     && await TryRemoveOwnWebhookAsync(cancellationToken))
                 {
                     continue;
@@ -333,18 +338,18 @@ internal sealed partial class TelegramConnection(
     {
         try
         {
-            var info = await client.GetWebhookInfoAsync(cancellationToken);
+            var info = await client.GetWebhookInfo(cancellationToken);
             if (!Uri.TryCreate(info.Url, UriKind.Absolute, out var registered)
                 || !registered.AbsolutePath.EndsWith(TelegramProvider.HookPathPrefix + Uri.EscapeDataString(instanceId), StringComparison.Ordinal))
             {
                 return false;
             }
 
-            await client.DeleteWebhookAsync(cancellationToken: cancellationToken);
+            await client.DeleteWebhook(cancellationToken: cancellationToken);
             logger.LogInformation("Telegram instance {InstanceId} deleted its earlier webhook to poll again", instanceId);
             return true;
         }
-        catch (Exception exception) when (exception is TelegramException || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception exception) when (exception is RequestException || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return false;
         }
@@ -355,8 +360,8 @@ internal sealed partial class TelegramConnection(
     {
         var reason = exception switch
         {
-            TelegramApiException { ErrorCode: 409 } => "another getUpdates poller or a webhook is using this bot (409 Conflict)",
-            TelegramException => $"Telegram unreachable: {exception.Message}",
+            ApiRequestException { ErrorCode: 409 } => "another getUpdates poller or a webhook is using this bot (409 Conflict)",
+            RequestException => $"Telegram unreachable: {exception.Message}",
             _ => $"storing an incoming message failed: {exception.Message}",
         };
         logger.LogWarning("Telegram {Activity} of {InstanceId} failed ({Failures}): {Reason}", activity, instanceId, failures, reason);
@@ -371,7 +376,7 @@ internal sealed partial class TelegramConnection(
             logger.LogWarning("Telegram instance {InstanceId} could not report its status: {Reason}", instanceId, statusFailure.Message);
         }
 
-        var delay = exception is TelegramApiException { RetryAfter: { } retryAfter } ? retryAfter
+        var delay = TelegramErrors.IsFloodWait(exception, out var floodWait) && floodWait is { } retryAfter ? retryAfter
             : TimeSpan.FromMilliseconds(Math.Min(options.MaxRetryDelay.TotalMilliseconds, 500 * Math.Pow(2, Math.Min(failures - 1, 10)) * (0.8 + (Random.Shared.NextDouble() * 0.4))));
         try
         {

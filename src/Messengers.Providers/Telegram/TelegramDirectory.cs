@@ -1,6 +1,9 @@
 using System.Globalization;
 using Messengers.Abstractions.Providers;
-using Messengers.Providers.Telegram.BotApi;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace Messengers.Providers.Telegram;
 
@@ -13,16 +16,16 @@ internal sealed partial class TelegramConnection
     public async Task ReactAsync(string chatId, string messageId, string emoji, CancellationToken cancellationToken)
     {
         // Our ids are "{chat}_{message}" (TelegramProvider.MessageId); a bare number is the message id itself.
-        var number = messageId.LastIndexOf('_') is var at && long.TryParse(messageId[(at + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+        var number = messageId.LastIndexOf('_') is var at && int.TryParse(messageId[(at + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? parsed
             : throw new MessengerRequestException($"'{messageId}' is not a Telegram message id.", notFound: true);
         try
         {
-            await client.SetMessageReactionAsync(ChatOf(chatId), number, emoji.Length == 0 ? [] : [ReactionType.FromEmoji(emoji)], cancellationToken: cancellationToken);
+            await client.SetMessageReaction(ChatOf(chatId), number, emoji.Length == 0 ? [] : [new ReactionTypeEmoji { Emoji = emoji }], cancellationToken: cancellationToken);
         }
-        catch (TelegramApiException exception) when (exception.ErrorCode == 400)
+        catch (ApiRequestException exception) when (exception.ErrorCode == 400)
         {
-            throw new MessengerRequestException($"Telegram refused the reaction: {exception.Description}", exception.Description.Contains("MESSAGE_ID_INVALID", StringComparison.Ordinal) || exception.Description.Contains("not found", StringComparison.OrdinalIgnoreCase), exception);
+            throw new MessengerRequestException($"Telegram refused the reaction: {exception.Message}", exception.Message.Contains("MESSAGE_ID_INVALID", StringComparison.Ordinal) || exception.Message.Contains("not found", StringComparison.OrdinalIgnoreCase), exception);
         }
     }
 
@@ -31,9 +34,9 @@ internal sealed partial class TelegramConnection
         ChatFullInfo chat;
         try
         {
-            chat = await client.GetChatAsync(ChatOf(groupId), cancellationToken);
+            chat = await client.GetChat(ChatOf(groupId), cancellationToken);
         }
-        catch (TelegramApiException exception) when (exception.ErrorCode is 400 or 403)
+        catch (ApiRequestException exception) when (exception.ErrorCode is 400 or 403)
         {
             return null; // chat not found, or the bot is no longer in it
         }
@@ -43,15 +46,15 @@ internal sealed partial class TelegramConnection
             return null;
         }
 
-        var administrators = await client.GetChatAdministratorsAsync(ChatOf(groupId), cancellationToken);
-        var ordered = administrators.OrderBy(m => m.Status == "creator" ? 0 : 1).ToList();
+        var administrators = await client.GetChatAdministrators(ChatOf(groupId), cancellationToken: cancellationToken);
+        var ordered = administrators.OrderBy(m => m.Status == ChatMemberStatus.Creator ? 0 : 1).ToList();
         return new GroupInfo
         {
             GroupId = chat.Id.ToString(CultureInfo.InvariantCulture),
             Name = chat.Title,
             Description = chat.Description,
-            Owner = ordered.FirstOrDefault(m => m.Status == "creator")?.User.Id.ToString(CultureInfo.InvariantCulture),
-            Participants = [.. ordered.Select(m => new GroupParticipant(m.User.Id.ToString(CultureInfo.InvariantCulture), true, m.Status == "creator"))],
+            Owner = ordered.FirstOrDefault(m => m.Status == ChatMemberStatus.Creator)?.User.Id.ToString(CultureInfo.InvariantCulture),
+            Participants = [.. ordered.Select(m => new GroupParticipant(m.User.Id.ToString(CultureInfo.InvariantCulture), true, m.Status == ChatMemberStatus.Creator))],
         };
     }
 

@@ -1,7 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Messengers.Abstractions.Messages;
-using Messengers.Providers.Telegram.BotApi;
+using Messengers.Providers.Telegram.Updates;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace Messengers.Providers.Telegram;
 
@@ -81,7 +85,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
         ArgumentNullException.ThrowIfNull(update);
         if (update.MessageReaction is { } reaction)
         {
-            return ReactionOf(update.UpdateId, reaction);
+            return ReactionOf(update.Id, reaction);
         }
 
         var parsed = UpdateParser.Parse(update);
@@ -129,7 +133,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
     /// as reply. Its id comes from the update id (a reaction has none of its own), so a redelivered update is stored once
     /// and it is not taken for a message number by calls that take one.
     /// </summary>
-    private static Abstractions.Providers.InboundMessage ReactionOf(long updateId, MessageReactionUpdated reaction)
+    private static Abstractions.Providers.InboundMessage ReactionOf(int updateId, MessageReactionUpdated reaction)
     {
         var chatId = reaction.Chat.Id.ToString(CultureInfo.InvariantCulture);
         var isGroup = UpdateParser.GetChatType(reaction.Chat) is ChatType.Group or ChatType.Supergroup;
@@ -145,7 +149,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
             GroupId = isGroup ? chatId : null,
             ContactName = isGroup ? reaction.Chat.Title : sender?.DisplayName,
             ReplyToMessageId = TelegramProvider.MessageId(reaction.Chat.Id, reaction.MessageId),
-            Timestamp = DateTimeOffset.FromUnixTimeSeconds(reaction.Date),
+            Timestamp = new DateTimeOffset(DateTime.SpecifyKind(reaction.Date, DateTimeKind.Utc)),
         };
     }
 
@@ -153,7 +157,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
     /// Sends a stored file with the method its type calls for: by file_id when Telegram knows it already, else uploaded
     /// as multipart. A file_id Telegram no longer accepts falls back to the upload.
     /// </summary>
-    public async Task<Message> SendAsync(ChatId chatId, MediaRef file, string? caption, ParseMode? parseMode, ReplyParameters? reply, bool? silent, CancellationToken cancellationToken)
+    public async Task<Message> SendAsync(ChatId chatId, MediaRef file, string? caption, ParseMode parseMode, ReplyParameters? reply, bool silent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(file);
         var kind = KindOf(file);
@@ -163,7 +167,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
             {
                 return await SendAsync(kind, chatId, InputFile.FromFileId(fileId), caption, parseMode, reply, silent, cancellationToken);
             }
-            catch (TelegramApiException exception) when (exception.ErrorCode == 400 && exception.Description.Contains("file", StringComparison.OrdinalIgnoreCase))
+            catch (ApiRequestException exception) when (exception.ErrorCode == 400 && exception.Message.Contains("file", StringComparison.OrdinalIgnoreCase))
             {
                 fileIds.Forget(instanceId, file.MediaId);
             }
@@ -172,7 +176,7 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
         var opened = await media.OpenAsync(instanceId, file.MediaId, cancellationToken)
             ?? throw new MediaNotFoundException($"Media '{file.MediaId}' is not in the media store of instance '{instanceId}'.");
         await using var content = opened.Content;
-        var sent = await SendAsync(kind, chatId, InputFile.FromStream(content, file.FileName ?? DefaultFileName(kind, file.ContentType), file.ContentType), caption, parseMode, reply, silent, cancellationToken);
+        var sent = await SendAsync(kind, chatId, InputFile.FromStream(content, file.FileName ?? DefaultFileName(kind, file.ContentType)), caption, parseMode, reply, silent, cancellationToken);
         if (FileIdOf(sent, kind) is { } id)
         {
             fileIds.Remember(instanceId, file.MediaId, kind, id);
@@ -198,14 +202,15 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
 
     private async Task<MediaRef?> DownloadAsync(MediaReference reference, CancellationToken cancellationToken)
     {
-        var file = await client.GetFileAsync(reference.FileId, cancellationToken);
+        var file = await client.GetFile(reference.FileId, cancellationToken);
         if (file.FilePath is not { } path)
         {
             return null; // above the 20 MB download limit: the message is stored without its file
         }
 
-        var bytes = await client.DownloadFileAsync(path, cancellationToken);
-        using var content = new MemoryStream(bytes);
+        using var content = new MemoryStream();
+        await client.DownloadFile(path, content, cancellationToken);
+        content.Position = 0;
         var stored = await media.SaveAsync(instanceId, content, reference.MimeType ?? (reference.Kind == MediaKind.Photo ? "image/jpeg" : "application/octet-stream"), reference.FileName ?? Path.GetFileName(path), cancellationToken);
         OutgoingMediaKind? kind = reference.Kind switch
         {
@@ -224,13 +229,13 @@ public sealed class TelegramMedia(string instanceId, TelegramBotClient client, I
         return stored;
     }
 
-    private Task<Message> SendAsync(OutgoingMediaKind kind, ChatId chatId, InputFile file, string? caption, ParseMode? parseMode, ReplyParameters? reply, bool? silent, CancellationToken cancellationToken) => kind switch
+    private Task<Message> SendAsync(OutgoingMediaKind kind, ChatId chatId, InputFile file, string? caption, ParseMode parseMode, ReplyParameters? reply, bool silent, CancellationToken cancellationToken) => kind switch
     {
-        OutgoingMediaKind.Photo => client.SendPhotoAsync(chatId, file, caption, parseMode, reply, silent, cancellationToken),
-        OutgoingMediaKind.Audio => client.SendAudioAsync(chatId, file, caption, parseMode, reply, silent, cancellationToken: cancellationToken),
-        OutgoingMediaKind.Video => client.SendVideoAsync(chatId, file, caption, parseMode, reply, silent, cancellationToken: cancellationToken),
-        OutgoingMediaKind.Voice => client.SendVoiceAsync(chatId, file, caption, parseMode, reply, silent, cancellationToken: cancellationToken),
-        _ => client.SendDocumentAsync(chatId, file, caption, parseMode, reply, silent, cancellationToken),
+        OutgoingMediaKind.Photo => client.SendPhoto(chatId, file, caption, parseMode, reply, disableNotification: silent, cancellationToken: cancellationToken),
+        OutgoingMediaKind.Audio => client.SendAudio(chatId, file, caption, parseMode, reply, disableNotification: silent, cancellationToken: cancellationToken),
+        OutgoingMediaKind.Video => client.SendVideo(chatId, file, caption, parseMode, reply, disableNotification: silent, cancellationToken: cancellationToken),
+        OutgoingMediaKind.Voice => client.SendVoice(chatId, file, caption, parseMode, reply, disableNotification: silent, cancellationToken: cancellationToken),
+        _ => client.SendDocument(chatId, file, caption, parseMode, reply, disableNotification: silent, cancellationToken: cancellationToken),
     };
 
     private static string? FileIdOf(Message sent, OutgoingMediaKind kind) => kind switch

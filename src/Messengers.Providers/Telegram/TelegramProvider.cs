@@ -4,11 +4,11 @@ using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
 using InboundMessage = Messengers.Abstractions.Providers.InboundMessage;
-using Messengers.Providers.Telegram.BotApi;
 using Messengers.Abstractions.Telegram;
 using Orleans;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Telegram.Bot;
 
 namespace Messengers.Providers.Telegram;
 
@@ -16,7 +16,10 @@ namespace Messengers.Providers.Telegram;
 public sealed class TelegramOptions
 {
     /// <summary>The Bot API base URL for all instances; an instance setting <c>apiBaseUrl</c> overrides it.</summary>
-    public string ApiBaseUrl { get; set; } = TelegramBotClient.DefaultBaseUrl.ToString();
+    public string ApiBaseUrl { get; set; } = DefaultApiBaseUrl;
+
+    /// <summary>Telegram's public endpoint.</summary>
+    public const string DefaultApiBaseUrl = "https://api.telegram.org";
 
     /// <summary>Seconds one getUpdates long poll may wait.</summary>
     public int PollTimeoutSeconds { get; set; } = 25;
@@ -35,9 +38,16 @@ public sealed class TelegramOptions
 
     /// <summary>
     /// "2" sends Bot API calls over HTTP/2, so that the long polls of many bots share a few connections (see
-    /// <see cref="TelegramBotClient.UseHttp2"/>); "1.1" (the default) keeps one connection per pending poll.
+    /// <see cref="TelegramHttpHandler"/>); "1.1" (the default) keeps one connection per pending poll.
     /// </summary>
     public string HttpVersion { get; set; } = "1.1";
+
+    /// <summary>
+    /// Whether <paramref name="url"/> may serve as the Bot API base URL: absolute http(s) without a path, since
+    /// Telegram.Bot keeps only the scheme and authority and would silently drop a path.
+    /// </summary>
+    public static bool IsValidApiBaseUrl(string url)
+        => Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) && uri.AbsolutePath.Trim('/').Length == 0;
 
     /// <summary>Whether <paramref name="url"/> may serve as a public URL: absolute http(s).</summary>
     public static bool IsValidPublicUrl(string url)
@@ -59,7 +69,11 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
 
     // One handler for every bot: idle long polls cost a pooled connection each (HTTP/1.1) or a stream each on a few
     // shared connections (HTTP/2, more than one connection once a server's stream limit is reached), never a handler each.
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), EnableMultipleHttp2Connections = true }) { Timeout = Timeout.InfiniteTimeSpan };
+    // Call limits are per request (TelegramHttpHandler), so the client itself never times out a long poll.
+    private readonly HttpClient _http = new(new TelegramHttpHandler(
+        new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), EnableMultipleHttp2Connections = true },
+        options.Value.HttpVersion == "2",
+        TimeSpan.FromSeconds(options.Value.PollTimeoutSeconds))) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly TelegramFileIds _fileIds = new();
 
     public string Name => ProviderName;
@@ -73,14 +87,14 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
         ArgumentNullException.ThrowIfNull(credentials);
         ArgumentNullException.ThrowIfNull(settings);
         var errors = new Dictionary<string, string[]>();
-        if (!credentials.TryGetValue(TokenCredential, out var token) || !TokenPattern().IsMatch(token))
+        if (!credentials.TryGetValue(TokenCredential, out var token) || !TokenPattern().IsMatch(token) || !IsTokenAccepted(token))
         {
             errors["credentials.botToken"] = ["A bot token from @BotFather is required (digits, a colon, then at least 30 letters, digits, '-' or '_')."];
         }
 
-        if (settings.TryGetValue("apiBaseUrl", out var url) && !Uri.TryCreate(url, UriKind.Absolute, out _))
+        if (settings.TryGetValue("apiBaseUrl", out var url) && !TelegramOptions.IsValidApiBaseUrl(url))
         {
-            errors["settings.apiBaseUrl"] = ["apiBaseUrl must be an absolute URL."];
+            errors["settings.apiBaseUrl"] = ["apiBaseUrl must be an absolute http(s) URL without a path, like http://localhost:8081."];
         }
 
         if (settings.TryGetValue(PublicUrlSetting, out var publicUrl) && publicUrl.Length > 0 && !TelegramOptions.IsValidPublicUrl(publicUrl))
@@ -124,8 +138,25 @@ public sealed partial class TelegramProvider(IOptions<TelegramOptions> options, 
 
     private TelegramBotClient CreateClient(ConnectionConfig config)
     {
-        var baseUrl = new Uri(config.Settings.TryGetValue("apiBaseUrl", out var url) ? url : options.Value.ApiBaseUrl);
-        return new TelegramBotClient(_http, config.Credentials[TokenCredential], baseUrl, loggers.CreateLogger<TelegramBotClient>()) { UseHttp2 = options.Value.HttpVersion == "2" };
+        var baseUrl = config.Settings.TryGetValue("apiBaseUrl", out var url) ? url : options.Value.ApiBaseUrl;
+        // RetryThreshold 0: the library must not sleep and resend on 429 itself; TelegramSendQueue paces per chat and
+        // per bot and honours retry_after, and a hidden resend could block a lane for minutes. The library keeps only
+        // the base URL's scheme and authority, which is all a self-hosted Bot API server or the test fake needs.
+        return new TelegramBotClient(new TelegramBotClientOptions(config.Credentials[TokenCredential], baseUrl) { RetryThreshold = 0 }, _http);
+    }
+
+    /// <summary>Whether Telegram.Bot takes the token (a numeric bot id of 1-16 digits before the colon).</summary>
+    private static bool IsTokenAccepted(string token)
+    {
+        try
+        {
+            _ = new TelegramBotClientOptions(token);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public void Dispose() => _http.Dispose();

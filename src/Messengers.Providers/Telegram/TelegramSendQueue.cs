@@ -1,4 +1,5 @@
-using Messengers.Providers.Telegram.BotApi;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -267,12 +268,12 @@ public sealed class TelegramSendQueue : IAsyncDisposable
             item.Attempts++;
             sent = await item.Send(item.CancellationToken);
         }
-        catch (TelegramApiException ex) when (ex.IsFloodWait)
+        catch (RequestException ex) when (TelegramErrors.IsFloodWait(ex, out var retryAfter))
         {
             retry = true;
-            OnFloodWait(lane, ex.RetryAfter ?? _options.DefaultRetryAfter);
+            OnFloodWait(lane, retryAfter ?? _options.DefaultRetryAfter);
         }
-        catch (TelegramApiException ex) when (ex.IsServerError && item.ServerErrors < _options.MaxServerErrorRetries)
+        catch (RequestException ex) when (TelegramErrors.IsServerError(ex) && item.ServerErrors < _options.MaxServerErrorRetries)
         {
             retry = true;
             var backoff = _options.ServerErrorBackoff * Math.Pow(2, item.ServerErrors);
@@ -282,7 +283,7 @@ public sealed class TelegramSendQueue : IAsyncDisposable
                 lane.PausedUntil = Max(lane.PausedUntil, _time.GetUtcNow() + backoff);
             }
 
-            TelegramQueueLog.ServerErrorRetry(_logger, lane.ChatId, ex.ErrorCode, item.ServerErrors, backoff);
+            TelegramQueueLog.ServerErrorRetry(_logger, lane.ChatId, TelegramErrors.CodeOf(ex) ?? 0, item.ServerErrors, backoff);
         }
         catch (Exception ex)
         {

@@ -1,7 +1,6 @@
 using Messengers.Abstractions;
 using Messengers.Abstractions.Security;
 using Messengers.Abstractions.Telegram;
-using Messengers.Providers.Telegram.BotApi;
 using Orleans.Runtime;
 
 namespace Messengers.Providers.Telegram;

@@ -1,11 +1,17 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Messengers.Providers.Telegram.BotApi;
+using Messengers.Providers.Telegram;
+using Messengers.Providers.Telegram.Updates;
 using Messengers.Testing.Fakes.Telegram;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
 namespace Messengers.Providers.Tests.Telegram;
 
+/// <summary>Telegram.Bot's client against the fake Bot API: the fake must answer the library the way the real server does.</summary>
 public sealed class TelegramBotClientTests : TelegramFakeTestBase
 {
     private const long Ann = 111;
@@ -13,7 +19,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     [Fact]
     public async Task GetMe_ValidToken_ReturnsBotUser()
     {
-        var me = await Client.GetMeAsync(Ct);
+        var me = await Client.GetMe(Ct);
 
         Assert.Equal(123456789, me.Id);
         Assert.True(me.IsBot);
@@ -28,20 +34,19 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.RevokeBot(Token);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.GetMeAsync(Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.GetMe(Ct));
 
         Assert.Equal(401, ex.ErrorCode);
-        Assert.Equal("Unauthorized", ex.Description);
-        Assert.Equal("getMe", ex.Method);
+        Assert.Equal("Unauthorized", ex.Message);
         Assert.DoesNotContain(Token, ex.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task GetMe_UnknownToken_ThrowsUnauthorized()
     {
-        var stranger = new TelegramBotClient(Http, "42:unknown", Fake.BaseUrl);
+        var stranger = NewClient("42:unknown", Fake.BaseUrl);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => stranger.GetMeAsync(Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => stranger.GetMe(Ct));
 
         Assert.Equal(401, ex.ErrorCode);
     }
@@ -49,7 +54,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     [Fact]
     public async Task GetUpdates_MessageArrivesDuringLongPoll_ReturnsIt()
     {
-        var poll = Client.GetUpdatesAsync(timeoutSeconds: 20, cancellationToken: Ct);
+        var poll = Client.GetUpdates(timeout: 20, cancellationToken: Ct);
         await WaitUntilAsync(() => Fake.IsLongPollParked(Token));
         Assert.False(poll.IsCompleted);
 
@@ -57,20 +62,20 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         var updates = await poll;
 
         var update = Assert.Single(updates);
-        Assert.Equal(sent.UpdateId, update.UpdateId);
+        Assert.Equal(sent.UpdateId, update.Id);
         var inbound = UpdateParser.Parse(update)!;
         Assert.Equal("/start hello", inbound.Text);
         Assert.Equal(ChatType.Private, inbound.ChatType);
         Assert.Equal(Ann, inbound.ChatId);
         Assert.Equal(Ann, inbound.Sender!.Id);
         Assert.Equal("ann", inbound.Sender.Username);
-        Assert.Equal("bot_command", Assert.Single(update.Message!.Entities!).Type);
+        Assert.Equal(MessageEntityType.BotCommand, Assert.Single(update.Message!.Entities!).Type);
     }
 
     [Fact]
     public async Task GetUpdates_NothingArrives_ReturnsEmptyAfterTimeout()
     {
-        var updates = await Client.GetUpdatesAsync(timeoutSeconds: 1, cancellationToken: Ct);
+        var updates = await Client.GetUpdates(timeout: 1, cancellationToken: Ct);
 
         Assert.Empty(updates);
         Assert.False(Fake.IsLongPollParked(Token));
@@ -82,16 +87,16 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Fake.SendUserMessage(Token, Ann, "one");
         Fake.SendUserMessage(Token, Ann, "two");
 
-        var first = await Client.GetUpdatesAsync(cancellationToken: Ct);
-        var again = await Client.GetUpdatesAsync(cancellationToken: Ct);
+        var first = await Client.GetUpdates(cancellationToken: Ct);
+        var again = await Client.GetUpdates(cancellationToken: Ct);
         Assert.Equal(["one", "two"], first.Select(u => u.Message!.Text));
-        Assert.Equal(first[0].UpdateId + 1, first[1].UpdateId);
+        Assert.Equal(first[0].Id + 1, first[1].Id);
         Assert.Equal(2, again.Length);
 
-        var confirmed = await Client.GetUpdatesAsync(offset: first[0].UpdateId + 1, cancellationToken: Ct);
+        var confirmed = await Client.GetUpdates(offset: first[0].Id + 1, cancellationToken: Ct);
         Assert.Equal("two", Assert.Single(confirmed).Message!.Text);
 
-        var none = await Client.GetUpdatesAsync(offset: first[1].UpdateId + 1, cancellationToken: Ct);
+        var none = await Client.GetUpdates(offset: first[1].Id + 1, cancellationToken: Ct);
         Assert.Empty(none);
         Assert.Equal(0, Fake.PendingUpdateCount(Token));
     }
@@ -104,8 +109,8 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
             Fake.SendUserMessage(Token, Ann, $"m{i}");
         }
 
-        var limited = await Client.GetUpdatesAsync(limit: 2, cancellationToken: Ct);
-        var lastTwo = await Client.GetUpdatesAsync(offset: -2, cancellationToken: Ct);
+        var limited = await Client.GetUpdates(limit: 2, cancellationToken: Ct);
+        var lastTwo = await Client.GetUpdates(offset: -2, cancellationToken: Ct);
 
         Assert.Equal(["m0", "m1"], limited.Select(u => u.Message!.Text));
         Assert.Equal(["m3", "m4"], lastTwo.Select(u => u.Message!.Text));
@@ -114,46 +119,46 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     [Fact]
     public async Task GetUpdates_SecondConcurrentPoll_Returns409ToTheFirst()
     {
-        var first = Client.GetUpdatesAsync(timeoutSeconds: 20, cancellationToken: Ct);
+        var first = Client.GetUpdates(timeout: 20, cancellationToken: Ct);
         await WaitUntilAsync(() => Fake.IsLongPollParked(Token));
 
-        var second = Client.GetUpdatesAsync(timeoutSeconds: 1, cancellationToken: Ct);
+        var second = Client.GetUpdates(timeout: 1, cancellationToken: Ct);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => first);
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => first);
         Assert.Equal(409, ex.ErrorCode);
-        Assert.Equal("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running", ex.Description);
+        Assert.Equal("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running", ex.Message);
         Assert.Empty(await second);
     }
 
     [Fact]
     public async Task GetUpdates_WhileWebhookSet_Returns409()
     {
-        await Client.SetWebhookAsync("http://127.0.0.1:9/hook", cancellationToken: Ct);
+        await Client.SetWebhook("http://127.0.0.1:9/hook", cancellationToken: Ct);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.GetUpdatesAsync(cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.GetUpdates(cancellationToken: Ct));
 
         Assert.Equal(409, ex.ErrorCode);
-        Assert.StartsWith("Conflict: can't use getUpdates method while webhook is active", ex.Description, StringComparison.Ordinal);
+        Assert.StartsWith("Conflict: can't use getUpdates method while webhook is active", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task GetUpdates_SetWebhookDuringPoll_Returns409()
     {
-        var poll = Client.GetUpdatesAsync(timeoutSeconds: 20, cancellationToken: Ct);
+        var poll = Client.GetUpdates(timeout: 20, cancellationToken: Ct);
         await WaitUntilAsync(() => Fake.IsLongPollParked(Token));
 
-        await Client.SetWebhookAsync("http://127.0.0.1:9/hook", cancellationToken: Ct);
+        await Client.SetWebhook("http://127.0.0.1:9/hook", cancellationToken: Ct);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => poll);
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => poll);
         Assert.Equal(409, ex.ErrorCode);
-        Assert.Equal("Conflict: terminated by setWebhook request", ex.Description);
+        Assert.Equal("Conflict: terminated by setWebhook request", ex.Message);
     }
 
     [Fact]
     public async Task GetUpdates_CallerCancels_ThrowsOperationCanceled()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var poll = Client.GetUpdatesAsync(timeoutSeconds: 20, cancellationToken: cts.Token);
+        var poll = Client.GetUpdates(timeout: 20, cancellationToken: cts.Token);
         await WaitUntilAsync(() => Fake.IsLongPollParked(Token));
 
         await cts.CancelAsync();
@@ -163,33 +168,24 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     }
 
     [Fact]
-    public async Task GetUpdates_HttpTimeoutNotAbovePollTimeout_Throws()
-    {
-        using var shortHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var client = new TelegramBotClient(shortHttp, Token, Fake.BaseUrl);
-
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetUpdatesAsync(timeoutSeconds: 25, cancellationToken: Ct));
-    }
-
-    [Fact]
     public async Task Webhook_SetInfoDelete_RoundTrips()
     {
-        Assert.Equal("", (await Client.GetWebhookInfoAsync(Ct)).Url);
+        Assert.Equal("", (await Client.GetWebhookInfo(Ct)).Url);
 
-        Assert.True(await Client.SetWebhookAsync("http://127.0.0.1:9/tg/abc", "s3cr3t_-", ["message"], dropPendingUpdates: true, cancellationToken: Ct));
-        var info = await Client.GetWebhookInfoAsync(Ct);
+        await Client.SetWebhook("http://127.0.0.1:9/tg/abc", allowedUpdates: [UpdateType.Message], dropPendingUpdates: true, secretToken: "s3cr3t_-", cancellationToken: Ct);
+        var info = await Client.GetWebhookInfo(Ct);
         Assert.Equal("http://127.0.0.1:9/tg/abc", info.Url);
-        Assert.Equal(["message"], info.AllowedUpdates!);
+        Assert.Equal([UpdateType.Message], info.AllowedUpdates!);
         Assert.Equal(40, info.MaxConnections);
 
-        Assert.True(await Client.DeleteWebhookAsync(cancellationToken: Ct));
-        Assert.Equal("", (await Client.GetWebhookInfoAsync(Ct)).Url);
+        await Client.DeleteWebhook(cancellationToken: Ct);
+        Assert.Equal("", (await Client.GetWebhookInfo(Ct)).Url);
     }
 
     [Fact]
     public async Task Webhook_InvalidSecret_ThrowsBadRequest()
     {
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SetWebhookAsync("http://127.0.0.1:9/x", "bad secret!", cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SetWebhook("http://127.0.0.1:9/x", secretToken: "bad secret!", cancellationToken: Ct));
 
         Assert.Equal(400, ex.ErrorCode);
     }
@@ -198,7 +194,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     public async Task Webhook_UserMessage_DeliveredWithSecretHeader()
     {
         await using var receiver = await WebhookReceiver.StartAsync(Ct);
-        await Client.SetWebhookAsync(new Uri(receiver.BaseUrl, "/tg/hook").AbsoluteUri, "secret-123", cancellationToken: Ct);
+        await Client.SetWebhook(new Uri(receiver.BaseUrl, "/tg/hook").AbsoluteUri, secretToken: "secret-123", cancellationToken: Ct);
 
         var sent = Fake.SendUserMessage(Token, -1001234, "hi group", new FakeUser(5, "Bob"), "supergroup", "Team");
 
@@ -207,8 +203,8 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Assert.StartsWith("application/json", delivery.ContentType, StringComparison.Ordinal);
         Assert.True(TelegramWebhook.IsSecretValid("secret-123", delivery.SecretToken));
         Assert.False(TelegramWebhook.IsSecretValid("secret-124", delivery.SecretToken));
-        var update = TelegramJson.DeserializeUpdate(delivery.Body)!;
-        Assert.Equal(sent.UpdateId, update.UpdateId);
+        var update = UpdateParser.Deserialize(delivery.Body)!;
+        Assert.Equal(sent.UpdateId, update.Id);
         var inbound = UpdateParser.Parse(update)!;
         Assert.Equal(ChatType.Supergroup, inbound.ChatType);
         Assert.Equal("Team", inbound.ChatTitle);
@@ -222,15 +218,15 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         await using var receiver = await WebhookReceiver.StartAsync(Ct);
         receiver.FailNext(2);
-        await Client.SetWebhookAsync(receiver.BaseUrl.AbsoluteUri, cancellationToken: Ct);
+        await Client.SetWebhook(receiver.BaseUrl.AbsoluteUri, cancellationToken: Ct);
 
         Fake.SendUserMessage(Token, Ann, "retry me");
 
         var deliveries = await receiver.WaitForAsync(3, TimeSpan.FromSeconds(30));
         Assert.Equal([500, 500, 200], deliveries.Select(d => d.AnsweredStatus));
-        Assert.All(deliveries, d => Assert.Equal("retry me", TelegramJson.DeserializeUpdate(d.Body)!.Message!.Text));
+        Assert.All(deliveries, d => Assert.Equal("retry me", UpdateParser.Deserialize(d.Body)!.Message!.Text));
         Assert.Null(deliveries[0].SecretToken);
-        var info = await Client.GetWebhookInfoAsync(Ct);
+        var info = await Client.GetWebhookInfo(Ct);
         Assert.Equal("Wrong response from the webhook: 500 Internal Server Error", info.LastErrorMessage);
     }
 
@@ -239,7 +235,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         await using var receiver = await WebhookReceiver.StartAsync(Ct);
         receiver.ResponseBody = $$"""{"method":"sendMessage","chat_id":{{Ann}},"text":"pong"}""";
-        await Client.SetWebhookAsync(receiver.BaseUrl.AbsoluteUri, cancellationToken: Ct);
+        await Client.SetWebhook(receiver.BaseUrl.AbsoluteUri, cancellationToken: Ct);
 
         Fake.SendUserMessage(Token, Ann, "ping");
 
@@ -252,13 +248,13 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         var incoming = Fake.SendUserMessage(Token, Ann, "/start", new FakeUser(Ann, "Ann", "ann"));
 
-        var message = await Client.SendMessageAsync(
+        var message = await Client.SendMessage(
             Ann,
             "<b>Hi</b> &amp; bye",
             ParseMode.Html,
-            new ReplyParameters { MessageId = incoming.MessageId },
+            new ReplyParameters { MessageId = (int)incoming.MessageId },
+            linkPreviewOptions: new LinkPreviewOptions { IsDisabled = true },
             disableNotification: true,
-            new LinkPreviewOptions { IsDisabled = true },
             cancellationToken: Ct);
 
         Assert.Equal("Hi & bye", message.Text);
@@ -280,7 +276,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.AddChat(Token, Ann);
 
-        await Client.SendMessageAsync(Ann, "*bold*", ParseMode.MarkdownV2, cancellationToken: Ct);
+        await Client.SendMessage(Ann, "*bold*", ParseMode.MarkdownV2, cancellationToken: Ct);
 
         Assert.Equal("MarkdownV2", Assert.Single(Fake.GetSentMessages(Token, Ann)).ParseMode);
     }
@@ -288,10 +284,10 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     [Fact]
     public async Task SendMessage_UnknownChat_ThrowsChatNotFound()
     {
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(999, "hello", cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(999, "hello", cancellationToken: Ct));
 
         Assert.Equal(400, ex.ErrorCode);
-        Assert.Equal("Bad Request: chat not found", ex.Description);
+        Assert.Equal("Bad Request: chat not found", ex.Message);
     }
 
     [Fact]
@@ -300,10 +296,10 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Fake.AddChat(Token, Ann);
         Fake.BlockBot(Token, Ann);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(Ann, "hello", cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(Ann, "hello", cancellationToken: Ct));
 
         Assert.Equal(403, ex.ErrorCode);
-        Assert.Equal("Forbidden: bot was blocked by the user", ex.Description);
+        Assert.Equal("Forbidden: bot was blocked by the user", ex.Message);
     }
 
     [Fact]
@@ -312,28 +308,30 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Fake.AddChat(Token, Ann);
         Fake.FloodFor(Token, TimeSpan.FromMinutes(1), retryAfterSeconds: 5);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(Ann, "hello", cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(Ann, "hello", cancellationToken: Ct));
 
         Assert.Equal(429, ex.ErrorCode);
-        Assert.True(ex.IsFloodWait);
-        Assert.Equal("Too Many Requests: retry after 5", ex.Description);
-        Assert.Equal(TimeSpan.FromSeconds(5), ex.RetryAfter);
+        Assert.True(TelegramErrors.IsFloodWait(ex, out var retryAfter));
+        Assert.Equal("Too Many Requests: retry after 5", ex.Message);
+        Assert.Equal(TimeSpan.FromSeconds(5), retryAfter);
         Assert.Empty(Fake.GetSentMessages(Token, Ann));
     }
 
     [Fact]
-    public async Task SendMessage_ServerErrors_MapToApiException()
+    public async Task SendMessage_ServerErrors_CountAsServerErrors()
     {
         Fake.AddChat(Token, Ann);
         Fake.FailNextCalls(Token, 1, 500);
-        var envelope = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(Ann, "a", cancellationToken: Ct));
+        var envelope = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(Ann, "a", cancellationToken: Ct));
         Fake.FailNextCalls(Token, 1, 502);
-        var proxyPage = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(Ann, "b", cancellationToken: Ct));
+        // A proxy's HTML page is no Bot API answer: the library reports it as a RequestException with the HTTP status.
+        var proxyPage = await Assert.ThrowsAsync<RequestException>(() => Client.SendMessage(Ann, "b", cancellationToken: Ct));
 
         Assert.Equal(500, envelope.ErrorCode);
-        Assert.Equal("Internal Server Error", envelope.Description);
-        Assert.True(envelope.IsServerError);
-        Assert.Equal(502, proxyPage.ErrorCode);
+        Assert.Equal("Internal Server Error", envelope.Message);
+        Assert.True(TelegramErrors.IsServerError(envelope));
+        Assert.Equal(System.Net.HttpStatusCode.BadGateway, proxyPage.HttpStatusCode);
+        Assert.True(TelegramErrors.IsServerError(proxyPage));
     }
 
     [Fact]
@@ -351,43 +349,26 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
                 socket.Close();
             }
         }, Ct);
-        var dead = new TelegramBotClient(Http, Token, new Uri($"http://127.0.0.1:{port}"));
+        var dead = NewClient(Token, new Uri($"http://127.0.0.1:{port}"));
 
-        var ex = await Assert.ThrowsAsync<TelegramNetworkException>(() => dead.GetMeAsync(Ct));
+        var ex = await Assert.ThrowsAsync<RequestException>(() => dead.GetMe(Ct));
 
-        Assert.Equal("getMe", ex.Method);
-        Assert.False(ex.IsTimeout);
+        Assert.StartsWith("Bot API Service Failure", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Token, ex.ToString(), StringComparison.Ordinal);
         listener.Stop();
         await Assert.ThrowsAnyAsync<Exception>(() => dropping);
     }
 
     [Fact]
-    public async Task Call_ServerTooSlow_ThrowsTimeoutNetworkException()
+    public async Task Call_ServerTooSlow_ThrowsTimedOut()
     {
-        var impatient = new TelegramBotClient(Http, Token, Fake.BaseUrl) { RequestTimeout = TimeSpan.FromMilliseconds(200) };
+        using var http = new HttpClient(new TelegramHttpHandler(new SocketsHttpHandler { UseProxy = false }, useHttp2: false, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200)));
+        var impatient = NewClient(Token, Fake.BaseUrl, http);
         Fake.SetResponseDelay(Token, TimeSpan.FromSeconds(5));
 
-        var ex = await Assert.ThrowsAsync<TelegramNetworkException>(() => impatient.GetMeAsync(Ct));
+        var ex = await Assert.ThrowsAsync<RequestException>(() => impatient.GetMe(Ct));
 
-        Assert.True(ex.IsTimeout);
-        Assert.Equal("getMe", ex.Method);
-    }
-
-    [Fact]
-    public async Task Calls_WithLogger_NeverLogTheToken()
-    {
-        var logger = new ListLogger<TelegramBotClient>();
-        var client = new TelegramBotClient(Http, Token, Fake.BaseUrl, logger);
-        Fake.AddChat(Token, Ann);
-
-        await client.GetMeAsync(Ct);
-        await client.SendMessageAsync(Ann, "hi", cancellationToken: Ct);
-        await Assert.ThrowsAsync<TelegramApiException>(() => client.SendMessageAsync(404, "nobody", cancellationToken: Ct));
-
-        Assert.Equal(3, logger.Lines.Count);
-        Assert.Contains(logger.Lines, l => l.Contains("sendMessage", StringComparison.Ordinal));
-        Assert.DoesNotContain(logger.Lines, l => l.Contains(Token, StringComparison.Ordinal) || l.Contains("AAHfake", StringComparison.Ordinal));
+        Assert.Equal("Bot API Request timed out", ex.Message);
     }
 
     [Fact]
@@ -397,16 +378,15 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         var bytes = Enumerable.Range(0, 5000).Select(i => (byte)(i * 7)).ToArray();
         using var stream = new MemoryStream(bytes);
 
-        var message = await Client.SendPhotoAsync(Ann, InputFile.FromStream(stream, "cat.jpg", "image/jpeg"), "a <i>cat</i>", ParseMode.Html, cancellationToken: Ct);
+        var message = await Client.SendPhoto(Ann, InputFile.FromStream(stream, "cat.jpg"), "a <i>cat</i>", ParseMode.Html, cancellationToken: Ct);
 
         var photo = Assert.Single(message.Photo!);
         Assert.Equal("a <i>cat</i>", Assert.Single(Fake.GetSentMessages(Token, Ann)).Caption);
         Assert.Equal(bytes, Fake.GetFileContent(Token, photo.FileId));
-        var file = await Client.GetFileAsync(photo.FileId, Ct);
+        var file = await Client.GetFile(photo.FileId, Ct);
         Assert.StartsWith("photos/", file.FilePath, StringComparison.Ordinal);
         Assert.Equal(bytes.Length, file.FileSize);
-        Assert.Equal(bytes, await Client.DownloadFileAsync(file.FilePath!, Ct));
-        Assert.Equal(5000, stream.Position); // the caller's stream is read, not disposed
+        Assert.Equal(bytes, await DownloadAsync(file.FilePath!));
     }
 
     [Fact]
@@ -415,14 +395,13 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Fake.AddChat(Token, Ann);
         using var pdf = new MemoryStream(Encoding.ASCII.GetBytes("%PDF-1.4 test"));
 
-        var document = await Client.SendDocumentAsync(Ann, InputFile.FromStream(pdf, "r.pdf", "application/pdf"), "report",
-            replyParameters: null, cancellationToken: Ct);
-        var again = await Client.SendDocumentAsync(Ann, InputFile.FromFileId(document.Document!.FileId), cancellationToken: Ct);
-        var audio = await Client.SendAudioAsync(Ann, InputFile.FromUrl(new Uri("https://example.org/a.mp3")), title: "song", cancellationToken: Ct);
+        var document = await Client.SendDocument(Ann, InputFile.FromStream(pdf, "r.pdf"), "report", cancellationToken: Ct);
+        var again = await Client.SendDocument(Ann, InputFile.FromFileId(document.Document!.FileId), cancellationToken: Ct);
+        var audio = await Client.SendAudio(Ann, InputFile.FromUri(new Uri("https://example.org/a.mp3")), title: "song", cancellationToken: Ct);
         using var mp4 = new MemoryStream([1, 2, 3]);
-        var video = await Client.SendVideoAsync(Ann, InputFile.FromStream(mp4, "v.mp4", "video/mp4"), width: 640, height: 360, cancellationToken: Ct);
+        var video = await Client.SendVideo(Ann, InputFile.FromStream(mp4, "v.mp4"), width: 640, height: 360, cancellationToken: Ct);
         using var ogg = new MemoryStream([4, 5]);
-        var voice = await Client.SendVoiceAsync(Ann, InputFile.FromStream(ogg, "v.ogg", "audio/ogg"), duration: 2, cancellationToken: Ct);
+        var voice = await Client.SendVoice(Ann, InputFile.FromStream(ogg, "v.ogg"), duration: 2, cancellationToken: Ct);
 
         Assert.Equal("r.pdf", document.Document.FileName);
         Assert.Equal("application/pdf", document.Document.MimeType);
@@ -443,12 +422,12 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Fake.SendUserMessage(Token, -42, "hi", chatType: "group", chatTitle: "Old");
         Fake.MigrateGroup(Token, -42, -1001000000042);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(-42, "hello", cancellationToken: Ct));
-        var moved = await Client.SendMessageAsync(ex.MigrateToChatId!.Value, "hello", cancellationToken: Ct);
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(-42, "hello", cancellationToken: Ct));
+        var moved = await Client.SendMessage(ex.Parameters!.MigrateToChatId!.Value, "hello", cancellationToken: Ct);
 
         Assert.Equal(400, ex.ErrorCode);
-        Assert.Equal("Bad Request: group chat was upgraded to a supergroup chat", ex.Description);
-        Assert.Equal(-1001000000042, ex.MigrateToChatId);
+        Assert.Equal("Bad Request: group chat was upgraded to a supergroup chat", ex.Message);
+        Assert.Equal(-1001000000042, ex.Parameters.MigrateToChatId);
         Assert.Equal(ChatType.Supergroup, moved.Chat.Type);
     }
 
@@ -477,9 +456,9 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.AddChat(Token, Ann);
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendPhotoAsync(Ann, InputFile.FromFileId("nope"), cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendPhoto(Ann, InputFile.FromFileId("nope"), cancellationToken: Ct));
 
-        Assert.Equal("Bad Request: wrong file_id or the file is temporarily unavailable", ex.Description);
+        Assert.Equal("Bad Request: wrong file_id or the file is temporarily unavailable", ex.Message);
     }
 
     [Fact]
@@ -488,17 +467,17 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         var bytes = Encoding.UTF8.GetBytes("hello from a user");
         Fake.SendUserDocument(Token, Ann, bytes, "note.txt", "text/plain", "see attached");
 
-        var update = Assert.Single(await Client.GetUpdatesAsync(cancellationToken: Ct));
+        var update = Assert.Single(await Client.GetUpdates(cancellationToken: Ct));
         var inbound = UpdateParser.Parse(update)!;
         var media = Assert.Single(inbound.Media);
-        var file = await Client.GetFileAsync(media.FileId, Ct);
+        var file = await Client.GetFile(media.FileId, Ct);
 
         Assert.Equal(MediaKind.Document, media.Kind);
         Assert.Equal("note.txt", media.FileName);
         Assert.Equal("see attached", inbound.TextOrCaption);
         Assert.Null(inbound.Text);
         using var target = new MemoryStream();
-        await Client.DownloadFileAsync(file.FilePath!, target, Ct);
+        await Client.DownloadFile(file.FilePath!, target, Ct);
         Assert.Equal(bytes, target.ToArray());
     }
 
@@ -507,17 +486,17 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.SendUserPhoto(Token, Ann, [9, 9, 9], "pic");
 
-        var update = Assert.Single(await Client.GetUpdatesAsync(cancellationToken: Ct));
+        var update = Assert.Single(await Client.GetUpdates(cancellationToken: Ct));
         var media = Assert.Single(UpdateParser.GetMedia(update.Message!));
 
         Assert.Equal(MediaKind.Photo, media.Kind);
-        Assert.Equal(new byte[] { 9, 9, 9 }, await Client.DownloadFileAsync((await Client.GetFileAsync(media.FileId, Ct)).FilePath!, Ct));
+        Assert.Equal(new byte[] { 9, 9, 9 }, await DownloadAsync((await Client.GetFile(media.FileId, Ct)).FilePath!));
     }
 
     [Fact]
     public async Task DownloadFile_UnknownPath_Throws404()
     {
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.DownloadFileAsync("photos/none.jpg", Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.DownloadFile("photos/none.jpg", new MemoryStream(), Ct));
 
         Assert.Equal(404, ex.ErrorCode);
     }
@@ -526,20 +505,20 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     public async Task EditDeleteReact_OnSentMessage_Applied()
     {
         Fake.AddChat(Token, Ann);
-        var message = await Client.SendMessageAsync(Ann, "draft", cancellationToken: Ct);
+        var message = await Client.SendMessage(Ann, "draft", cancellationToken: Ct);
 
-        var edited = await Client.EditMessageTextAsync(Ann, message.MessageId, "final", cancellationToken: Ct);
-        var notModified = await Assert.ThrowsAsync<TelegramApiException>(() => Client.EditMessageTextAsync(Ann, message.MessageId, "final", cancellationToken: Ct));
-        Assert.True(await Client.SetMessageReactionAsync(Ann, message.MessageId, [ReactionType.FromEmoji("👍")], cancellationToken: Ct));
+        var edited = await Client.EditMessageText(Ann, message.MessageId, "final", cancellationToken: Ct);
+        var notModified = await Assert.ThrowsAsync<ApiRequestException>(() => Client.EditMessageText(Ann, message.MessageId, "final", cancellationToken: Ct));
+        await Client.SetMessageReaction(Ann, message.MessageId, [new ReactionTypeEmoji { Emoji = "👍" }], cancellationToken: Ct);
         var reaction = Fake.GetReaction(Token, Ann, message.MessageId);
-        Assert.True(await Client.DeleteMessageAsync(Ann, message.MessageId, Ct));
-        var gone = await Assert.ThrowsAsync<TelegramApiException>(() => Client.DeleteMessageAsync(Ann, message.MessageId, Ct));
+        await Client.DeleteMessage(Ann, message.MessageId, Ct);
+        var gone = await Assert.ThrowsAsync<ApiRequestException>(() => Client.DeleteMessage(Ann, message.MessageId, Ct));
 
         Assert.Equal("final", edited.Text);
         Assert.NotNull(edited.EditDate);
-        Assert.StartsWith("Bad Request: message is not modified", notModified.Description, StringComparison.Ordinal);
+        Assert.StartsWith("Bad Request: message is not modified", notModified.Message, StringComparison.Ordinal);
         Assert.Equal("👍", JsonNode.Parse(reaction!)![0]!["emoji"]!.GetValue<string>());
-        Assert.Equal("Bad Request: message to delete not found", gone.Description);
+        Assert.Equal("Bad Request: message to delete not found", gone.Message);
         var sent = Assert.Single(Fake.GetSentMessages(Token, Ann));
         Assert.Equal("final", sent.Text);
         Assert.True(sent.IsDeleted);
@@ -551,15 +530,15 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         var owner = new FakeUser(7, "Olga", "olga");
         Fake.SendUserMessage(Token, -42, "hi", owner, "group", "Friends");
 
-        var chat = await Client.GetChatAsync(-42, Ct);
-        var admins = await Client.GetChatAdministratorsAsync(-42, Ct);
-        var privateChat = await Assert.ThrowsAsync<TelegramApiException>(() => Client.GetChatAdministratorsAsync(Ann, Ct));
+        var chat = await Client.GetChat(-42, Ct);
+        var admins = await Client.GetChatAdministrators(-42, cancellationToken: Ct);
+        var privateChat = await Assert.ThrowsAsync<ApiRequestException>(() => Client.GetChatAdministrators(Ann, cancellationToken: Ct));
 
         Assert.Equal(ChatType.Group, chat.Type);
         Assert.Equal("Friends", chat.Title);
         Assert.Equal(11, chat.MaxReactionCount);
         var creator = Assert.Single(admins);
-        Assert.Equal("creator", creator.Status);
+        Assert.Equal(ChatMemberStatus.Creator, creator.Status);
         Assert.Equal(7, creator.User.Id);
         Assert.Equal(400, privateChat.ErrorCode);
     }
@@ -569,8 +548,8 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.AddChat(Token, Ann);
 
-        Assert.True(await Client.SendChatActionAsync(Ann, ChatAction.Typing, cancellationToken: Ct));
-        Assert.True(await Client.SendChatActionAsync(Ann, ChatAction.UploadDocument, cancellationToken: Ct));
+        await Client.SendChatAction(Ann, ChatAction.Typing, cancellationToken: Ct);
+        await Client.SendChatAction(Ann, ChatAction.UploadDocument, cancellationToken: Ct);
 
         Assert.Equal(["typing", "upload_document"], Fake.GetChatActions(Token, Ann));
     }
@@ -580,7 +559,7 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         Fake.SendUserMessage(Token, -1009, "news", chatType: "channel", chatTitle: "Daily");
 
-        var update = Assert.Single(await Client.GetUpdatesAsync(cancellationToken: Ct));
+        var update = Assert.Single(await Client.GetUpdates(cancellationToken: Ct));
         var inbound = UpdateParser.Parse(update)!;
 
         Assert.Equal(UpdateMessageKind.ChannelPost, inbound.Kind);
@@ -594,16 +573,16 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
     {
         const string other = "987654:OtherBotToken";
         Fake.AddBot(other);
-        var otherClient = new TelegramBotClient(Http, other, Fake.BaseUrl);
+        var otherClient = NewClient(other, Fake.BaseUrl);
         Fake.SendUserMessage(Token, Ann, "for first");
         Fake.SendUserMessage(other, Ann, "for second");
 
-        var first = await Client.GetUpdatesAsync(cancellationToken: Ct);
-        var second = await otherClient.GetUpdatesAsync(cancellationToken: Ct);
+        var first = await Client.GetUpdates(cancellationToken: Ct);
+        var second = await otherClient.GetUpdates(cancellationToken: Ct);
 
         Assert.Equal("for first", Assert.Single(first).Message!.Text);
         Assert.Equal("for second", Assert.Single(second).Message!.Text);
-        Assert.Equal(987654, (await otherClient.GetMeAsync(Ct)).Id);
+        Assert.Equal(987654, (await otherClient.GetMe(Ct)).Id);
     }
 
     [Fact]
@@ -636,5 +615,12 @@ public sealed class TelegramBotClientTests : TelegramFakeTestBase
         Assert.Equal(["via form", "via query"], sent.Select(s => s.Text));
         Assert.True(sent[0].LinkPreviewDisabled);
         Assert.Null(sent[0].ReplyToMessageId);
+    }
+
+    private async Task<byte[]> DownloadAsync(string filePath)
+    {
+        using var buffer = new MemoryStream();
+        await Client.DownloadFile(filePath, buffer, Ct);
+        return buffer.ToArray();
     }
 }

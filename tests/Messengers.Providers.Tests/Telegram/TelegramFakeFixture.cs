@@ -1,5 +1,5 @@
-using Messengers.Providers.Telegram.BotApi;
 using Messengers.Testing.Fakes.Telegram;
+using Telegram.Bot;
 
 namespace Messengers.Providers.Tests.Telegram;
 
@@ -20,8 +20,12 @@ public abstract class TelegramFakeTestBase : IAsyncLifetime
     {
         Fake = await FakeTelegramServer.StartAsync(cancellationToken: Ct);
         Fake.AddBot(Token, "gateway_bot", "GatewayBot");
-        Client = new TelegramBotClient(Http, Token, Fake.BaseUrl);
+        Client = NewClient(Token, Fake.BaseUrl);
     }
+
+    /// <summary>A Telegram.Bot client set up the way TelegramProvider builds one: our HttpClient, no 429 retries of its own.</summary>
+    protected TelegramBotClient NewClient(string token, Uri baseUrl, HttpClient? http = null)
+        => new(new TelegramBotClientOptions(token, baseUrl.ToString()) { RetryThreshold = 0 }, http ?? Http);
 
     public virtual async ValueTask DisposeAsync()
     {

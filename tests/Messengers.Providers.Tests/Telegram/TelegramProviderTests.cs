@@ -181,6 +181,28 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
         Assert.False(_provider.IsValidChatId("12ab"));
     }
 
+    [Fact]
+    public void Validate_TokenTelegramBotRefuses_NamesTheField()
+    {
+        // Matches the token pattern, but Telegram.Bot takes at most 16 digits of bot id and would throw at connect.
+        var errors = _provider.Validate(new Dictionary<string, string> { ["botToken"] = "12345678901234567:AAHfakeTokenForTests_abcdefghijklmn" }, new Dictionary<string, string>());
+
+        Assert.Contains("credentials.botToken", errors.Keys);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:8081", true)]
+    [InlineData("https://bot-api.example/", true)]
+    [InlineData("http://localhost:8081/custom/path", false)]
+    [InlineData("ftp://bot-api.example", false)]
+    [InlineData("localhost:8081", false)]
+    public void Validate_ApiBaseUrlSetting_AcceptsOnlyHttpUrlsWithoutPath(string apiBaseUrl, bool valid)
+    {
+        var errors = _provider.Validate(new Dictionary<string, string> { ["botToken"] = Token }, new Dictionary<string, string> { ["apiBaseUrl"] = apiBaseUrl });
+
+        Assert.Equal(valid, !errors.ContainsKey("settings.apiBaseUrl"));
+    }
+
     [Theory]
     [InlineData("https://gw.example", true)]
     [InlineData("http://127.0.0.1:8080/base/", true)]
@@ -236,7 +258,7 @@ public sealed class TelegramProviderTests : TelegramFakeTestBase
 
         var first = Assert.Single(Fake.GetSentMessages(Token, 777));
         var second = Assert.Single(Fake.GetSentMessages(Token, 778));
-        Assert.False(first.Parameters.ContainsKey("photo")); // the bytes came as a multipart file part
+        Assert.StartsWith("attach://", first.Parameters["photo"], StringComparison.Ordinal); // the bytes came as a multipart part
         Assert.Equal(first.FileId, second.Parameters["photo"]); // the second send named Telegram's file_id instead
         Assert.Equal(first.Content, second.Content);
     }

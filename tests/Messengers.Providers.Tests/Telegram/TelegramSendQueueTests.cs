@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Messengers.Providers.Telegram;
-using Messengers.Providers.Telegram.BotApi;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
 using Messengers.Testing;
 using Messengers.Testing.Fakes.Telegram;
 
@@ -22,7 +24,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         await using var queue = new TelegramSendQueue(Fast);
 
         var sends = Enumerable.Range(0, 30)
-            .Select(i => queue.EnqueueAsync(111, ct => Client.SendMessageAsync(111, $"m{i:00}", cancellationToken: ct), Ct))
+            .Select(i => queue.EnqueueAsync(111, ct => Client.SendMessage(111, $"m{i:00}", cancellationToken: ct), Ct))
             .ToArray();
         var messages = await Task.WhenAll(sends);
 
@@ -50,7 +52,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
             foreach (var chat in chats)
             {
                 var text = $"{chat}:{i}";
-                sends.Add(queue.EnqueueAsync(chat, ct => Client.SendMessageAsync(chat, text, cancellationToken: ct), Ct));
+                sends.Add(queue.EnqueueAsync(chat, ct => Client.SendMessage(chat, text, cancellationToken: ct), Ct));
             }
         }
 
@@ -76,7 +78,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         fake.AddChat(Token, 111);
         fake.AddChat(Token, -100222, "supergroup", "Team");
         fake.EnforceRateLimits(Token);
-        var client = new TelegramBotClient(Http, Token, fake.BaseUrl);
+        var client = NewClient(Token, fake.BaseUrl);
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
         // The clock only moves while no request is in flight, so the fake sees each send at its dispatch time.
@@ -86,7 +88,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
             Interlocked.Increment(ref inFlight);
             try
             {
-                return await client.SendMessageAsync(chat, text, cancellationToken: ct);
+                return await client.SendMessage(chat, text, cancellationToken: ct);
             }
             finally
             {
@@ -124,12 +126,12 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
 
         for (var i = 0; i < Fake.PrivateChatBurst; i++)
         {
-            await Client.SendMessageAsync(111, $"burst {i}", cancellationToken: Ct);
+            await Client.SendMessage(111, $"burst {i}", cancellationToken: Ct);
         }
 
-        var ex = await Assert.ThrowsAsync<TelegramApiException>(() => Client.SendMessageAsync(111, "one too many", cancellationToken: Ct));
+        var ex = await Assert.ThrowsAsync<ApiRequestException>(() => Client.SendMessage(111, "one too many", cancellationToken: Ct));
         Assert.Equal(429, ex.ErrorCode);
-        Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
+        Assert.Equal(1, ex.Parameters?.RetryAfter);
         Assert.Equal(Fake.PrivateChatBurst, Fake.GetSentMessages(Token, 111).Count);
     }
 
@@ -141,7 +143,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         var clock = new SteppingClock();
         await using var queue = new TelegramSendQueue(new TelegramSendQueueOptions(), clock);
 
-        var send = queue.EnqueueAsync(111, ct => Client.SendMessageAsync(111, "once", cancellationToken: ct), Ct);
+        var send = queue.EnqueueAsync(111, ct => Client.SendMessage(111, "once", cancellationToken: ct), Ct);
         await DriveAsync(clock, send);
 
         Assert.Equal("once", Assert.Single(Fake.GetSentMessages(Token, 111)).Text);
@@ -154,15 +156,15 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
         Fake.AddChat(Token, 111);
         await using var queue = new TelegramSendQueue(Fast);
 
-        var lost = queue.EnqueueAsync(999, ct => Client.SendMessageAsync(999, "nobody", cancellationToken: ct), Ct);
-        var empty = queue.EnqueueAsync(111, ct => Client.SendMessageAsync(111, " ", cancellationToken: ct), Ct);
-        var fine = queue.EnqueueAsync(111, ct => Client.SendMessageAsync(111, "after", cancellationToken: ct), Ct);
+        var lost = queue.EnqueueAsync(999, ct => Client.SendMessage(999, "nobody", cancellationToken: ct), Ct);
+        var empty = queue.EnqueueAsync(111, ct => Client.SendMessage(111, " ", cancellationToken: ct), Ct);
+        var fine = queue.EnqueueAsync(111, ct => Client.SendMessage(111, "after", cancellationToken: ct), Ct);
 
-        var notFound = await Assert.ThrowsAsync<TelegramApiException>(() => lost);
-        var emptyText = await Assert.ThrowsAsync<TelegramApiException>(() => empty);
+        var notFound = await Assert.ThrowsAsync<ApiRequestException>(() => lost);
+        var emptyText = await Assert.ThrowsAsync<ApiRequestException>(() => empty);
         Assert.Equal("after", (await fine).Text);
-        Assert.Equal("Bad Request: chat not found", notFound.Description);
-        Assert.Equal("Bad Request: message text is empty", emptyText.Description);
+        Assert.Equal("Bad Request: chat not found", notFound.Message);
+        Assert.Equal("Bad Request: message text is empty", emptyText.Message);
         Assert.Equal(3, Fake.CallCount(Token, "sendMessage"));
     }
 
@@ -236,10 +238,10 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
             attempts.Enqueue((chat, clock.GetUtcNow()));
             if (chat == 111 && Interlocked.Increment(ref flooded) == 1)
             {
-                throw new TelegramApiException("sendMessage", 429, "Too Many Requests: retry after 5", TimeSpan.FromSeconds(5));
+                throw new ApiRequestException("Too Many Requests: retry after 5", 429, new ResponseParameters { RetryAfter = 5 });
             }
 
-            return Task.FromResult(new Message { MessageId = attempts.Count, Chat = new Chat { Id = chat } });
+            return Task.FromResult(new Message { Id = attempts.Count, Chat = new Chat { Id = chat } });
         }, Ct);
 
         var paused = Send(111);
@@ -266,7 +268,7 @@ public sealed class TelegramSendQueueTests : TelegramFakeTestBase
             attempts.Enqueue((chat, clock.GetUtcNow()));
             if (chat != 333 && floodedChats.TryAdd(chat, true))
             {
-                throw new TelegramApiException("sendMessage", 429, "Too Many Requests: retry after 3", TimeSpan.FromSeconds(3));
+                throw new ApiRequestException("Too Many Requests: retry after 3", 429, new ResponseParameters { RetryAfter = 3 });
             }
 
             return Task.FromResult(new Message { Chat = new Chat { Id = chat } });

@@ -14,6 +14,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Telegram.Bot;
 
 namespace Messengers.Providers.Tests.Telegram;
 
@@ -89,7 +90,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         await connection.StartAsync(Ct);
         await WaitUntilAsync(() => _callbacks.Statuses.Any(s => s.Status == InstanceStatus.Ready));
 
-        var info = await Client.GetWebhookInfoAsync(Ct);
+        var info = await Client.GetWebhookInfo(Ct);
         Assert.Equal(new Uri(_receiver.BaseUrl, "/hooks/telegram/tg1"), new Uri(info.Url));
         Fake.SendUserMessage(Token, 501, "by webhook");
         var delivery = Assert.Single(await _receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
@@ -114,7 +115,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         await connection.DisposeAsync();
         Fake.SendUserMessage(Token, 501, "while stopped");
 
-        Assert.Equal("", (await Client.GetWebhookInfoAsync(Ct)).Url);
+        Assert.Equal("", (await Client.GetWebhookInfo(Ct)).Url);
         Assert.Equal(1, Fake.PendingUpdateCount(Token));
         Assert.Empty(_receiver.Received);
     }
@@ -139,7 +140,7 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
     [Fact]
     public async Task Poll_OwnWebhookLeftBehind_IsDeletedAndPollingTakesOver()
     {
-        await Client.SetWebhookAsync("http://127.0.0.1:9/hooks/telegram/tg1", "left-behind", cancellationToken: Ct);
+        await Client.SetWebhook("http://127.0.0.1:9/hooks/telegram/tg1", secretToken: "left-behind", cancellationToken: Ct);
         await using var connection = Connect("");
         await connection.StartAsync(Ct);
 
@@ -147,21 +148,21 @@ public sealed class TelegramWebhookModeTests : TelegramFakeTestBase
         await WaitUntilAsync(() => !_callbacks.Messages.IsEmpty, 30_000);
 
         Assert.Equal("polled again", Assert.Single(_callbacks.Messages).Body);
-        Assert.Equal("", (await Client.GetWebhookInfoAsync(Ct)).Url);
+        Assert.Equal("", (await Client.GetWebhookInfo(Ct)).Url);
         Assert.DoesNotContain(_callbacks.Statuses, s => s.Status == InstanceStatus.Disconnected);
     }
 
     [Fact]
     public async Task Poll_ForeignWebhookActive_ReportsTheConflictAndLeavesIt()
     {
-        await Client.SetWebhookAsync("http://127.0.0.1:9/someone-else", cancellationToken: Ct);
+        await Client.SetWebhook("http://127.0.0.1:9/someone-else", cancellationToken: Ct);
         await using var connection = Connect(null);
         await connection.StartAsync(Ct);
 
         await WaitUntilAsync(() => _callbacks.Statuses.Any(s => s.Status == InstanceStatus.Disconnected));
 
         Assert.Contains("409 Conflict", _callbacks.Statuses.First(s => s.Status == InstanceStatus.Disconnected).Reason, StringComparison.Ordinal);
-        Assert.Equal("http://127.0.0.1:9/someone-else", (await Client.GetWebhookInfoAsync(Ct)).Url);
+        Assert.Equal("http://127.0.0.1:9/someone-else", (await Client.GetWebhookInfo(Ct)).Url);
     }
 
     [Fact]

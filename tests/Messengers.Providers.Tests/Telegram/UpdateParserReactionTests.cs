@@ -1,4 +1,5 @@
-using Messengers.Providers.Telegram.BotApi;
+using Messengers.Providers.Telegram.Updates;
+using Telegram.Bot.Types.Enums;
 
 namespace Messengers.Providers.Tests.Telegram;
 
@@ -15,7 +16,7 @@ public sealed class UpdateParserReactionTests
              "new_reaction":[{"type":"emoji","emoji":"🔥"},{"type":"paid"},{"type":"custom_emoji","custom_emoji_id":"5368324170671202286"}]}}
             """;
 
-        var reaction = TelegramJson.DeserializeUpdate(json)!.MessageReaction!;
+        var reaction = UpdateParser.Deserialize(json)!.MessageReaction!;
 
         Assert.Equal("🔥⭐[custom_emoji:5368324170671202286]", UpdateParser.ReactionText(reaction));
         Assert.Equal((4242L, "Ann Lee", false), (UpdateParser.GetSender(reaction)!.Id, UpdateParser.GetSender(reaction)!.DisplayName, UpdateParser.GetSender(reaction)!.IsChat));
@@ -31,7 +32,7 @@ public sealed class UpdateParserReactionTests
              "old_reaction":[{"type":"emoji","emoji":"🔥"}],"new_reaction":[]}}
             """;
 
-        var reaction = TelegramJson.DeserializeUpdate(json)!.MessageReaction!;
+        var reaction = UpdateParser.Deserialize(json)!.MessageReaction!;
 
         Assert.Equal("", UpdateParser.ReactionText(reaction));
         var sender = UpdateParser.GetSender(reaction)!;

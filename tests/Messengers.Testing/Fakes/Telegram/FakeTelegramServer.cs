@@ -54,6 +54,8 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
     }
 
     /// <summary>Base URL to give the bot client, e.g. <c>http://127.0.0.1:41234</c>.</summary>
+    private static readonly Microsoft.AspNetCore.StaticFiles.FileExtensionContentTypeProvider MimeTypes = new();
+
     public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>Wait between webhook delivery attempts after a failure (real servers back off longer).</summary>
@@ -1208,7 +1210,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                 ChatId = chat.Id,
                 MessageId = (long)message["message_id"]!,
                 Text = text,
-                ParseMode = p.Get("parse_mode"),
+                ParseMode = ParseModeOf(p.Get("parse_mode")), // as the server reads it: Telegram.Bot sends "Html"
                 ReplyToMessageId = replyTo,
                 DisableNotification = p.GetBool("disable_notification") ?? false,
                 LinkPreviewDisabled = previewDisabled,
@@ -1255,7 +1257,10 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                     throw new FakeBadRequestException("Bad Request: file is too big");
                 }
 
-                file = StoreFile(bot, kind, upload.Content, upload.FileName, upload.ContentType, null);
+                // Like the Bot API server (tdlib names the MIME type after the file's extension, not the part's
+                // Content-Type, which clients such as Telegram.Bot do not send); the part's type only when the extension says nothing.
+                var mimeType = upload.FileName is { } name && MimeTypes.TryGetContentType(name, out var guessed) ? guessed : upload.ContentType;
+                file = StoreFile(bot, kind, upload.Content, upload.FileName, mimeType, null);
             }
             else if (string.IsNullOrEmpty(value))
             {
@@ -1299,7 +1304,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
                 ChatId = chat.Id,
                 MessageId = (long)message["message_id"]!,
                 Caption = caption,
-                ParseMode = p.Get("parse_mode"),
+                ParseMode = ParseModeOf(p.Get("parse_mode")), // as the server reads it: Telegram.Bot sends "Html"
                 ReplyToMessageId = replyTo,
                 DisableNotification = p.GetBool("disable_notification") ?? false,
                 MediaKind = kind,
@@ -1432,7 +1437,7 @@ public sealed partial class FakeTelegramServer : IAsyncDisposable
             if (bot.Sent.LastOrDefault(s => s.ChatId == chat.Id && s.MessageId == messageId) is { } sent)
             {
                 sent.Text = text;
-                sent.ParseMode = p.Get("parse_mode");
+                sent.ParseMode = ParseModeOf(p.Get("parse_mode"));
                 sent.EditCount++;
             }
 

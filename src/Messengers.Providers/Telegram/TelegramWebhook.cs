@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Messengers.Providers.Telegram.BotApi;
+namespace Messengers.Providers.Telegram;
 
 /// <summary>Helpers for the receiving end of a webhook (protocols.md §1.6).</summary>
 public static class TelegramWebhook

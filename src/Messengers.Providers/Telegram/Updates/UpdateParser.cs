@@ -1,66 +1,21 @@
-namespace Messengers.Providers.Telegram.BotApi;
+using System.Globalization;
+using System.Text.Json;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
 
-/// <summary>Which field of the <see cref="Update"/> carried the message.</summary>
-public enum UpdateMessageKind
-{
-    Message,
-    EditedMessage,
-    ChannelPost,
-    EditedChannelPost,
-    BusinessMessage,
-    EditedBusinessMessage,
-}
+namespace Messengers.Providers.Telegram.Updates;
 
-/// <summary>What kind of file a <see cref="MediaReference"/> points at.</summary>
-public enum MediaKind
-{
-    Photo,
-    Document,
-    Audio,
-    Video,
-    Voice,
-    Sticker,
-}
-
-/// <summary>A file carried by a message; fetch it with getFile and the download.</summary>
-public sealed record MediaReference(
-    MediaKind Kind,
-    string FileId,
-    string FileUniqueId,
-    long? FileSize,
-    string? FileName = null,
-    string? MimeType = null);
-
-/// <summary>Who wrote a message: a user, or a chat (channel posts, anonymous admins).</summary>
-public sealed record MessageSender(long Id, string DisplayName, string? Username, bool IsBot, bool IsChat);
-
-/// <summary>The parts of an incoming message the gateway cares about.</summary>
-public sealed record InboundMessage(
-    long UpdateId,
-    UpdateMessageKind Kind,
-    long ChatId,
-    ChatType ChatType,
-    string? ChatTitle,
-    long MessageId,
-    DateTimeOffset Date,
-    MessageSender? Sender,
-    string? Text,
-    string? Caption,
-    IReadOnlyList<MediaReference> Media,
-    long? ReplyToMessageId,
-    string? MediaGroupId)
-{
-    /// <summary>The text, or the caption of a media message.</summary>
-    public string? TextOrCaption => Text ?? Caption;
-
-    public bool IsPrivate => ChatType == ChatType.Private;
-
-    public bool IsGroup => ChatType is ChatType.Group or ChatType.Supergroup;
-}
-
-/// <summary>Reads text, caption, media file ids, chat type and sender out of updates.</summary>
+/// <summary>Maps Telegram.Bot's <see cref="Update"/> onto what the gateway stores: text, caption, media, chat type, sender.</summary>
 public static class UpdateParser
 {
+    /// <summary>Reads one webhook body with the library's own serializer settings (snake_case, unknown fields ignored).</summary>
+    public static ValueTask<Update?> DeserializeAsync(Stream json, CancellationToken cancellationToken = default) =>
+        JsonSerializer.DeserializeAsync<Update>(json, JsonBotAPI.Options, cancellationToken);
+
+    /// <inheritdoc cref="DeserializeAsync"/>
+    public static Update? Deserialize(string json) => JsonSerializer.Deserialize<Update>(json, JsonBotAPI.Options);
+
     /// <summary>The message an update carries, whichever field holds it; null for non-message updates.</summary>
     public static (Message Message, UpdateMessageKind Kind)? GetMessage(Update update)
     {
@@ -78,58 +33,39 @@ public static class UpdateParser
     }
 
     /// <summary>Parses a message-carrying update; null for other update kinds.</summary>
-    public static InboundMessage? Parse(Update update)
+    public static ParsedMessage? Parse(Update update)
     {
         if (GetMessage(update) is not var (message, kind))
         {
             return null;
         }
 
-        return new InboundMessage(
-            update.UpdateId,
+        return new ParsedMessage(
+            update.Id,
             kind,
             message.Chat.Id,
-            GetChatType(message),
+            GetChatType(message.Chat),
             message.Chat.Title,
-            message.MessageId,
-            message.DateUtc,
+            message.Id,
+            new DateTimeOffset(DateTime.SpecifyKind(message.Date, DateTimeKind.Utc)),
             GetSender(message),
             message.Text,
             message.Caption,
             GetMedia(message),
-            message.ReplyToMessage?.MessageId,
+            message.ReplyToMessage?.Id,
             message.MediaGroupId);
     }
 
-    public static string? GetText(Message message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return message.Text;
-    }
-
-    public static string? GetCaption(Message message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return message.Caption;
-    }
-
     /// <summary>
-    /// The chat type; when the server sent a type this client does not know, falls back to the id's sign
+    /// The chat type; when the server sent a type the library does not know (it reads as 0), falls back to the id's sign
     /// (negative ids are groups, supergroups and channels).
     /// </summary>
-    public static ChatType GetChatType(Message message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        return GetChatType(message.Chat);
-    }
-
-    /// <inheritdoc cref="GetChatType(Message)"/>
     public static ChatType GetChatType(Chat chat)
     {
         ArgumentNullException.ThrowIfNull(chat);
-        return chat.Type != ChatType.Unknown ? chat.Type
+        return Enum.IsDefined(chat.Type) ? chat.Type
             : chat.Id > 0 ? ChatType.Private
-            : chat.Id.ToString(System.Globalization.CultureInfo.InvariantCulture).StartsWith("-100", StringComparison.Ordinal) ? ChatType.Supergroup
+            : chat.Id.ToString(CultureInfo.InvariantCulture).StartsWith("-100", StringComparison.Ordinal) ? ChatType.Supergroup
             : ChatType.Group;
     }
 
@@ -140,11 +76,11 @@ public static class UpdateParser
     public static string ReactionText(MessageReactionUpdated reaction)
     {
         ArgumentNullException.ThrowIfNull(reaction);
-        return string.Concat(reaction.NewReaction.Select(r => r.Type switch
+        return string.Concat((reaction.NewReaction ?? []).Select(r => r switch
         {
-            "emoji" => r.Emoji,
-            "paid" => "⭐",
-            "custom_emoji" => $"[custom_emoji:{r.CustomEmojiId}]",
+            ReactionTypeEmoji emoji => emoji.Emoji,
+            ReactionTypePaid => "⭐",
+            ReactionTypeCustomEmoji custom => $"[custom_emoji:{custom.CustomEmojiId}]",
             _ => null,
         }));
     }
