@@ -166,6 +166,7 @@ public sealed class McpEndpointTests : IAsyncLifetime
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Contains("already has 2 open MCP sessions", await refused.Content.ReadAsStringAsync(McpHost.Ct), StringComparison.Ordinal);
         Assert.False(refused.Headers.Contains("Mcp-Session-Id"));
+        Assert.Equal(TimeSpan.FromSeconds(60), refused.Headers.RetryAfter?.Delta);
 
         // Other keys are not affected: the admin still gets sessions (raw and through the SDK client), and sessionless requests need none.
         using var adminHttp = host.Raw();

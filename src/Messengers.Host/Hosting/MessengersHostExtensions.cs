@@ -180,7 +180,11 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             Orleans.Runtime.OrleansMessageRejectionException => (503, "Service unavailable", "This silo is stopping or the cluster is changing; try again (another silo answers)."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),
         };
-        if (status == 503)
+        if (status == 429)
+        {
+            httpContext.Response.Headers.RetryAfter = "60"; // a session place frees when the key ends or idles out a session
+        }
+        else if (status == 503)
         {
             httpContext.Response.Headers.RetryAfter = "1";
             logger.LogWarning("Request {Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);

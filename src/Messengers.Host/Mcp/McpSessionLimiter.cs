@@ -8,7 +8,7 @@ namespace Messengers.Host.Mcp;
 /// <summary>
 /// Open MCP sessions per key on this silo (sessions live on the silo that made them). The SDK's session options hook
 /// reserves a place when a session is created (an <c>initialize</c> without a session id, or a legacy <c>GET /sse</c>) and
-/// throws <see cref="McpSessionLimitException"/> over <see cref="McpOptions.MaxSessionsPerKey"/>; the session run hook gives
+/// throws <see cref="McpSessionLimitException"/> over <see cref="McpOptions.MaxSessionsPerKey"/> (the exception handler answers 429); the session run hook gives
 /// the place back when the session ends (DELETE, idle expiry, SSE stream closed, shutdown). Sessionless requests hold none.
 /// </summary>
 public sealed partial class McpSessionLimiter(McpOptions options, ILogger<McpSessionLimiter> logger)
@@ -19,9 +19,6 @@ public sealed partial class McpSessionLimiter(McpOptions options, ILogger<McpSes
     private const string SessionlessProtocol = "2026-07-28";
 
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
-
-    /// <summary>Open sessions of a key (for tests and diagnostics).</summary>
-    public int OpenSessions(string keyId) => _open.TryGetValue(keyId, out var count) ? count : 0;
 
     /// <summary><see cref="ModelContextProtocol.AspNetCore.HttpServerTransportOptions.ConfigureSessionOptions"/>: reserves a session place for the key.</summary>
     public Task ConfigureSessionAsync(HttpContext http, McpServerOptions serverOptions, CancellationToken cancellationToken)
@@ -36,7 +33,6 @@ public sealed partial class McpSessionLimiter(McpOptions options, ILogger<McpSes
         if (!TryReserve(key))
         {
             LogRefused(logger, key, options.MaxSessionsPerKey);
-            http.Response.Headers.RetryAfter = "60";
             throw new McpSessionLimitException(string.Create(CultureInfo.InvariantCulture,
                 $"This key already has {options.MaxSessionsPerKey} open MCP sessions on this server, its limit. End unused ones (DELETE /mcp with their Mcp-Session-Id, or close their /sse streams), wait for idle ones to expire, or use sessionless requests (protocol {SessionlessProtocol})."));
         }
