@@ -258,6 +258,12 @@ public sealed class McpEndpointTests : IAsyncLifetime
         Assert.Equal("event: endpoint", await reader.ReadLineAsync(McpHost.Ct));
         var data = await reader.ReadLineAsync(McpHost.Ct);
         Assert.StartsWith("data: /message?sessionId=", data, StringComparison.Ordinal);
+
+        // Only the key that opened the stream may post to it.
+        await using var admin = await _host.ConnectAsync();
+        var (_, key) = await _host.CreateWebChatAsync(admin);
+        using var other = _host.Raw(key);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.PostAsync(data!["data: ".Length..], Json(ToolsList), McpHost.Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/message?sessionId=unknown", Json(ToolsList), McpHost.Ct)).StatusCode); // the SDK's answer
     }
 

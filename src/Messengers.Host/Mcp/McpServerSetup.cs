@@ -33,7 +33,8 @@ public static class McpServerSetup
         services.AddTransient<McpToolKit>();
         services.AddTransient<McpData>();
 
-        services.AddAuthentication()
+        // The SDK answers a legacy SSE message from another key with Results.Forbid(), which needs a default forbid scheme.
+        services.AddAuthentication(o => o.DefaultForbidScheme = ApiKeyAuthenticationOptions.McpScheme)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationOptions.McpScheme, o => o.AllowAnonymous = options.AllowAnonymous);
         services.AddAuthorizationBuilder()
             .AddPolicy(Policy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationOptions.McpScheme).RequireAuthenticatedUser());
