@@ -9,6 +9,7 @@ public sealed class McpEndpointTests : IAsyncLifetime
 {
     private const string ToolsList = """{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}""";
     private const string Initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
+    private const string SessionlessToolsList = """{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}""";
     private const string Initialized = """{"jsonrpc":"2.0","method":"notifications/initialized"}""";
 
     private readonly McpHost _host = new();
@@ -86,10 +87,17 @@ public sealed class McpEndpointTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, ToolsList, version: "1999-01-01")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, ToolsList, version: "2025-06-18")).StatusCode); // stateful client without session
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.GetAsync("/mcp", McpHost.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, ToolsList)).StatusCode); // neither a session nor the sessionless protocol
+        using (var get = new HttpRequestMessage(HttpMethod.Get, "/mcp"))
+        {
+            get.Headers.Accept.ParseAdd("text/event-stream");
+            get.Headers.Add("MCP-Protocol-Version", "2026-07-28");
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.SendAsync(get, McpHost.Ct)).StatusCode);
+        }
 
-        var sessionless = await PostAsync(http, ToolsList);
+        var sessionless = await PostAsync(http, SessionlessToolsList, version: "2026-07-28", method: "tools/list");
         Assert.Equal(HttpStatusCode.OK, sessionless.StatusCode);
+        Assert.False(sessionless.Headers.Contains("Mcp-Session-Id"));
         Assert.Equal("text/event-stream", sessionless.Content.Headers.ContentType?.MediaType);
         Assert.True(sessionless.Headers.CacheControl is { NoCache: true, NoStore: true });
         Assert.Equal("no", sessionless.Headers.GetValues("X-Accel-Buffering").Single());
@@ -138,19 +146,46 @@ public sealed class McpEndpointTests : IAsyncLifetime
         using var http = host.Raw();
         var session = (await PostAsync(http, Initialize)).Headers.GetValues("Mcp-Session-Id").Single();
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, ToolsList, session, "2025-06-18")).StatusCode);
-        await Task.Delay(TimeSpan.FromSeconds(1.5), McpHost.Ct);
+        // The SDK sweeps idle sessions every 5 seconds; polling sooner would itself keep the session alive.
+        await Task.Delay(TimeSpan.FromSeconds(7), McpHost.Ct);
         Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(http, ToolsList, session, "2025-06-18")).StatusCode);
     }
 
     [Fact]
-    public async Task Sessions_OverTheCap_Refused503()
+    public async Task Sessions_InstanceKeyOverItsCap_Refused429WhileAdminAndSessionlessGoOn()
     {
-        await using var host = new McpHost(new Dictionary<string, string?> { ["Messengers:Mcp:MaxSessions"] = "2" });
-        using var http = host.Raw();
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, Initialize)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, Initialize)).StatusCode);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await PostAsync(http, Initialize)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, ToolsList)).StatusCode); // sessionless still works
+        await using var host = new McpHost(new Dictionary<string, string?> { ["Messengers:Mcp:MaxSessionsPerKey"] = "2" });
+        await using var admin = await host.ConnectAsync();
+        var (_, key) = await host.CreateWebChatAsync(admin);
+        using var tenant = host.Raw(key);
+        var first = (await PostAsync(tenant, Initialize)).Headers.GetValues("Mcp-Session-Id").Single();
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(tenant, Initialize)).StatusCode);
+
+        var refused = await PostAsync(tenant, Initialize);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("already has 2 open MCP sessions", await refused.Content.ReadAsStringAsync(McpHost.Ct), StringComparison.Ordinal);
+        Assert.False(refused.Headers.Contains("Mcp-Session-Id"));
+        Assert.Equal(TimeSpan.FromSeconds(60), refused.Headers.RetryAfter?.Delta);
+
+        // Other keys are not affected: the admin still gets sessions (raw and through the SDK client), and sessionless requests need none.
+        using var adminHttp = host.Raw();
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(adminHttp, Initialize)).StatusCode);
+        await using (var adminSession = await host.ConnectAsync(McpHost.AdminKey, "2025-06-18"))
+        {
+            Assert.StartsWith("Found 1 instances", await adminSession.CallTextAsync("list_instances"), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(tenant, SessionlessToolsList, version: "2026-07-28", method: "tools/list")).StatusCode);
+
+        // Ending a session gives its place back.
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, "/mcp"))
+        {
+            delete.Headers.Add("Mcp-Session-Id", first);
+            Assert.Equal(HttpStatusCode.OK, (await tenant.SendAsync(delete, McpHost.Ct)).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(tenant, Initialize)).StatusCode);
     }
 
     [Fact]
@@ -223,12 +258,18 @@ public sealed class McpEndpointTests : IAsyncLifetime
         Assert.Equal("event: endpoint", await reader.ReadLineAsync(McpHost.Ct));
         var data = await reader.ReadLineAsync(McpHost.Ct);
         Assert.StartsWith("data: /message?sessionId=", data, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/message?sessionId=unknown", Json(ToolsList), McpHost.Ct)).StatusCode);
+
+        // Only the key that opened the stream may post to it.
+        await using var admin = await _host.ConnectAsync();
+        var (_, key) = await _host.CreateWebChatAsync(admin);
+        using var other = _host.Raw(key);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.PostAsync(data!["data: ".Length..], Json(ToolsList), McpHost.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/message?sessionId=unknown", Json(ToolsList), McpHost.Ct)).StatusCode); // the SDK's answer
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string body, string? session = null, string? version = null)
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string body, string? session = null, string? version = null, string? method = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = Json(body) };
         request.Headers.Accept.ParseAdd("application/json");
@@ -241,6 +282,11 @@ public sealed class McpEndpointTests : IAsyncLifetime
         if (version is not null)
         {
             request.Headers.Add("MCP-Protocol-Version", version);
+        }
+
+        if (method is not null)
+        {
+            request.Headers.Add("Mcp-Method", method);
         }
 
         return await http.SendAsync(request, McpHost.Ct);

@@ -127,7 +127,7 @@ public sealed class McpStdioTests
                 Assert.StartsWith("Found ", await client.CallTextAsync("list_instances"), StringComparison.Ordinal);
             }
 
-            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.PostAsync("/mcp", new StringContent("{}"), McpHost.Ct)).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.PostAsync("/mcp", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), McpHost.Ct)).StatusCode);
         }
         finally
         {

@@ -27,8 +27,6 @@ public static class GroupsApi
 {
     public const string SourceMessenger = "messenger";
     public const string SourceStore = "store";
-    private const int MaxGroupName = 100;
-    private const int MaxParticipants = 256;
     private const int MaxHistory = 500;
 
     public static RouteGroupBuilder MapGroupsApi(this IEndpointRouteBuilder app)
@@ -58,13 +56,9 @@ public static class GroupsApi
         }
 
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Name))
+        if (MessageRules.GroupNameProblem(request.Name) is { } nameProblem)
         {
-            errors["name"] = ["A group name is required."];
-        }
-        else if (request.Name.Length > MaxGroupName)
-        {
-            errors["name"] = [$"The group name is longer than {MaxGroupName} characters."];
+            errors["name"] = [nameProblem];
         }
 
         ValidateParticipants(request.Participants, provider!, errors);
@@ -220,7 +214,7 @@ public static class GroupsApi
             return problem!;
         }
 
-        if (!IsParticipant(contactId, provider!))
+        if (!MessageRules.IsParticipant(contactId, provider!))
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["contactId"] = [$"'{contactId}' is neither a phone number nor a valid contact id for provider '{info.Provider}'."] });
         }
@@ -314,44 +308,9 @@ public static class GroupsApi
 
     private static void ValidateParticipants(IReadOnlyList<string>? participants, IMessengerProvider provider, Dictionary<string, string[]> errors)
     {
-        if (participants is null || participants.Count == 0)
+        if (MessageRules.ParticipantsProblem(participants, provider) is { } problem)
         {
-            errors["participants"] = ["At least one participant (phone number or contact id) is required."];
-            return;
+            errors["participants"] = [problem];
         }
-
-        if (participants.Count > MaxParticipants)
-        {
-            errors["participants"] = [$"At most {MaxParticipants} participants per request."];
-            return;
-        }
-
-        var invalid = participants.Where(p => !IsParticipant(p, provider)).Take(5).ToList();
-        if (invalid.Count > 0)
-        {
-            errors["participants"] = [$"Not a phone number (digits in international format) or contact id: {string.Join(", ", invalid.Select(p => $"'{p}'"))}."];
-        }
-    }
-
-    /// <summary>A chat id of the provider, or a phone number in international format ("+55 11 98888-7777" allowed).</summary>
-    private static bool IsParticipant(string? value, IMessengerProvider provider)
-    {
-        if (string.IsNullOrWhiteSpace(value) || value.Length > 64)
-        {
-            return false;
-        }
-
-        if (provider.IsValidChatId(value))
-        {
-            return true;
-        }
-
-        if (value.Contains('@', StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var digits = value.Count(char.IsAsciiDigit);
-        return digits is >= 6 and <= 20 && value.TrimStart('+').All(c => char.IsAsciiDigit(c) || c is ' ' or '-' or '(' or ')');
     }
 }

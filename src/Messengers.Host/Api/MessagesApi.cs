@@ -41,8 +41,6 @@ public sealed record TypingRequest(bool Typing);
 /// <summary>Per-instance messaging routes under <c>/api/v1/instances/{id}</c>, answered per the provider's capabilities.</summary>
 public static class MessagesApi
 {
-    private const int MaxTextLength = 4096 * 4;
-
     public static RouteGroupBuilder MapMessagesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/instances/{id}").WithTags("Messages").RequireInstanceAccess();
@@ -107,14 +105,14 @@ public static class MessagesApi
         {
             errors["text"] = ["A text (or media) is required."];
         }
-        else if (request.Text is { Length: > MaxTextLength })
+        else if (MessageRules.TextProblem(request.Text) is { } textProblem)
         {
-            errors["text"] = [$"The text is longer than {MaxTextLength} characters."];
+            errors["text"] = [textProblem];
         }
 
-        if (request.ClientMessageId is { Length: > 100 })
+        if (request.ClientMessageId is { Length: > MessageRules.MaxClientMessageIdLength })
         {
-            errors["clientMessageId"] = ["The clientMessageId is longer than 100 characters."];
+            errors["clientMessageId"] = [$"The clientMessageId is longer than {MessageRules.MaxClientMessageIdLength} characters."];
         }
 
         var options = TelegramOptionsOf(request, info.Provider, errors);

@@ -1,5 +1,4 @@
-using Messengers.Abstractions.Instances;
-using Messengers.Abstractions.Security;
+using Microsoft.AspNetCore.Authentication;
 
 namespace Messengers.Host.Hosting;
 
@@ -10,7 +9,7 @@ public sealed record Caller(bool IsAdmin, string? InstanceId, string KeyId)
 }
 
 /// <summary>
-/// Bearer-key authentication as endpoint filters: <see cref="RequireAdmin"/> for admin routes; <see cref="RequireInstanceAccess"/>
+/// Bearer-key authentication (<see cref="ApiKeyAuthenticationHandler"/>) as endpoint filters: <see cref="RequireAdmin"/> for admin routes; <see cref="RequireInstanceAccess"/>
 /// for routes with an <c>{id}</c> that the admin key or that instance's own key may use (401 without a valid key, 403
 /// for another instance's key).
 /// </summary>
@@ -49,7 +48,7 @@ public static class ApiKeyAuth
             return id is null || caller.MayUse(id) ? await next(context) : Forbidden("This key belongs to another instance.");
         });
 
-    /// <summary>Checks the Bearer key and remembers the caller for the request; null when there is no valid key.</summary>
+    /// <summary>Checks the Bearer key through the <see cref="ApiKeyAuthenticationOptions.Scheme"/> scheme and remembers the caller for the request; null when there is no valid key.</summary>
     public static async Task<Caller?> AuthenticateAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -58,23 +57,8 @@ public static class ApiKeyAuth
             return (Caller?)known;
         }
 
-        Caller? caller = null;
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            var key = header["Bearer ".Length..].Trim();
-            var hash = ApiKeys.Hash(key);
-            if (context.RequestServices.GetRequiredService<AdminKey>().Matches(key))
-            {
-                caller = new Caller(true, null, "admin");
-            }
-            else if (ApiKeys.InstanceIdOf(key) is { } instanceId && Ids.IsValidInstanceId(instanceId)
-                && await context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IInstanceGrain>(instanceId).VerifyApiKeyAsync(hash))
-            {
-                caller = new Caller(false, instanceId, hash[..12]);
-            }
-        }
-
+        var result = await context.AuthenticateAsync(ApiKeyAuthenticationOptions.Scheme);
+        var caller = result.Succeeded ? CallerClaims.FromPrincipal(result.Principal) : null;
         context.Items[CallerItem] = caller;
         return caller;
     }

@@ -49,7 +49,8 @@ public static class MessengersHostExtensions
         builder.Services.AddMessengersWebhooks(builder.Configuration);
         builder.Services.AddSingleton<ClusterRateLimiter>();
         builder.Services.AddMediaDownloader(builder.Configuration);
-        builder.Services.AddSingleton(sp => new McpToolAccess(sp.GetRequiredService<IConfiguration>().GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions(), sp.GetRequiredService<ClusterRateLimiter>()));
+        builder.Services.AddAuthentication().AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationOptions.Scheme, _ => { });
+        builder.Services.AddMessengersMcp(builder.Configuration);
         builder.Services.AddSingleton<LiveFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
 
@@ -73,6 +74,9 @@ public static class MessengersHostExtensions
         app.UseExceptionHandler();
         app.UseApiStatusCodePages();
         app.UseMiddleware<ApiKeyRateLimitMiddleware>();
+        // Only endpoints with an authorization policy (MCP) use these; REST routes authenticate in their own filters.
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapOpenApi("/openapi/{documentName}.json");
@@ -86,7 +90,7 @@ public static class MessengersHostExtensions
         app.MapWebhooksApi();
         app.MapTelegramHooksApi();
         app.MapAgentApi();
-        app.MapMcpEndpoints();
+        app.MapMessengersMcp();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -169,13 +173,18 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             MessengerRequestException => (422, "Refused by the messenger", exception.Message),
             TimeoutException => (504, "Timed out", "The operation did not complete in time; it may still complete. Try again."),
             DatabaseException => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
+            McpSessionLimitException => (429, "Too many MCP sessions", exception.Message),
             MediaStoreException => (503, "Storage unavailable", "The media store is unavailable right now; try again shortly."),
             OrleansException { InnerException: System.Data.Common.DbException or DatabaseException } => (503, "Storage unavailable", "The database is unavailable right now; try again shortly."),
             Orleans.Runtime.SiloUnavailableException => (503, "Service unavailable", "The part of the cluster that holds this is restarting; try again shortly."),
             Orleans.Runtime.OrleansMessageRejectionException => (503, "Service unavailable", "This silo is stopping or the cluster is changing; try again (another silo answers)."),
             _ => (500, "Internal error", "An unexpected error occurred; it was logged."),
         };
-        if (status == 503)
+        if (status == 429)
+        {
+            httpContext.Response.Headers.RetryAfter = "60"; // a session place frees when the key ends or idles out a session
+        }
+        else if (status == 503)
         {
             httpContext.Response.Headers.RetryAfter = "1";
             logger.LogWarning("Request {Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);

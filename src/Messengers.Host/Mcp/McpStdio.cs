@@ -1,4 +1,5 @@
 using Messengers.Host.Hosting;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol.Server;
@@ -49,7 +50,8 @@ public static partial class McpStdio
                 return 2;
             }
 
-            var options = McpServerSetup.CreateOptions(app.Services);
+            // The server the SDK builds from AddMessengersMcp (tools, resources, filters), on the SDK's stdio transport.
+            var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<McpServerOptions>>().Value;
             var loggers = app.Services.GetRequiredService<ILoggerFactory>();
             await using var transport = new StdioServerTransport(options, loggers);
             await using var server = McpServer.Create(transport, options, loggers, app.Services);
@@ -62,17 +64,18 @@ public static partial class McpStdio
         }
     }
 
+    /// <summary>The key through the MCP authentication scheme, as an HTTP request would present it (no key: anonymous if allowed).</summary>
     private static async Task<Caller?> AuthenticateAsync(WebApplication app, string? key)
     {
-        var options = app.Configuration.GetSection(McpOptions.Section).Get<McpOptions>() ?? new McpOptions();
-        if (string.IsNullOrEmpty(key))
+        await using var scope = app.Services.CreateAsyncScope();
+        var http = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        if (!string.IsNullOrEmpty(key))
         {
-            return options.AllowAnonymous ? new Caller(true, null, "anonymous") : null;
+            http.Request.Headers.Authorization = "Bearer " + key;
         }
 
-        var http = new DefaultHttpContext { RequestServices = app.Services };
-        http.Request.Headers.Authorization = "Bearer " + key;
-        return await ApiKeyAuth.AuthenticateAsync(http);
+        var result = await http.AuthenticateAsync(ApiKeyAuthenticationOptions.McpScheme);
+        return result.Succeeded ? CallerClaims.FromPrincipal(result.Principal) : null;
     }
 
     private static (string? Key, string[] Remaining) SplitArguments(string[] args)

@@ -52,33 +52,34 @@ public sealed class McpToolAccess
         return !InstanceKeyRules.TryGetValue(toolName, out var rule) || rule(provider);
     }
 
-    /// <summary>Adds the list filter and the call limiter to the server's request pipeline.</summary>
-    public void Apply(McpServerOptions options)
+    /// <summary>The SDK's list-tools filter: an instance key gets only the tools that work on its instance.</summary>
+    public static async ValueTask<ListToolsResult> ListToolsAsync(McpRequestHandler<ListToolsRequestParams, ListToolsResult> next, RequestContext<ListToolsRequestParams> context, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Filters.Request.ListToolsFilters.Add(next => async (context, cancellationToken) =>
+        ArgumentNullException.ThrowIfNull(next);
+        var result = await next(context, cancellationToken);
+        var provider = await InstanceProviderAsync(context);
+        if (provider is not null)
         {
-            var result = await next(context, cancellationToken);
-            var provider = await InstanceProviderAsync(context);
-            if (provider is not null)
-            {
-                result.Tools = [.. result.Tools.Where(tool => VisibleToInstanceKey(tool.Name, provider))];
-            }
+            result.Tools = [.. result.Tools.Where(tool => VisibleToInstanceKey(tool.Name, provider))];
+        }
 
-            return result;
-        });
-        options.Filters.Request.CallToolFilters.Add(next => async (context, cancellationToken) =>
+        return result;
+    }
+
+    /// <summary>The SDK's call-tool filter: the per-key call limit, counted across the cluster.</summary>
+    public async ValueTask<CallToolResult> CallToolAsync(McpRequestHandler<CallToolRequestParams, CallToolResult> next, RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        ArgumentNullException.ThrowIfNull(context);
+        var key = McpCaller.Of(context)?.KeyId ?? "anonymous";
+        var decision = await _limiter.TryAcquireAsync("mcp/" + key, _callsPerMinute);
+        if (decision.Acquired)
         {
-            var key = McpCaller.Of(context)?.KeyId ?? "anonymous";
-            var decision = await _limiter.TryAcquireAsync("mcp/" + key, _callsPerMinute);
-            if (decision.Acquired)
-            {
-                return await next(context, cancellationToken);
-            }
+            return await next(context, cancellationToken);
+        }
 
-            return McpToolKit.Error(string.Create(CultureInfo.InvariantCulture,
-                $"Error calling {context.Params?.Name}: Error: rate limit reached: this key may call {_callsPerMinute} tools per minute; try again in {ClusterRateLimiter.RetryAfterSeconds(decision)} seconds"));
-        });
+        return McpToolKit.Error(string.Create(CultureInfo.InvariantCulture,
+            $"Error calling {context.Params?.Name}: Error: rate limit reached: this key may call {_callsPerMinute} tools per minute; try again in {ClusterRateLimiter.RetryAfterSeconds(decision)} seconds"));
     }
 
     private static bool HasQrPairing(IMessengerProvider provider) => provider.Capabilities.HasFlag(ProviderCapabilities.QrPairing);

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Messengers.Abstractions.Instances;
 using Messengers.Abstractions.Messages;
 using Messengers.Abstractions.Providers;
+using Messengers.Host.Api;
 using Messengers.Host.Hosting;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -163,7 +164,18 @@ public sealed class McpToolKit(IGrainFactory grains, MessengerProviders provider
             throw new McpToolException("the message text is empty");
         }
 
+        RequireTextWithinLimit(message.Text);
+
         return await grains.GetGrain<IChatSessionGrain>(ChatKey.For(target.Id, message.ChatId)).SendAsync(message);
+    }
+
+    /// <summary>The REST API's text limit (<see cref="MessageRules"/>), so a tool cannot send what the API would refuse.</summary>
+    public static void RequireTextWithinLimit(string? text)
+    {
+        if (MessageRules.TextProblem(text) is { } problem)
+        {
+            throw new McpToolException($"{problem} Shorten it or send it as several messages.");
+        }
     }
 
     public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

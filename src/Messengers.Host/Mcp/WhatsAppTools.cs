@@ -97,9 +97,9 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         {
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Groups, "group chats");
-            if (string.IsNullOrWhiteSpace(name))
+            if (Api.MessageRules.GroupNameProblem(name) is { } nameProblem)
             {
-                throw new McpToolException("a group name is required");
+                throw new McpToolException(nameProblem);
             }
 
             var ids = ParticipantIds(target, participants);
@@ -251,6 +251,7 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
             var target = await kit.ResolveAsync(context, instance);
             McpToolKit.RequireCapability(target, ProviderCapabilities.Media, "sending media");
             McpToolKit.RequireReady(target);
+            McpToolKit.RequireTextWithinLimit(caption); // before anything is downloaded or stored
             var (bytes, contentType, fileName) = await LoadAsync(source, context.Services?.GetService<McpFixedCaller>() is not null, cancellationToken);
             if (contentType is null || !contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
             {
@@ -289,6 +290,16 @@ public sealed class WhatsAppTools(McpToolKit kit, McpData data, IMediaStore medi
         if (participants is null || participants.Length == 0)
         {
             throw new McpToolException("at least one participant phone number is required");
+        }
+
+        if (participants.Length > Api.MessageRules.MaxParticipants)
+        {
+            throw new McpToolException($"at most {Count(Api.MessageRules.MaxParticipants)} participants per call; split the list");
+        }
+
+        if (participants.FirstOrDefault(p => p is { Length: > Api.MessageRules.MaxParticipantLength }) is { } tooLong)
+        {
+            throw new McpToolException($"participant '{tooLong[..20]}…' is longer than {Count(Api.MessageRules.MaxParticipantLength)} characters: pass phone numbers in international format");
         }
 
         var ids = participants.Select(p => McpToolKit.ChatIdFor(target, p, group: false)).ToList();
