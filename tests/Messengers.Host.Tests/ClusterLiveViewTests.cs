@@ -84,10 +84,9 @@ public sealed class ClusterLiveViewTests(TwoHostClusterFixture cluster) : IClass
         using var ownerA = HostFixture.Client(cluster.HostA, created.ApiKey);
         using var ownerB = HostFixture.Client(cluster.HostB, created.ApiKey);
 
-        for (var i = 0; i < TwoHostClusterFixture.RequestsPerMinute; i++)
-        {
-            await (await (i % 2 == 0 ? ownerA : ownerB).GetAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.OK);
-        }
+        // Ten at a time: the whole limit must be used within the minute's window even on a loaded machine.
+        await Parallel.ForEachAsync(Enumerable.Range(0, TwoHostClusterFixture.RequestsPerMinute), new ParallelOptions { MaxDegreeOfParallelism = 10, CancellationToken = Ct }, async (i, _) =>
+            await (await (i % 2 == 0 ? ownerA : ownerB).GetAsync($"{Instances}/{created.Id}", Ct)).ExpectAsync(HttpStatusCode.OK));
 
         foreach (var owner in new[] { ownerA, ownerB })
         {

@@ -100,7 +100,8 @@ public sealed class TelegramHostTests() : TelegramGatewayTests(Token, "host_test
         var history = await Eventually.UntilAsync(
             async () => await (await admin.GetAsync($"{TestApi.Instances}/{id}/chats/4545/messages", TestApi.Ct)).ExpectAsync(HttpStatusCode.OK),
             page => page.Items().Any(),
-            what: "the photo in the history");
+            TimeSpan.FromSeconds(60), // a failed download, a 503, a redelivery and a download: slow when the suite loads the machine
+            "the photo in the history");
         var attempts = await Eventually.UntilAsync(() => Task.FromResult(Telegram.GetWebhookAttempts(Token)), a => a.Count >= 2, what: "the redelivery's answer");
         Assert.Equal([503, 200], attempts.Select(a => a.StatusCode));
         var message = Assert.Single(history.Items());
