@@ -60,6 +60,9 @@ public sealed class DashboardPairingBrowserTests
         await page.FillAsync("#signin-key", HostFixture.AdminKey);
         await page.ClickAsync("#signin-submit");
 
+        // WhatsApp shows a new code every few seconds; the first may have expired while the browser started on a busy
+        // machine. The next one reaches the open page through the live feed.
+        await whatsApp.EmitQrAsync("ref-2,static,identity,secret");
         var panel = page.Locator($"tr[data-qr-for=\"{id}\"]");
         await Assertions.Expect(panel.Locator("[data-testid=qr-image]")).ToBeVisibleAsync(new() { Timeout = Timeout });
         var phone = panel.Locator("[data-testid=pair-phone]");
