@@ -60,14 +60,7 @@ public sealed partial class WebChatRelayBenchmark
                 foreach (var silos in round % 2 == 1 ? new[] { 1, 2 } : [2, 1])
                 {
                     var database = await postgres.CreateDatabaseAsync(silos == 1 ? "relay_one" : "relay_two").WaitAsync(StartTimeout);
-                    string[] shared = [
-                        "--Messengers:Storage=postgres",
-                        "--Messengers:Streams=redis",
-                        "--ConnectionStrings:Postgres=" + database,
-                        "--ConnectionStrings:Redis=" + redis.ConnectionString,
-                        "--Messengers:EncryptionKey=" + Convert.ToBase64String(new byte[32]),
-                        "--Messengers:AdminKey=" + AdminKey,
-                    ];
+                    string[] shared = [.. ProductionArguments(database, redis.ConnectionString), "--Messengers:AdminKey=" + AdminKey];
                     (silos == 1 ? ones : twos).Add(await MeasureClusterAsync(silos, shared, crossSilo));
                 }
 

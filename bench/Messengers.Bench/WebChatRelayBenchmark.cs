@@ -81,14 +81,7 @@ public sealed partial class WebChatRelayBenchmark : IBenchmark
         try
         {
             var database = await postgres.CreateDatabaseAsync("relay");
-            string[] shared = [
-                "--Messengers:Storage=postgres",
-                "--Messengers:Streams=redis",
-                "--ConnectionStrings:Postgres=" + database,
-                "--ConnectionStrings:Redis=" + redis.ConnectionString,
-                "--Messengers:EncryptionKey=" + Convert.ToBase64String(new byte[32]),
-            ];
-            await RunConfigurationAsync("PostgreSQL + Redis", [.. shared, "--Messengers:DataPath=" + data.FullName]);
+            await RunConfigurationAsync("PostgreSQL + Redis", [.. ProductionArguments(database, redis.ConnectionString), "--Messengers:DataPath=" + data.FullName]);
         }
         finally
         {
@@ -406,4 +399,14 @@ public sealed partial class WebChatRelayBenchmark : IBenchmark
 
         return null;
     }
+
+    /// <summary>The production configuration's settings: PostgreSQL storage, Redis streams, a fixed encryption key.</summary>
+    private static string[] ProductionArguments(string database, string redis) =>
+    [
+        "--Messengers:Storage=postgres",
+        "--Messengers:Streams=redis",
+        "--ConnectionStrings:Postgres=" + database,
+        "--ConnectionStrings:Redis=" + redis,
+        "--Messengers:EncryptionKey=" + Convert.ToBase64String(new byte[32]),
+    ];
 }
